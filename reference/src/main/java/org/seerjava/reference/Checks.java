@@ -1,0 +1,87 @@
+package org.seerjava.reference;
+
+/**
+ * Argument checks shared by every operation. Each failure is an {@link IllegalArgumentException} whose
+ * message names the argument, what was expected and what was found.
+ */
+public final class Checks {
+    private Checks() {
+    }
+
+    /** Requires {@code value > 0}. */
+    public static int positive(String name, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(name + " must be > 0, got " + value);
+        }
+        return value;
+    }
+
+    /** Requires {@code value >= 0}. */
+    public static int nonNegative(String name, int value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(name + " must be >= 0, got " + value);
+        }
+        return value;
+    }
+
+    /** Requires a finite value. */
+    public static double finite(String name, double value) {
+        if (!Double.isFinite(value)) {
+            throw new IllegalArgumentException(name + " must be finite, got " + value);
+        }
+        return value;
+    }
+
+    /** Requires a non-null array of exactly {@code expected} elements. */
+    public static double[] length(String name, double[] array, long expected) {
+        if (array == null) {
+            throw new IllegalArgumentException(name + " must not be null (expected " + expected + " elements)");
+        }
+        if (array.length != expected) {
+            throw new IllegalArgumentException(name + " has " + array.length + " elements, expected " + expected);
+        }
+        return array;
+    }
+
+    /** Requires a non-null array of exactly {@code expected} elements. */
+    public static float[] length(String name, float[] array, long expected) {
+        if (array == null) {
+            throw new IllegalArgumentException(name + " must not be null (expected " + expected + " elements)");
+        }
+        if (array.length != expected) {
+            throw new IllegalArgumentException(name + " has " + array.length + " elements, expected " + expected);
+        }
+        return array;
+    }
+
+    /** Requires every element to be finite (no NaN, no infinity). */
+    public static double[] allFinite(String name, double[] array) {
+        for (int i = 0; i < array.length; i++) {
+            if (!Double.isFinite(array[i])) {
+                throw new IllegalArgumentException(name + " contains " + array[i] + " at flat index " + i
+                        + "; inputs must be finite");
+            }
+        }
+        return array;
+    }
+
+    /** Requires every element to be finite (no NaN, no infinity). */
+    public static float[] allFinite(String name, float[] array) {
+        for (int i = 0; i < array.length; i++) {
+            if (!Float.isFinite(array[i])) {
+                throw new IllegalArgumentException(name + " contains " + array[i] + " at flat index " + i
+                        + "; inputs must be finite");
+            }
+        }
+        return array;
+    }
+
+    /** Checks a product of dimensions fits a Java array, and returns it. */
+    public static int arraySize(String name, long elements) {
+        if (elements < 0 || elements > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(name + " would need " + elements
+                    + " elements, more than a Java array holds (" + (Integer.MAX_VALUE - 8) + ")");
+        }
+        return (int) elements;
+    }
+}

@@ -1,0 +1,83 @@
+package org.seerjava.reference;
+
+/**
+ * The self-distillation target of the prefill gate (SPEC §5): the 2-D max pooling (kernel = stride = B, ceil mode)
+ * of the causal attention map, renormalised per query-block row. With
+ * {@code P_h[r, c] = softmax_{c ≤ r}(q_r · k_c · scale)} on post-RoPE q, k:
+ * <pre>
+ *   raw[h, m, n] = max_{r ∈ block m, c ∈ block n, c ≤ r} P_h[r, c]      (n ≤ m; 0 for n &gt; m)
+ *   GT[h, m, n]  = raw[h, m, n] / Σ_{n'} raw[h, m, n']
+ * </pre>
+ * The target is per query head (GQA: head h reads key head h/g).
+ */
+public final class PooledAttentionTarget {
+    private PooledAttentionTarget() {
+    }
+
+    /**
+     * Computes {@code target [B, Hq, nb, nb]}.
+     *
+     * @throws IllegalArgumentException on wrong sizes, a bad scale or block size, or NaN input
+     */
+    public static void compute(double[] q, double[] k, double[] target, AttentionShape shape, int blockSize,
+                               double scale) {
+        if (shape == null) {
+            throw new IllegalArgumentException("attention shape must not be null");
+        }
+        Checks.positive("blockSize", blockSize);
+        Checks.finite("scale", scale);
+        if (scale <= 0) {
+            throw new IllegalArgumentException("scale must be > 0, got " + scale);
+        }
+        Checks.allFinite("q", Checks.length("q", q, shape.qElements()));
+        Checks.allFinite("k", Checks.length("k", k, shape.kvElements()));
+        int nb = shape.blocks(blockSize);
+        Checks.length("target", target, (long) shape.batch() * shape.qHeads() * nb * nb);
+        int N = shape.seqLen();
+        int Hq = shape.qHeads();
+        int Hkv = shape.kvHeads();
+        int D = shape.headDim();
+        int g = shape.groupSize();
+        java.util.Arrays.fill(target, 0);
+        double[] p = new double[N];
+        for (int b = 0; b < shape.batch(); b++) {
+            for (int h = 0; h < Hq; h++) {
+                int kh = h / g;
+                int mapBase = (b * Hq + h) * nb * nb;
+                for (int r = 0; r < N; r++) {
+                    int qBase = ((b * N + r) * Hq + h) * D;
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int c = 0; c <= r; c++) {
+                        int kBase = ((b * N + c) * Hkv + kh) * D;
+                        double dot = 0;
+                        for (int d = 0; d < D; d++) {
+                            dot += q[qBase + d] * k[kBase + d];
+                        }
+                        p[c] = dot * scale;
+                        max = Math.max(max, p[c]);
+                    }
+                    double sum = 0;
+                    for (int c = 0; c <= r; c++) {
+                        p[c] = Math.exp(p[c] - max);
+                        sum += p[c];
+                    }
+                    int row = mapBase + (r / blockSize) * nb;
+                    for (int c = 0; c <= r; c++) {
+                        int cell = row + c / blockSize;
+                        target[cell] = Math.max(target[cell], p[c] / sum);
+                    }
+                }
+                for (int qBlock = 0; qBlock < nb; qBlock++) {
+                    int row = mapBase + qBlock * nb;
+                    double rowSum = 0;
+                    for (int kBlock = 0; kBlock <= qBlock; kBlock++) {
+                        rowSum += target[row + kBlock];
+                    }
+                    for (int kBlock = 0; kBlock <= qBlock; kBlock++) {
+                        target[row + kBlock] /= rowSum;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,341 @@
+package org.seerjava.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.RopeConfig;
+
+/**
+ * The settings of a Hugging Face Llama-family decoder, read from its {@code config.json}.
+ *
+ * <p>Accepted architectures: {@code LlamaForCausalLM}, {@code MistralForCausalLM} (without a sliding window
+ * shorter than the context) and {@code Qwen2ForCausalLM} (q/k/v biases). RoPE settings are read from
+ * {@code rope_parameters} (transformers 5) or from {@code rope_theta} + {@code rope_scaling} (transformers 4); the
+ * types {@code default} and {@code llama3} are supported, and the rotary dimension is {@code head_dim}.
+ *
+ * @param architecture          the first entry of {@code architectures}
+ * @param hiddenSize            {@code hidden_size}, the residual width
+ * @param intermediateSize      {@code intermediate_size}, the SwiGLU MLP width
+ * @param numHiddenLayers       {@code num_hidden_layers}
+ * @param numAttentionHeads     {@code num_attention_heads} (Hq)
+ * @param numKeyValueHeads      {@code num_key_value_heads} (Hkv; default Hq); divides Hq
+ * @param headDim               {@code head_dim} (D; default hidden_size / num_attention_heads)
+ * @param rmsNormEps            {@code rms_norm_eps}
+ * @param vocabSize             {@code vocab_size}
+ * @param tieWordEmbeddings     {@code tie_word_embeddings}: lm_head reuses {@code embed_tokens} (default false)
+ * @param attentionBias         q/k/v (and for Llama, o) projections carry biases: {@code attention_bias}, true for
+ *                              Qwen2; {@link LlamaModel} also detects the bias tensors from the weights
+ * @param maxPositionEmbeddings {@code max_position_embeddings} (informational; longer inputs are allowed)
+ * @param rope                  the RoPE settings, rotary dim = head_dim
+ */
+public record LlamaConfig(String architecture, int hiddenSize, int intermediateSize, int numHiddenLayers,
+                          int numAttentionHeads, int numKeyValueHeads, int headDim, double rmsNormEps,
+                          int vocabSize, boolean tieWordEmbeddings, boolean attentionBias,
+                          int maxPositionEmbeddings, RopeConfig rope) {
+
+    /** Architectures whose forward pass this module computes. */
+    public static final Set<String> SUPPORTED_ARCHITECTURES =
+            Set.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Validates the sizes. */
+    public LlamaConfig {
+        if (architecture == null || architecture.isBlank()) {
+            throw new IllegalArgumentException("architectures must name the model class, got " + architecture);
+        }
+        positive("hidden_size", hiddenSize);
+        positive("intermediate_size", intermediateSize);
+        positive("num_hidden_layers", numHiddenLayers);
+        positive("num_attention_heads", numAttentionHeads);
+        positive("num_key_value_heads", numKeyValueHeads);
+        positive("head_dim", headDim);
+        positive("vocab_size", vocabSize);
+        positive("max_position_embeddings", maxPositionEmbeddings);
+        if (numAttentionHeads % numKeyValueHeads != 0) {
+            throw new IllegalArgumentException("num_attention_heads = " + numAttentionHeads
+                    + " is not a multiple of num_key_value_heads = " + numKeyValueHeads);
+        }
+        if (headDim % 2 != 0) {
+            throw new IllegalArgumentException("head_dim must be even for rotate-half RoPE, got " + headDim);
+        }
+        if (!(rmsNormEps > 0) || Double.isInfinite(rmsNormEps)) {
+            throw new IllegalArgumentException("rms_norm_eps must be finite and > 0, got " + rmsNormEps);
+        }
+        if (rope == null) {
+            throw new IllegalArgumentException("rope must not be null");
+        }
+        if (rope.rotaryDim() != headDim) {
+            throw new IllegalArgumentException("rope rotary dim " + rope.rotaryDim() + " must equal head_dim " + headDim);
+        }
+    }
+
+    private static void positive(String field, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(field + " must be > 0, got " + value);
+        }
+    }
+
+    /**
+     * Reads and validates a {@code config.json}.
+     *
+     * @param configJson the file
+     * @return the configuration
+     * @throws IllegalArgumentException when the file cannot be read, is not JSON, names an unsupported
+     *                                  architecture, or a field is missing or wrong; the message names the field and
+     *                                  the file
+     */
+    public static LlamaConfig load(Path configJson) {
+        String text;
+        try {
+            text = Files.readString(configJson);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(configJson + ": cannot read the model config: " + e, e);
+        }
+        return parse(text, configJson.toString());
+    }
+
+    /**
+     * Parses the text of a {@code config.json}.
+     *
+     * @param json   the JSON text
+     * @param source where it came from, used in error messages (e.g. the file path)
+     * @return the configuration
+     * @throws IllegalArgumentException as {@link #load(Path)}
+     */
+    public static LlamaConfig parse(String json, String source) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(source + ": not valid JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new IllegalArgumentException(source + ": expected a JSON object at the top level");
+        }
+        try {
+            return fromJson(root, source);
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(source)) {
+                throw e;
+            }
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static LlamaConfig fromJson(JsonNode root, String source) {
+        JsonNode arch = root.get("architectures");
+        if (arch == null || !arch.isArray() || arch.isEmpty() || !arch.get(0).isTextual()) {
+            throw new IllegalArgumentException(source + ": field 'architectures' must be a non-empty list of class names, found "
+                    + arch);
+        }
+        String architecture = arch.get(0).asText();
+        if (!SUPPORTED_ARCHITECTURES.contains(architecture)) {
+            throw new IllegalArgumentException(source + ": field 'architectures' names " + architecture
+                    + ", expected one of " + SUPPORTED_ARCHITECTURES.stream().sorted().toList()
+                    + " (Llama-family decoders)");
+        }
+        JsonNode act = root.get("hidden_act");
+        if (act != null && !act.isNull() && !act.asText().equals("silu")) {
+            throw new IllegalArgumentException(source + ": field 'hidden_act' is '" + act.asText()
+                    + "', expected 'silu' (SwiGLU MLP)");
+        }
+        JsonNode mlpBias = root.get("mlp_bias");
+        if (mlpBias != null && mlpBias.asBoolean(false)) {
+            throw new IllegalArgumentException(source + ": field 'mlp_bias' = true is not supported (expected false)");
+        }
+        int hidden = requiredInt(root, "hidden_size", source);
+        int intermediate = requiredInt(root, "intermediate_size", source);
+        int layers = requiredInt(root, "num_hidden_layers", source);
+        int heads = requiredInt(root, "num_attention_heads", source);
+        int kvHeads = optionalInt(root, "num_key_value_heads", heads, source);
+        if (heads <= 0) {
+            throw new IllegalArgumentException(source + ": field 'num_attention_heads' must be > 0, found " + heads);
+        }
+        if (kvHeads <= 0 || heads % kvHeads != 0) {
+            throw new IllegalArgumentException(source + ": field 'num_key_value_heads' = " + kvHeads
+                    + " must be > 0 and divide num_attention_heads = " + heads);
+        }
+        int headDim;
+        if (root.hasNonNull("head_dim")) {
+            headDim = requiredInt(root, "head_dim", source);
+        } else {
+            if (hidden % heads != 0) {
+                throw new IllegalArgumentException(source + ": field 'num_attention_heads' = " + heads
+                        + " does not divide hidden_size = " + hidden + " and there is no 'head_dim'");
+            }
+            headDim = hidden / heads;
+        }
+        if (headDim <= 0 || headDim % 2 != 0) {
+            throw new IllegalArgumentException(source + ": field 'head_dim' must be even and > 0, found " + headDim);
+        }
+        double eps = optionalDouble(root, "rms_norm_eps", 1e-6, source);
+        int vocab = requiredInt(root, "vocab_size", source);
+        boolean tied = optionalBoolean(root, "tie_word_embeddings", false, source);
+        boolean qwen = architecture.equals("Qwen2ForCausalLM");
+        boolean bias = optionalBoolean(root, "attention_bias", qwen, source);
+        int maxPos = optionalInt(root, "max_position_embeddings", 2048, source);
+        if (architecture.equals("MistralForCausalLM") || qwen) {
+            JsonNode window = root.get("sliding_window");
+            boolean useWindow = optionalBoolean(root, "use_sliding_window", !qwen, source);
+            if (useWindow && window != null && !window.isNull() && window.asLong() < maxPos) {
+                throw new IllegalArgumentException(source + ": field 'sliding_window' = " + window.asLong()
+                        + " (sliding-window attention) is not supported; expected null or >= max_position_embeddings = "
+                        + maxPos);
+            }
+        }
+        RopeConfig rope = parseRope(root, headDim, source);
+        try {
+            return new LlamaConfig(architecture, hidden, intermediate, layers, heads, kvHeads, headDim, eps, vocab,
+                    tied, bias, maxPos, rope);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * RoPE from {@code rope_parameters} (transformers 5) or {@code rope_theta} + {@code rope_scaling}
+     * (transformers 4).
+     */
+    private static RopeConfig parseRope(JsonNode root, int headDim, String source) {
+        JsonNode params = root.get("rope_parameters");
+        String where;
+        JsonNode scaling;
+        double theta;
+        if (params != null && !params.isNull()) {
+            if (!params.isObject()) {
+                throw new IllegalArgumentException(source + ": field 'rope_parameters' must be an object, found " + params);
+            }
+            where = "rope_parameters";
+            scaling = params;
+            if (params.has("rope_theta")) {
+                theta = number(params, "rope_theta", "rope_parameters.rope_theta", source);
+            } else {
+                theta = optionalDouble(root, "rope_theta", 10000.0, source);
+            }
+        } else {
+            where = "rope_scaling";
+            theta = optionalDouble(root, "rope_theta", 10000.0, source);
+            scaling = root.get("rope_scaling");
+            if (scaling != null && !scaling.isNull() && !scaling.isObject()) {
+                throw new IllegalArgumentException(source + ": field 'rope_scaling' must be an object or null, found "
+                        + scaling);
+            }
+        }
+        if (!(theta > 1) || Double.isInfinite(theta)) {
+            throw new IllegalArgumentException(source + ": field 'rope_theta' must be finite and > 1, found " + theta);
+        }
+        String type = "default";
+        if (scaling != null && !scaling.isNull()) {
+            JsonNode t = scaling.has("rope_type") ? scaling.get("rope_type") : scaling.get("type");
+            if (t != null && !t.isNull()) {
+                type = t.asText();
+            }
+        }
+        RopeConfig.Scaling s;
+        switch (type) {
+            case "default" -> s = new RopeConfig.Scaling.None();
+            case "llama3" -> {
+                double factor = number(scaling, "factor", where + ".factor", source);
+                double low = number(scaling, "low_freq_factor", where + ".low_freq_factor", source);
+                double high = number(scaling, "high_freq_factor", where + ".high_freq_factor", source);
+                double orig = number(scaling, "original_max_position_embeddings",
+                        where + ".original_max_position_embeddings", source);
+                if (orig != Math.rint(orig) || orig <= 0 || orig > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException(source + ": field '" + where
+                            + ".original_max_position_embeddings' must be a positive integer, found " + orig);
+                }
+                try {
+                    s = new RopeConfig.Scaling.Llama3(factor, low, high, (int) orig);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(source + ": field '" + where + "': " + e.getMessage(), e);
+                }
+            }
+            default -> throw new IllegalArgumentException(source + ": field '" + where + ".rope_type' is '" + type
+                    + "', expected 'default' or 'llama3'");
+        }
+        return new RopeConfig(theta, headDim, s);
+    }
+
+    private static double number(JsonNode obj, String key, String field, String source) {
+        JsonNode n = obj == null ? null : obj.get(key);
+        if (n == null || n.isNull()) {
+            throw new IllegalArgumentException(source + ": field '" + field + "' is missing");
+        }
+        if (!n.isNumber()) {
+            throw new IllegalArgumentException(source + ": field '" + field + "' must be a number, found " + n);
+        }
+        return n.asDouble();
+    }
+
+    private static int requiredInt(JsonNode root, String field, String source) {
+        JsonNode n = root.get(field);
+        if (n == null || n.isNull()) {
+            throw new IllegalArgumentException(source + ": field '" + field + "' is missing");
+        }
+        return asInt(n, field, source);
+    }
+
+    private static int optionalInt(JsonNode root, String field, int dflt, String source) {
+        JsonNode n = root.get(field);
+        return n == null || n.isNull() ? dflt : asInt(n, field, source);
+    }
+
+    private static int asInt(JsonNode n, String field, String source) {
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() <= 0) {
+            throw new IllegalArgumentException(source + ": field '" + field + "' must be a positive integer, found " + n);
+        }
+        return n.asInt();
+    }
+
+    private static double optionalDouble(JsonNode root, String field, double dflt, String source) {
+        JsonNode n = root.get(field);
+        if (n == null || n.isNull()) {
+            return dflt;
+        }
+        if (!n.isNumber()) {
+            throw new IllegalArgumentException(source + ": field '" + field + "' must be a number, found " + n);
+        }
+        return n.asDouble();
+    }
+
+    private static boolean optionalBoolean(JsonNode root, String field, boolean dflt, String source) {
+        JsonNode n = root.get(field);
+        if (n == null || n.isNull()) {
+            return dflt;
+        }
+        if (!n.isBoolean()) {
+            throw new IllegalArgumentException(source + ": field '" + field + "' must be true or false, found " + n);
+        }
+        return n.asBoolean();
+    }
+
+    /** Query heads per key/value head, Hq / Hkv. */
+    public int groupSize() {
+        return numAttentionHeads / numKeyValueHeads;
+    }
+
+    /** Width of the query projection, Hq · D. */
+    public int qDim() {
+        return numAttentionHeads * headDim;
+    }
+
+    /** Width of the key and value projections, Hkv · D. */
+    public int kvDim() {
+        return numKeyValueHeads * headDim;
+    }
+
+    /** The attention shape of a prefill of {@code seqLen} tokens (batch 1). */
+    public AttentionShape attentionShape(int seqLen) {
+        return new AttentionShape(1, seqLen, numAttentionHeads, numKeyValueHeads, headDim);
+    }
+
+    /** The attention scale {@code head_dim^-0.5}. */
+    public double attentionScale() {
+        return 1.0 / Math.sqrt(headDim);
+    }
+}

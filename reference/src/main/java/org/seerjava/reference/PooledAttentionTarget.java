@@ -21,6 +21,28 @@ public final class PooledAttentionTarget {
      */
     public static void compute(double[] q, double[] k, double[] target, AttentionShape shape, int blockSize,
                                double scale) {
+        rawMax(q, k, target, shape, blockSize, scale);
+        int nb = shape.blocks(blockSize);
+        for (int map = 0; map < shape.batch() * shape.qHeads(); map++) {
+            for (int qBlock = 0; qBlock < nb; qBlock++) {
+                int row = (map * nb + qBlock) * nb;
+                double rowSum = 0;
+                for (int kBlock = 0; kBlock <= qBlock; kBlock++) {
+                    rowSum += target[row + kBlock];
+                }
+                for (int kBlock = 0; kBlock <= qBlock; kBlock++) {
+                    target[row + kBlock] /= rowSum;
+                }
+            }
+        }
+    }
+
+    /**
+     * The un-normalised map {@code raw [B, Hq, nb, nb]}: the largest causal attention probability of each
+     * (query block, key block) tile; 0 above the block diagonal.
+     */
+    public static void rawMax(double[] q, double[] k, double[] raw, AttentionShape shape, int blockSize,
+                              double scale) {
         if (shape == null) {
             throw new IllegalArgumentException("attention shape must not be null");
         }
@@ -32,13 +54,13 @@ public final class PooledAttentionTarget {
         Checks.allFinite("q", Checks.length("q", q, shape.qElements()));
         Checks.allFinite("k", Checks.length("k", k, shape.kvElements()));
         int nb = shape.blocks(blockSize);
-        Checks.length("target", target, (long) shape.batch() * shape.qHeads() * nb * nb);
+        Checks.length("raw", raw, (long) shape.batch() * shape.qHeads() * nb * nb);
         int N = shape.seqLen();
         int Hq = shape.qHeads();
         int Hkv = shape.kvHeads();
         int D = shape.headDim();
         int g = shape.groupSize();
-        java.util.Arrays.fill(target, 0);
+        java.util.Arrays.fill(raw, 0);
         double[] p = new double[N];
         for (int b = 0; b < shape.batch(); b++) {
             for (int h = 0; h < Hq; h++) {
@@ -64,17 +86,7 @@ public final class PooledAttentionTarget {
                     int row = mapBase + (r / blockSize) * nb;
                     for (int c = 0; c <= r; c++) {
                         int cell = row + c / blockSize;
-                        target[cell] = Math.max(target[cell], p[c] / sum);
-                    }
-                }
-                for (int qBlock = 0; qBlock < nb; qBlock++) {
-                    int row = mapBase + qBlock * nb;
-                    double rowSum = 0;
-                    for (int kBlock = 0; kBlock <= qBlock; kBlock++) {
-                        rowSum += target[row + kBlock];
-                    }
-                    for (int kBlock = 0; kBlock <= qBlock; kBlock++) {
-                        target[row + kBlock] /= rowSum;
+                        raw[cell] = Math.max(raw[cell], p[c] / sum);
                     }
                 }
             }

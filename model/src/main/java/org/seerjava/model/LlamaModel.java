@@ -1,24 +1,116 @@
 package org.seerjava.model;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.RopeConfig;
 
 /**
  * A Hugging Face Llama-family decoder ({@link LlamaConfig}) loaded from safetensors, with a float32 prefill forward
- * pass whose attention is pluggable ({@link AttentionPolicy}). Batch is 1.
+ * pass whose attention is pluggable ({@link AttentionPolicy}).
+ *
+ * <p>Forward pass, as {@code LlamaForCausalLM} computes it in float32:
+ * <pre>
+ *   x = embed_tokens[tokens]
+ *   for each layer l:
+ *     h = RMSNorm(x) · w_in                      RMSNorm(x) = x / sqrt(mean(x²) + eps)
+ *     qPre = h·W_qᵀ (+b_q), kPre = h·W_kᵀ (+b_k), v = h·W_vᵀ (+b_v)
+ *     q, k = RoPE(qPre), RoPE(kPre)               rotate-half, angle = fl32(inv_freq · position)
+ *     x += policy.attend(l, q, k, v, …)·W_oᵀ (+b_o)   causal, GQA, scale head_dim^-0.5
+ *     h = RMSNorm(x) · w_post
+ *     x += (silu(h·W_gateᵀ) ⊙ h·W_upᵀ)·W_downᵀ
+ *   logits = (RMSNorm(x) · w_norm)·W_lm_headᵀ     (W_lm_head = embed_tokens when tied)
+ * </pre>
+ *
+ * <p><b>Batch is 1</b>: {@code forward} takes one sequence of token ids at positions 0 … N−1 (no padding, no KV
+ * cache). Weights are converted to float32 at load time (bf16/f16/f32 accepted) and held on the heap, transposed into
+ * the layout of {@link Linear}'s Vector API kernel; matrix products run on a {@link java.util.concurrent.ForkJoinPool}
+ * sized to the cores ({@code -Dseer.threads}). An instance is immutable after loading and may be used from several
+ * threads (each forward allocates its own activations).
  */
 public final class LlamaModel implements AutoCloseable {
-    private final LlamaConfig config;
+    /** The file holding the configuration inside a checkpoint directory. */
+    public static final String CONFIG = "config.json";
 
-    private LlamaModel(LlamaConfig config) {
+    private final LlamaConfig config;
+    private final Path directory;
+    private final float[] embed;
+    private final Layer[] layers;
+    private final float[] finalNorm;
+    private final Linear lmHead;
+    private final float[] invFreq;
+    private volatile boolean closed;
+
+    /** The weights of one decoder layer. */
+    private record Layer(float[] inputNorm, Linear q, Linear k, Linear v, Linear o, float[] postNorm, Linear gate,
+                         Linear up, Linear down) {
+    }
+
+    private LlamaModel(LlamaConfig config, Path directory, float[] embed, Layer[] layers, float[] finalNorm,
+                       Linear lmHead) {
         this.config = config;
+        this.directory = directory;
+        this.embed = embed;
+        this.layers = layers;
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+        this.invFreq = inverseFrequencies(config.rope());
     }
 
     /**
      * Loads {@code dir/config.json} and the weights of {@code dir/model.safetensors} (or the shards listed by
-     * {@code dir/model.safetensors.index.json}).
+     * {@code dir/model.safetensors.index.json}). q/k/v (and o) biases are used when the config says
+     * {@code attention_bias} or when the weights contain them.
+     *
+     * @param dir a Hugging Face checkpoint directory
+     * @return the model, weights in float32
+     * @throws IllegalArgumentException when the config is invalid (see {@link LlamaConfig#load}), or a tensor is
+     *                                  missing, has the wrong shape or a non-float dtype (the message names tensor and file)
+     * @throws org.seerjava.reference.io.SafeTensorsException when a weights file is corrupt (names the file)
      */
     public static LlamaModel load(Path dir) {
-        throw new UnsupportedOperationException("not yet");
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("model directory " + dir + " does not exist or is not a directory");
+        }
+        LlamaConfig c = LlamaConfig.load(dir.resolve(CONFIG));
+        try (Weights w = Weights.open(dir)) {
+            int h = c.hiddenSize();
+            int qd = c.qDim();
+            int kvd = c.kvDim();
+            int im = c.intermediateSize();
+            float[] embed = w.floats("model.embed_tokens.weight", c.vocabSize(), h);
+            boolean qkvBias = c.attentionBias() || w.contains("model.layers.0.self_attn.q_proj.bias");
+            boolean oBias = w.contains("model.layers.0.self_attn.o_proj.bias")
+                    || (c.attentionBias() && !c.architecture().equals("Qwen2ForCausalLM"));
+            Layer[] layers = new Layer[c.numHiddenLayers()];
+            for (int l = 0; l < layers.length; l++) {
+                String p = "model.layers." + l + ".";
+                layers[l] = new Layer(
+                        w.floats(p + "input_layernorm.weight", h),
+                        linear(w, p + "self_attn.q_proj", qd, h, qkvBias),
+                        linear(w, p + "self_attn.k_proj", kvd, h, qkvBias),
+                        linear(w, p + "self_attn.v_proj", kvd, h, qkvBias),
+                        linear(w, p + "self_attn.o_proj", h, qd, oBias),
+                        w.floats(p + "post_attention_layernorm.weight", h),
+                        linear(w, p + "mlp.gate_proj", im, h, false),
+                        linear(w, p + "mlp.up_proj", im, h, false),
+                        linear(w, p + "mlp.down_proj", h, im, false));
+            }
+            float[] norm = w.floats("model.norm.weight", h);
+            Linear head;
+            if (c.tieWordEmbeddings()) {
+                head = new Linear(embed, null, c.vocabSize(), h);
+            } else {
+                head = new Linear(w.floats("lm_head.weight", c.vocabSize(), h), null, c.vocabSize(), h);
+            }
+            return new LlamaModel(c, dir, embed, layers, norm, head);
+        }
+    }
+
+    private static Linear linear(Weights w, String name, int out, int in, boolean bias) {
+        float[] weight = w.floats(name + ".weight", out, in);
+        float[] b = bias ? w.floats(name + ".bias", out) : null;
+        return new Linear(weight, b, out, in);
     }
 
     /** The configuration. */
@@ -26,17 +118,224 @@ public final class LlamaModel implements AutoCloseable {
         return config;
     }
 
-    /** Logits {@code [N, vocab]} of every position. */
+    /** The checkpoint directory it was loaded from. */
+    public Path directory() {
+        return directory;
+    }
+
+    /**
+     * Logits {@code [N, vocab]} of every position: row r scores the token after {@code tokens[r]}.
+     *
+     * @param tokens token ids at positions 0 … N−1, each in [0, vocab_size); N ≥ 1
+     * @param policy how each layer computes attention
+     * @return float32 logits, row-major
+     * @throws IllegalArgumentException on an empty input or a token outside the vocabulary
+     */
     public float[] forward(int[] tokens, AttentionPolicy policy) {
         return forward(tokens, policy, 0);
     }
 
-    /** Logits {@code [N − logitsFrom, vocab]} of positions ≥ logitsFrom. */
+    /**
+     * Logits {@code [N − logitsFrom, vocab]} of positions {@code logitsFrom … N−1} (the lm_head is only applied to
+     * those rows; the attention still sees the whole sequence).
+     *
+     * @param tokens     token ids at positions 0 … N−1, each in [0, vocab_size); N ≥ 1
+     * @param policy     how each layer computes attention
+     * @param logitsFrom first position whose logits are returned, 0 ≤ logitsFrom &lt; N
+     * @return float32 logits, row-major
+     * @throws IllegalArgumentException on an empty input, a token outside the vocabulary or a bad logitsFrom
+     */
     public float[] forward(int[] tokens, AttentionPolicy policy, int logitsFrom) {
-        throw new UnsupportedOperationException("not yet");
+        if (closed) {
+            throw new IllegalStateException("model " + directory + " is closed");
+        }
+        if (tokens == null || tokens.length == 0) {
+            throw new IllegalArgumentException("tokens must hold at least one token id");
+        }
+        if (policy == null) {
+            throw new IllegalArgumentException("attention policy must not be null");
+        }
+        int n = tokens.length;
+        if (logitsFrom < 0 || logitsFrom >= n) {
+            throw new IllegalArgumentException("logitsFrom must be in [0, " + n + "), got " + logitsFrom);
+        }
+        int vocab = config.vocabSize();
+        for (int i = 0; i < n; i++) {
+            if (tokens[i] < 0 || tokens[i] >= vocab) {
+                throw new IllegalArgumentException("token " + i + " = " + tokens[i] + " is outside the vocabulary [0, "
+                        + vocab + ")");
+            }
+        }
+        int h = config.hiddenSize();
+        int qd = config.qDim();
+        int kvd = config.kvDim();
+        int im = config.intermediateSize();
+        AttentionShape shape = config.attentionShape(n);
+        double scale = config.attentionScale();
+        float eps = (float) config.rmsNormEps();
+
+        float[] x = new float[Math.multiplyExact(n, h)];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(embed, tokens[i] * h, x, i * h, h);
+        }
+        float[][] rope = ropeTables(n);
+        float[] xn = new float[x.length];
+        float[] att = new float[Math.multiplyExact(n, qd)];
+        float[] gate = new float[Math.multiplyExact(n, im)];
+        float[] up = new float[gate.length];
+        for (int l = 0; l < layers.length; l++) {
+            Layer layer = layers[l];
+            rmsNorm(x, n, layer.inputNorm, eps, xn);
+            float[] qPre = new float[att.length];
+            float[] kPre = new float[Math.multiplyExact(n, kvd)];
+            float[] v = new float[kPre.length];
+            layer.q.apply(xn, n, qPre, false);
+            layer.k.apply(xn, n, kPre, false);
+            layer.v.apply(xn, n, v, false);
+            float[] q = qPre.clone();
+            float[] k = kPre.clone();
+            applyRope(q, n, config.numAttentionHeads(), rope);
+            applyRope(k, n, config.numKeyValueHeads(), rope);
+            policy.attend(l, new LayerAttention(shape, qPre, kPre, q, k, v, scale), att);
+            layer.o.apply(att, n, x, true);
+            rmsNorm(x, n, layer.postNorm, eps, xn);
+            layer.gate.apply(xn, n, gate, false);
+            layer.up.apply(xn, n, up, false);
+            swiglu(gate, up, n, im);
+            layer.down.apply(gate, n, x, true);
+        }
+        int m = n - logitsFrom;
+        float[] last = new float[m * h];
+        float[] tail = new float[m * h];
+        System.arraycopy(x, logitsFrom * h, tail, 0, m * h);
+        rmsNorm(tail, m, finalNorm, eps, last);
+        float[] logits = new float[Math.multiplyExact(m, vocab)];
+        lmHead.apply(last, m, logits, false);
+        return logits;
+    }
+
+    /**
+     * HF {@code LlamaRMSNorm} in float32: {@code out = w · (x · rsqrt(mean(x²) + eps))}, per row of width hidden.
+     */
+    private void rmsNorm(float[] x, int rows, float[] weight, float eps, float[] out) {
+        int h = config.hiddenSize();
+        Parallel.forRange(Math.ceilDiv(rows, 256), t -> {
+            int end = Math.min(rows, (t + 1) * 256);
+            for (int r = t * 256; r < end; r++) {
+                int base = r * h;
+                double ss = 0;
+                for (int i = 0; i < h; i++) {
+                    ss += (double) x[base + i] * x[base + i];
+                }
+                float var = (float) (ss / h);
+                float inv = (float) (1.0 / Math.sqrt(var + eps));
+                for (int i = 0; i < h; i++) {
+                    out[base + i] = weight[i] * (x[base + i] * inv);
+                }
+            }
+        });
+    }
+
+    /** {@code gate ← silu(gate) ⊙ up}, silu(a) = a / (1 + e^−a), in float32. */
+    private static void swiglu(float[] gate, float[] up, int n, int width) {
+        Parallel.forRange(Math.ceilDiv(n, 64), t -> {
+            int end = Math.min(n, (t + 1) * 64) * width;
+            for (int i = t * 64 * width; i < end; i++) {
+                float a = gate[i];
+                float s = (float) (a / (1.0 + Math.exp(-a)));
+                gate[i] = s * up[i];
+            }
+        });
+    }
+
+    /**
+     * inv_freq in float32, as transformers computes it: {@code 1 / θ^(fl32(2k / dim))} in float32, then the llama3
+     * rescaling in float32 ({@code _compute_llama3_parameters}).
+     */
+    static float[] inverseFrequencies(RopeConfig rope) {
+        int dim = rope.rotaryDim();
+        int half = dim / 2;
+        float base = (float) rope.theta();
+        float[] inv = new float[half];
+        for (int k = 0; k < half; k++) {
+            float exponent = (float) (2 * k) / (float) dim;
+            float pow = (float) Math.pow(base, exponent);
+            inv[k] = 1.0f / pow;
+        }
+        if (rope.scaling() instanceof RopeConfig.Scaling.Llama3 l3) {
+            double lowWavelen = l3.originalMaxPositions() / l3.lowFreqFactor();
+            double highWavelen = l3.originalMaxPositions() / l3.highFreqFactor();
+            float factor = (float) l3.factor();
+            for (int k = 0; k < half; k++) {
+                float wavelen = (float) (2 * Math.PI) / inv[k];
+                float llama = wavelen > lowWavelen ? inv[k] / factor : inv[k];
+                boolean medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
+                if (medium) {
+                    float smooth = ((float) l3.originalMaxPositions() / wavelen - (float) l3.lowFreqFactor())
+                            / (float) (l3.highFreqFactor() - l3.lowFreqFactor());
+                    llama = (1 - smooth) * llama / factor + smooth * llama;
+                }
+                inv[k] = llama;
+            }
+        }
+        return inv;
+    }
+
+    /** The inverse frequencies used for RoPE, float32 (a copy). */
+    public float[] ropeInverseFrequencies() {
+        return invFreq.clone();
+    }
+
+    /** cos and sin tables {@code [N, D/2]}: angle = fl32(inv_freq[k] · fl32(position)), then cos/sin in float32. */
+    private float[][] ropeTables(int n) {
+        int half = invFreq.length;
+        float[] cos = new float[n * half];
+        float[] sin = new float[n * half];
+        for (int p = 0; p < n; p++) {
+            for (int k = 0; k < half; k++) {
+                float angle = invFreq[k] * (float) p;
+                cos[p * half + k] = (float) Math.cos(angle);
+                sin[p * half + k] = (float) Math.sin(angle);
+            }
+        }
+        return new float[][] {cos, sin};
+    }
+
+    /** HF {@code apply_rotary_pos_emb}: x·cos + rotate_half(x)·sin on {@code x [N, heads, D]}, in float32. */
+    private void applyRope(float[] x, int n, int heads, float[][] tables) {
+        int d = config.headDim();
+        int half = d / 2;
+        float[] cos = tables[0];
+        float[] sin = tables[1];
+        Parallel.forRange(Math.ceilDiv(n, 128), t -> {
+            int end = Math.min(n, (t + 1) * 128);
+            for (int p = t * 128; p < end; p++) {
+                int tb = p * half;
+                for (int hh = 0; hh < heads; hh++) {
+                    int base = (p * heads + hh) * d;
+                    for (int k = 0; k < half; k++) {
+                        float x1 = x[base + k];
+                        float x2 = x[base + k + half];
+                        float c = cos[tb + k];
+                        float s = sin[tb + k];
+                        x[base + k] = x1 * c + (-x2) * s;
+                        x[base + k + half] = x2 * c + x1 * s;
+                    }
+                }
+            }
+        });
+    }
+
+    /** Releases the model; later calls to forward fail. The weights are on the heap, so this only marks it closed. */
+    @Override
+    public void close() {
+        closed = true;
     }
 
     @Override
-    public void close() {
+    public String toString() {
+        return "LlamaModel[" + directory + ", " + config.architecture() + ", " + config.numHiddenLayers() + " layers, hidden "
+                + config.hiddenSize() + ", heads " + config.numAttentionHeads() + "/" + config.numKeyValueHeads()
+                + ", head_dim " + config.headDim() + ", vocab " + config.vocabSize() + "]";
     }
 }

@@ -1,0 +1,69 @@
+package org.seerjava.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code seer} command. Exit codes scripts can rely on: 0 success, 1 a check or comparison failed,
+ * 2 bad arguments, 3 an error while running (bad file, missing GPU, …).
+ */
+@Command(name = "seer", mixinStandardHelpOptions = true, version = "seer-java 0.1.0",
+        description = "SeerAttention (learned block-sparse attention) in Java.",
+        subcommands = {CheckCommand.class, CommandLine.HelpCommand.class})
+public final class Seer {
+    /** Exit code: a check or comparison failed. */
+    public static final int FAILED = 1;
+    /** Exit code: bad arguments. */
+    public static final int USAGE = 2;
+    /** Exit code: an error while running. */
+    public static final int ERROR = 3;
+
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Print stack traces of errors.")
+    boolean verbose;
+
+    /** The project folder: {@code -Dseer.home} (set by the ./seer launcher) or the working directory. */
+    static Path home() {
+        return Path.of(System.getProperty("seer.home", ".")).toAbsolutePath().normalize();
+    }
+
+    /** Builds the command line with the project's error handling. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Seer());
+        cl.setExitCodeExceptionMapper(t -> t instanceof CommandLine.ParameterException ? USAGE : ERROR);
+        cl.setParameterExceptionHandler((ex, args) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("error: " + ex.getMessage());
+            err.println("Run 'seer " + (ex.getCommandLine().getCommandName().equals("seer") ? ""
+                    : ex.getCommandLine().getCommandName() + " ") + "--help' for usage.");
+            return USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            boolean verbose = parseResult.hasMatchedOption("--verbose");
+            if (ex instanceof IllegalArgumentException) {
+                err.println("error: " + ex.getMessage());
+                if (verbose) {
+                    ex.printStackTrace(err);
+                }
+                return ERROR;
+            }
+            err.println("error: " + ex);
+            if (verbose) {
+                ex.printStackTrace(err);
+            } else {
+                err.println("(run with --verbose for the stack trace)");
+            }
+            return ERROR;
+        });
+        return cl;
+    }
+
+    /** Entry point. */
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+}

@@ -1,0 +1,283 @@
+package org.seerjava.gate;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import org.seerjava.model.LlamaModel;
+import org.seerjava.reference.DistillationLoss;
+import org.seerjava.reference.engine.Engine;
+
+/**
+ * Self-distillation of the AttnGates of a frozen model (SPEC §6).
+ *
+ * <p><b>Capture, then update.</b> The model is frozen and its forward pass during training is dense (the gate's
+ * output does not feed back into the model), and the gate needs from each layer only the pre-RoPE q, k and the
+ * pooled attention target. So each training window is run through the model once with a {@link CapturePolicy}
+ * (dense attention + pooled target in one engine pass, pre-RoPE q/k pooled per block), and the gate's forward,
+ * loss and backward then run on the captured {@link GateSample}s in float64 ({@link GateMath}, with the reference's
+ * {@code AttnGate.backward}). This gives exactly the loss and gradients of the official trainer (whose forward is
+ * the same dense pass, with gradients reaching only the gate), at a fraction of the cost, and it lets a captured
+ * window be revisited ({@code poolWindows} &gt; 0) without running the model again.
+ *
+ * <p>Per step: {@code loss = 10 · Σ_layers mean_windows KL_mean(log_softmax(logits[r0:]), target[r0:])} (the
+ * mean over windows equals PyTorch's 'mean' over a batch), global gradient-norm clipping, AdamW, learning rate by
+ * {@link LrSchedule}.
+ */
+public final class DistillationTrainer {
+
+    /**
+     * Optimisation settings.
+     *
+     * @param steps       optimiser steps
+     * @param lr          peak learning rate
+     * @param warmup      linear warm-up steps
+     * @param weightDecay AdamW decoupled weight decay
+     * @param maxGradNorm global gradient-norm clip (≤ 0: no clipping)
+     */
+    public record Settings(int steps, double lr, int warmup, double weightDecay, double maxGradNorm) {
+        public Settings {
+            if (steps <= 0 || !(lr > 0) || warmup < 0 || !(weightDecay >= 0)) {
+                throw new IllegalArgumentException("need steps > 0, lr > 0, warmup >= 0, weight decay >= 0; got "
+                        + steps + ", " + lr + ", " + warmup + ", " + weightDecay);
+            }
+        }
+    }
+
+    /** One logged step. */
+    public record StepLog(int step, double lr, double loss, double gradNorm, double seconds, double tokensPerSecond) {
+    }
+
+    /** Loss (×10, summed over layers, averaged over windows) and its gradient per parameter array. */
+    public record BatchResult(double loss, double[] layerLosses, List<double[]> gradients) {
+    }
+
+    /** Supplies the windows of each step: a list of captured windows (each one {@link GateSample} per layer). */
+    @FunctionalInterface
+    public interface BatchSource {
+        List<GateSample[]> batch(int step);
+    }
+
+    /** Called after each step (e.g. to write checkpoints). */
+    @FunctionalInterface
+    public interface StepListener {
+        void afterStep(StepLog log, GateSet gates);
+    }
+
+    private final GateSet gates;
+    private final Settings settings;
+    private final AdamW optimizer;
+    private final LrSchedule schedule;
+
+    /** A trainer that updates {@code gates} in place. */
+    public DistillationTrainer(GateSet gates, Settings settings, AdamW.Settings adam) {
+        this.gates = gates;
+        this.settings = settings;
+        this.optimizer = new AdamW(parameters(gates), adam);
+        this.schedule = new LrSchedule(settings.lr(), settings.warmup(), settings.steps());
+    }
+
+    public GateSet gates() {
+        return gates;
+    }
+
+    public LrSchedule schedule() {
+        return schedule;
+    }
+
+    /** The trainable arrays in a fixed order: per layer W_q (when present), then W_k. */
+    public static List<double[]> parameters(GateSet gates) {
+        List<double[]> list = new ArrayList<>();
+        for (GateParameters p : gates.layers()) {
+            if (p.wq() != null) {
+                list.add(p.wq());
+            }
+            list.add(p.wk());
+        }
+        return list;
+    }
+
+    /**
+     * Runs the model once over {@code tokens} with dense attention, capturing every layer's {@link GateSample}.
+     */
+    public static GateSample[] capture(LlamaModel model, Engine engine, GateSpec spec, int[] tokens) {
+        CapturePolicy policy = new CapturePolicy(engine, spec);
+        model.forward(tokens, policy, tokens.length - 1);
+        return policy.samples();
+    }
+
+    /**
+     * The training loss and its gradients over a batch of captured windows: {@code 10 · Σ_ℓ mean_w loss_{w,ℓ}}.
+     * Windows and layers run in parallel; the sums are taken in a fixed order, so the result is deterministic.
+     */
+    public static BatchResult lossAndGradients(GateSet gates, List<GateSample[]> windows) {
+        GateSpec spec = gates.spec();
+        int layers = gates.size();
+        int w = windows.size();
+        if (w == 0) {
+            throw new IllegalArgumentException("a batch needs at least one window");
+        }
+        GateMath.LossAndGradients[] parts = new GateMath.LossAndGradients[w * layers];
+        IntStream.range(0, w * layers).parallel().forEach(t -> {
+            GateSample s = windows.get(t / layers)[t % layers];
+            parts[t] = GateMath.lossAndGradients(spec, gates.layer(t % layers), toDouble(s.qPooled()),
+                    toDouble(s.kPooled()), toDouble(s.target()), 1, s.blocks());
+        });
+        double scale = DistillationLoss.GATE_LOSS_SCALE / w;
+        double[] layerLosses = new double[layers];
+        List<double[]> grads = new ArrayList<>();
+        double total = 0;
+        for (int l = 0; l < layers; l++) {
+            GateParameters p = gates.layer(l);
+            double[] gq = p.wq() == null ? null : new double[p.wq().length];
+            double[] gk = new double[p.wk().length];
+            double loss = 0;
+            for (int i = 0; i < w; i++) {
+                GateMath.LossAndGradients r = parts[i * layers + l];
+                loss += r.loss();
+                if (gq != null) {
+                    add(gq, r.dWq(), scale);
+                }
+                add(gk, r.dWk(), scale);
+            }
+            layerLosses[l] = loss / w;
+            total += loss * scale;
+            if (gq != null) {
+                grads.add(gq);
+            }
+            grads.add(gk);
+        }
+        return new BatchResult(total, layerLosses, grads);
+    }
+
+    /** The training loss (no gradients) of the gates on captured windows, e.g. held-out text. */
+    public static double loss(GateSet gates, List<GateSample[]> windows) {
+        GateSpec spec = gates.spec();
+        int layers = gates.size();
+        double[] parts = new double[windows.size() * layers];
+        IntStream.range(0, parts.length).parallel().forEach(t -> {
+            GateSample s = windows.get(t / layers)[t % layers];
+            parts[t] = GateMath.loss(spec, gates.layer(t % layers), toDouble(s.qPooled()), toDouble(s.kPooled()),
+                    toDouble(s.target()), 1, s.blocks());
+        });
+        double sum = 0;
+        for (double x : parts) {
+            sum += x;
+        }
+        return DistillationLoss.GATE_LOSS_SCALE * sum / windows.size();
+    }
+
+    /** One optimiser step on a batch: loss and gradients, clipping, AdamW. */
+    public StepLog step(int step, List<GateSample[]> batch, double seconds, double tokensPerSecond) {
+        BatchResult r = lossAndGradients(gates, batch);
+        double norm = settings.maxGradNorm() > 0 ? AdamW.clipGradNorm(r.gradients(), settings.maxGradNorm())
+                : norm(r.gradients());
+        double lr = schedule.at(step);
+        optimizer.step(r.gradients(), lr);
+        return new StepLog(step, lr, r.loss(), norm, seconds, tokensPerSecond);
+    }
+
+    /**
+     * Trains for {@code settings.steps()} steps.
+     *
+     * @param tokensPerStep tokens the model processes per step (for the tokens/s figure; 0 when windows are
+     *                      replayed)
+     * @return the loss history, one entry per step
+     */
+    public List<StepLog> train(BatchSource source, long tokensPerStep, Progress progress, StepListener listener) {
+        List<StepLog> history = new ArrayList<>();
+        long start = System.nanoTime();
+        long tokens = 0;
+        double ema = Double.NaN;
+        for (int s = 0; s < settings.steps(); s++) {
+            List<GateSample[]> batch = source.batch(s);
+            tokens += tokensPerStep;
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            StepLog log = step(s, batch, elapsed, elapsed > 0 ? tokens / elapsed : 0);
+            elapsed = (System.nanoTime() - start) / 1e9;
+            log = new StepLog(log.step(), log.lr(), log.loss(), log.gradNorm(), elapsed,
+                    elapsed > 0 ? tokens / elapsed : 0);
+            history.add(log);
+            ema = Double.isNaN(ema) ? log.loss() : 0.9 * ema + 0.1 * log.loss();
+            if (progress != null) {
+                progress.update(s + 1, String.format(Locale.ROOT, "loss %.4f (avg %.4f) lr %.2e |g| %.3f %.0f tok/s",
+                        log.loss(), ema, log.lr(), log.gradNorm(), log.tokensPerSecond()));
+            }
+            if (listener != null) {
+                listener.afterStep(log, gates);
+            }
+        }
+        return history;
+    }
+
+    /** Uniform random window offsets in {@code [0, corpusLength − length]}, deterministic for a seed. */
+    public static long[] randomOffsets(long corpusLength, int length, int count, SplittableRandom random) {
+        if (corpusLength < length) {
+            throw new IllegalArgumentException("corpus has " + corpusLength + " tokens, shorter than a window of "
+                    + length);
+        }
+        long[] offsets = new long[count];
+        for (int i = 0; i < count; i++) {
+            offsets[i] = random.nextLong(corpusLength - length + 1);
+        }
+        return offsets;
+    }
+
+    /** Byte tokens of a corpus file slice (a token is one byte, 0..255). */
+    public static int[] tokens(byte[] corpus, long offset, int length) {
+        if (offset < 0 || offset + length > corpus.length) {
+            throw new IllegalArgumentException("window [" + offset + ", " + (offset + length)
+                    + ") is outside the corpus of " + corpus.length + " bytes");
+        }
+        int[] t = new int[length];
+        for (int i = 0; i < length; i++) {
+            t[i] = corpus[(int) offset + i] & 0xFF;
+        }
+        return t;
+    }
+
+    /** Reads a corpus file. */
+    public static byte[] readCorpus(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read corpus " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Metadata describing a training run, stored in checkpoints. */
+    public static Map<String, String> metadata(Map<String, Object> values) {
+        Map<String, String> m = new LinkedHashMap<>();
+        values.forEach((k, v) -> m.put(k, String.valueOf(v)));
+        return m;
+    }
+
+    static double[] toDouble(float[] x) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            y[i] = x[i];
+        }
+        return y;
+    }
+
+    private static void add(double[] acc, double[] x, double scale) {
+        for (int i = 0; i < acc.length; i++) {
+            acc[i] += x[i] * scale;
+        }
+    }
+
+    private static double norm(List<double[]> grads) {
+        double sq = 0;
+        for (double[] g : grads) {
+            for (double x : g) {
+                sq += x * x;
+            }
+        }
+        return Math.sqrt(sq);
+    }
+}

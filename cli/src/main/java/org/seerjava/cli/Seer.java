@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "seer", mixinStandardHelpOptions = true, version = "seer-java 0.1.0",
         description = "SeerAttention (learned block-sparse attention) in Java.",
-        subcommands = {CheckCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {CheckCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
 public final class Seer {
     /** Exit code: a check or comparison failed. */
     public static final int FAILED = 1;
@@ -44,17 +44,13 @@ public final class Seer {
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             boolean verbose = parseResult.hasMatchedOption("--verbose");
-            if (ex instanceof IllegalArgumentException) {
-                err.println("error: " + ex.getMessage());
-                if (verbose) {
-                    ex.printStackTrace(err);
-                }
-                return ERROR;
-            }
-            err.println("error: " + ex);
+            // Errors the user can act on carry a message naming what was wrong: print just that.
+            String message = ex.getMessage() != null && (ex instanceof RuntimeException || ex instanceof java.io.IOException)
+                    ? ex.getMessage() : ex.toString();
+            err.println("error: " + message);
             if (verbose) {
                 ex.printStackTrace(err);
-            } else {
+            } else if (!(ex instanceof IllegalArgumentException)) {
                 err.println("(run with --verbose for the stack trace)");
             }
             return ERROR;

@@ -1,0 +1,184 @@
+package org.seerjava.cli;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Paint;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.PaintScale;
+import org.jfree.chart.renderer.xy.XYBlockRenderer;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.title.PaintScaleLegend;
+import org.jfree.chart.ui.RectangleEdge;
+import org.jfree.chart.ui.RectangleInsets;
+import org.jfree.data.xy.DefaultXYZDataset;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+/** PNG pictures of block maps and loss curves, drawn with JFreeChart (headless). */
+public final class Charts {
+    static {
+        System.setProperty("java.awt.headless", "true");
+    }
+
+    private Charts() {
+    }
+
+    /**
+     * A heat map of an {@code nb × nb} block map (row = query block, column = key block) with labelled axes and a
+     * colour bar.
+     *
+     * @param values     row-major {@code [nb, nb]}
+     * @param logScale   colour by log10(value) (values ≤ 0 drawn as the bottom colour)
+     * @param scaleLabel label of the colour bar
+     */
+    public static void heatmap(double[] values, int nb, String title, String scaleLabel, boolean logScale, Path png) {
+        double[] xs = new double[nb * nb];
+        double[] ys = new double[nb * nb];
+        double[] zs = new double[nb * nb];
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < nb; i++) {
+            for (int j = 0; j < nb; j++) {
+                int at = i * nb + j;
+                xs[at] = j;
+                ys[at] = i;
+                double v = values[at];
+                zs[at] = logScale ? (v > 0 ? Math.log10(v) : Double.NaN) : v;
+                if (!Double.isNaN(zs[at]) && j <= i) {
+                    lo = Math.min(lo, zs[at]);
+                    hi = Math.max(hi, zs[at]);
+                }
+            }
+        }
+        if (!(hi > lo)) {
+            hi = lo + 1;
+        }
+        if (logScale) {
+            lo = Math.max(lo, hi - 4);                      // four decades of dynamic range
+        }
+        DefaultXYZDataset data = new DefaultXYZDataset();
+        data.addSeries("map", new double[][]{xs, ys, zs});
+        Viridis scale = new Viridis(lo, hi);
+        XYBlockRenderer renderer = new XYBlockRenderer();
+        renderer.setPaintScale(scale);
+        NumberAxis x = new NumberAxis("key block (64 tokens each)");
+        NumberAxis y = new NumberAxis("query block");
+        y.setInverted(true);
+        for (NumberAxis axis : new NumberAxis[]{x, y}) {
+            axis.setRange(-0.5, nb - 0.5);
+            axis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+            axis.setLowerMargin(0);
+            axis.setUpperMargin(0);
+        }
+        XYPlot plot = new XYPlot(data, x, y, renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinesVisible(false);
+        plot.setRangeGridlinesVisible(false);
+        JFreeChart chart = new JFreeChart(title, new Font("SansSerif", Font.BOLD, 14), plot, false);
+        NumberAxis scaleAxis = new NumberAxis(logScale ? "log10 " + scaleLabel : scaleLabel);
+        scaleAxis.setRange(lo, hi);
+        PaintScaleLegend legend = new PaintScaleLegend(scale, scaleAxis);
+        legend.setPosition(RectangleEdge.RIGHT);
+        legend.setMargin(new RectangleInsets(10, 10, 10, 10));
+        legend.setStripWidth(14);
+        chart.addSubtitle(legend);
+        chart.setBackgroundPaint(Color.WHITE);
+        save(chart, png, 560, 480);
+    }
+
+    /** The selected blocks of one head: kept (dark), skipped causal blocks (light), above the diagonal (white). */
+    public static void maskMap(boolean[] kept, int nb, String title, Path png) {
+        double[] values = new double[nb * nb];
+        for (int i = 0; i < nb; i++) {
+            for (int j = 0; j < nb; j++) {
+                values[i * nb + j] = j > i ? Double.NaN : kept[i * nb + j] ? 1 : 0;
+            }
+        }
+        heatmap(values, nb, title, "kept (1) / skipped (0)", false, png);
+    }
+
+    /** Loss against step, one line per series. */
+    public static void lossCurve(String title, List<String> names, List<double[][]> series, Path png) {
+        XYSeriesCollection data = new XYSeriesCollection();
+        for (int s = 0; s < names.size(); s++) {
+            XYSeries xy = new XYSeries(names.get(s));
+            for (double[] point : series.get(s)) {
+                xy.add(point[0], point[1]);
+            }
+            data.addSeries(xy);
+        }
+        JFreeChart chart = org.jfree.chart.ChartFactory.createXYLineChart(title, "training step",
+                "distillation loss (10 × Σ layers KL)", data, PlotOrientation.VERTICAL, true, false, false);
+        XYPlot plot = chart.getXYPlot();
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, false);
+        r.setSeriesStroke(0, new BasicStroke(2f));
+        plot.setRenderer(r);
+        ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
+        chart.setBackgroundPaint(Color.WHITE);
+        save(chart, png, 640, 400);
+    }
+
+    private static void save(JFreeChart chart, Path png, int width, int height) {
+        try {
+            if (png.getParent() != null) {
+                Files.createDirectories(png.getParent());
+            }
+            ChartUtils.saveChartAsPNG(png.toFile(), chart, width, height);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + png + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The viridis colour map (perceptually uniform, colour-blind friendly), NaN drawn white. */
+    static final class Viridis implements PaintScale {
+        private static final int[] STOPS = {0x440154, 0x482878, 0x3E4989, 0x31688E, 0x26828E, 0x1F9E89, 0x35B779,
+                0x6ECE58, 0xB5DE2B, 0xFDE725};
+        private final double lo;
+        private final double hi;
+
+        Viridis(double lo, double hi) {
+            this.lo = lo;
+            this.hi = hi;
+        }
+
+        @Override
+        public double getLowerBound() {
+            return lo;
+        }
+
+        @Override
+        public double getUpperBound() {
+            return hi;
+        }
+
+        @Override
+        public Paint getPaint(double value) {
+            if (Double.isNaN(value)) {
+                return Color.WHITE;
+            }
+            double t = Math.clamp((value - lo) / (hi - lo), 0.0, 1.0) * (STOPS.length - 1);
+            int i = Math.min((int) t, STOPS.length - 2);
+            double f = t - i;
+            int a = STOPS[i];
+            int b = STOPS[i + 1];
+            return new Color(mix(a >> 16, b >> 16, f), mix(a >> 8, b >> 8, f), mix(a, b, f));
+        }
+
+        private static int mix(int a, int b, double f) {
+            return (int) Math.round((a & 0xFF) * (1 - f) + (b & 0xFF) * f);
+        }
+    }
+}

@@ -19,7 +19,8 @@ import org.seerjava.reference.RopeConfig;
  *                           compressed keys, after the linears and before RoPE
  * @param useRope            rotate the gate query and the compressed keys
  * @param rope               the base model's RoPE (θ, scaling); the gate rotates {@code hiddenSize} channels. May be
- *                           null only when {@code useRope} is false
+ *                           null only when {@code useRope} is false; its rotary dim is replaced by
+ *                           {@code hiddenSize}
  * @param decodeKeyPosition  RoPE position of a compressed key completed during decoding (SPEC §7.9 Q1);
  *                           {@link CompressedKeyPosition#CURRENT_TOKEN} matches the official code
  */
@@ -72,8 +73,9 @@ public record DecodeGateConfig(QueryHeadPooling queryPooling, List<Pool> kPools,
      * given block size, gate hidden size and base θ.
      */
     public static DecodeGateConfig of(int blockSize, int hiddenSize, double ropeTheta) {
+        // the constructor checks Dg, then sets the rotary dim to Dg
         return new DecodeGateConfig(QueryHeadPooling.QProj, DEFAULT_K_POOLS, blockSize, hiddenSize, false, true,
-                RopeConfig.of(ropeTheta, hiddenSize), CompressedKeyPosition.CURRENT_TOKEN);
+                RopeConfig.of(ropeTheta, 2), CompressedKeyPosition.CURRENT_TOKEN);
     }
 
     /** The same configuration with another query head pooling. */

@@ -1,0 +1,184 @@
+package org.seerjava.cpu;
+
+import static org.seerjava.cpu.Vec.F;
+import static org.seerjava.cpu.Vec.L;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.AttnGate;
+import org.seerjava.reference.GateConfig;
+import org.seerjava.reference.GateType;
+import org.seerjava.reference.Rope;
+
+/**
+ * The AttnGate forward pass ({@link AttnGate#forward}) vectorised: pooling, the multi-head linears (rows of the
+ * pooled input broadcast against weight rows, vector over the gate hidden size), block RoPE, the block-causal Q·K
+ * logits with {@link AttnGate#MASKED_LOGIT} above the diagonal, and the optional row softmax. Parallel over
+ * (batch, block) for the linears and over (batch, head, query block) for the logits.
+ */
+final class CpuGate {
+    private CpuGate() {
+    }
+
+    static void scores(float[] q, float[] k, float[] wq, float[] wk, float[] out, AttentionShape shape,
+                       GateConfig config, boolean softmax) {
+        int batch = shape.batch();
+        int n = shape.seqLen();
+        int hq = shape.qHeads();
+        int hkv = shape.kvHeads();
+        int g = shape.groupSize();
+        int d = shape.headDim();
+        int dg = config.hiddenSize();
+        int bs = config.blockSize();
+        int nb = shape.blocks(bs);
+        GateType type = config.type();
+        boolean hasQLinear = config.hasQLinear(d);
+        int keyHeads = config.kLinearHeads(shape);
+        int qIn = type.qDup() * d;
+        int kIn = type.kDup() * d;
+
+        float[] qPooled = new float[batch * nb * hq * qIn];
+        float[] kPooled = new float[batch * nb * hkv * kIn];
+        CpuPooling.pool(q, qPooled, batch, n, hq, d, bs, type.qPools());
+        CpuPooling.pool(k, kPooled, batch, n, hkv, d, bs, type.kPools());
+
+        float[] qGate = hasQLinear ? new float[batch * nb * hq * dg] : qPooled;
+        float[] kGate = new float[batch * nb * keyHeads * dg];
+        double[] invFreq = Rope.inverseFrequencies(config.rope());
+        int half = invFreq.length;
+        int repeat = keyHeads / hkv;
+        Parallel.forEach(batch * nb, row -> {
+            int block = row % nb;
+            if (hasQLinear) {
+                linear(qPooled, wq, qGate, row, hq, hq, qIn, dg, 1);
+            }
+            linear(kPooled, wk, kGate, row, hkv, keyHeads, kIn, dg, repeat);
+            double position = (double) block * bs;
+            float[] cos = new float[half];
+            float[] sin = new float[half];
+            for (int i = 0; i < half; i++) {
+                double angle = position * invFreq[i];
+                cos[i] = (float) Math.cos(angle);
+                sin[i] = (float) Math.sin(angle);
+            }
+            for (int h = 0; h < hq; h++) {   // case B rotates the pooled q itself (qGate == qPooled)
+                rotate(qGate, (row * hq + h) * dg, cos, sin);
+            }
+            for (int h = 0; h < keyHeads; h++) {
+                rotate(kGate, (row * keyHeads + h) * dg, cos, sin);
+            }
+        });
+        float scale = (float) config.scale();
+        float masked = (float) AttnGate.MASKED_LOGIT;
+        Parallel.forEach(batch * hq, bh -> {
+            int b = bh / hq;
+            int h = bh % hq;
+            int kh = hasQLinear ? h / g : h;
+            for (int i = 0; i < nb; i++) {
+                int qBase = ((b * nb + i) * hq + h) * dg;
+                int rowOut = (bh * nb + i) * nb;
+                for (int j = 0; j <= i; j++) {
+                    int kBase = ((b * nb + j) * keyHeads + kh) * dg;
+                    out[rowOut + j] = dot(qGate, qBase, kGate, kBase, dg) * scale;
+                }
+                for (int j = i + 1; j < nb; j++) {
+                    out[rowOut + j] = masked;
+                }
+                if (softmax) {
+                    softmaxRow(out, rowOut, nb);
+                }
+            }
+        });
+    }
+
+    /** y[row, oh, :] = Σ_i x[row, oh / repeat, i] · W[oh, i, :], vector over the output. */
+    private static void linear(float[] x, float[] w, float[] y, int row, int inHeads, int outHeads, int in, int out,
+                               int repeat) {
+        int bound = F.loopBound(out);
+        for (int oh = 0; oh < outHeads; oh++) {
+            int xBase = (row * inHeads + oh / repeat) * in;
+            int yBase = (row * outHeads + oh) * out;
+            int wHead = oh * in * out;
+            int o = 0;
+            for (; o < bound; o += L) {
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = a0;
+                int i = 0;
+                for (; i + 1 < in; i += 2) {
+                    a0 = FloatVector.fromArray(F, w, wHead + i * out + o).fma(FloatVector.broadcast(F, x[xBase + i]), a0);
+                    a1 = FloatVector.fromArray(F, w, wHead + (i + 1) * out + o).fma(FloatVector.broadcast(F, x[xBase + i + 1]), a1);
+                }
+                if (i < in) {
+                    a0 = FloatVector.fromArray(F, w, wHead + i * out + o).fma(FloatVector.broadcast(F, x[xBase + i]), a0);
+                }
+                a0.add(a1).intoArray(y, yBase + o);
+            }
+            for (; o < out; o++) {
+                float acc = 0f;
+                for (int i = 0; i < in; i++) {
+                    acc += x[xBase + i] * w[wHead + i * out + o];
+                }
+                y[yBase + o] = acc;
+            }
+        }
+    }
+
+    /** Rotate-half RoPE of x[off, off + 2·half) in place. */
+    private static void rotate(float[] x, int off, float[] cos, float[] sin) {
+        int half = cos.length;
+        int bound = F.loopBound(half);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector x1 = FloatVector.fromArray(F, x, off + i);
+            FloatVector x2 = FloatVector.fromArray(F, x, off + half + i);
+            FloatVector c = FloatVector.fromArray(F, cos, i);
+            FloatVector s = FloatVector.fromArray(F, sin, i);
+            x1.mul(c).sub(x2.mul(s)).intoArray(x, off + i);
+            x2.mul(c).add(x1.mul(s)).intoArray(x, off + half + i);
+        }
+        for (; i < half; i++) {
+            float x1 = x[off + i];
+            float x2 = x[off + half + i];
+            x[off + i] = x1 * cos[i] - x2 * sin[i];
+            x[off + half + i] = x2 * cos[i] + x1 * sin[i];
+        }
+    }
+
+    private static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = s0;
+        int i = 0;
+        int bound2 = n - n % (2 * L);
+        for (; i < bound2; i += 2 * L) {
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
+            s1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), s1);
+        }
+        for (; i + L <= n; i += L) {
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
+        }
+        float acc = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            acc += a[aOff + i] * b[bOff + i];
+        }
+        return acc;
+    }
+
+    /** Row softmax in place; masked entries (float min) become exactly 0. */
+    static void softmaxRow(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            max = Math.max(max, x[off + j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+            double e = Math.exp((double) x[off + j] - max);
+            x[off + j] = (float) e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int j = 0; j < n; j++) {
+            x[off + j] *= inv;
+        }
+    }
+}

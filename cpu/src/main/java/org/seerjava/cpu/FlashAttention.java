@@ -1,0 +1,483 @@
+package org.seerjava.cpu;
+
+import static org.seerjava.cpu.Vec.F;
+import static org.seerjava.cpu.Vec.L;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.Checks;
+
+/**
+ * FlashAttention-2 style causal attention on the CPU: one task per (batch, query head, query block of {@code bs}
+ * rows); the task walks the kept key blocks with an online softmax (exponentials by the Vector API EXP intrinsic).
+ *
+ * <p>Tiles. The task's query block is transposed once into {@code Qt [D][BMp]} (rows in vector lanes, pre-scaled
+ * by the softmax scale). For each key block, the score tile {@code St [key][row] = Qt · Kᵀ} is a register-tiled
+ * product (4 keys × 4 row vectors = 16 FMA accumulators, K elements broadcast straight from the input); the
+ * softmax statistics (running max, sum, correction) are then vectors over rows. {@code O += P · V} is a second
+ * register tile (4 rows × 4 vectors over D, P broadcast, V rows loaded from the input). K and V are never copied:
+ * GQA reads key head h / g in place. With D not a multiple of 4 vectors, V is copied into a zero-padded tile.
+ *
+ * <p>Per-thread scratch holds every tile, so the hot loops allocate nothing.
+ */
+final class FlashAttention {
+    private static final int KG = 4;          // keys per score micro-tile
+    private static final int RV = 4;          // row vectors per score micro-tile
+    private static final int RW = RV * L;     // rows per score micro-tile
+    private static final int PR = 4;          // rows per P·V micro-tile
+    private static final int DW = 4 * L;      // D channels per P·V micro-tile
+
+    private FlashAttention() {
+    }
+
+    /** Per-thread tiles, grown on demand. */
+    private static final class Scratch {
+        float[] qt = new float[0];
+        float[] st = new float[0];
+        float[] o = new float[0];
+        float[] rowMax = new float[0];
+        float[] rowSum = new float[0];
+        float[] corr = new float[0];
+        float[] blockMax = new float[0];
+
+        void ensure(int bmp, int bnp, int d, int dp, int maxBlocks, boolean target) {
+            if (qt.length < d * bmp) {
+                qt = new float[d * bmp];
+            }
+            if (st.length < bnp * bmp) {
+                st = new float[bnp * bmp];
+            }
+            if (o.length < bmp * dp) {
+                o = new float[bmp * dp];
+            }
+            if (rowMax.length < bmp) {
+                rowMax = new float[bmp];
+                rowSum = new float[bmp];
+                corr = new float[bmp];
+            }
+            if (target && blockMax.length < maxBlocks * bmp) {
+                blockMax = new float[maxBlocks * bmp];
+            }
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * Causal attention over the blocks of {@code mask} (all causal blocks when null); also the pooled target
+     * {@code [B, Hq, nb, nb]} when {@code target} is not null. Inputs are validated by the caller.
+     */
+    static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
+                    double scale, BlockMask mask) {
+        int batch = shape.batch();
+        int hq = shape.qHeads();
+        int nb = shape.blocks(bs);
+        int bh = batch * hq;
+        int tasks = bh * nb;
+        int[] order = taskOrder(mask, batch, hq, nb);
+        float qScale = (float) scale;
+        Packed kv = pack(k, v, shape);
+        Parallel.forEach(tasks, t -> {
+            int id = order == null ? heavyFirst(t, bh, nb) : order[t];
+            int m = id % nb;
+            int bhIndex = id / nb;
+            block(q, kv, out, target, shape, bs, qScale, mask, bhIndex / hq, bhIndex % hq, m);
+        });
+    }
+
+    /**
+     * K and V laid out per head, {@code [B, Hkv, N, D]} and {@code [B, Hkv, N, Dp]} (Dp = D rounded up to the P·V
+     * micro-tile, zero padded), so that a key block is one contiguous run: rows of the input layout are Hkv·D apart,
+     * which for Hkv·D = 1024 puts all 64 rows of a block in the same L1 sets. With one KV head and D a multiple of
+     * the micro-tile, the inputs are used as they are.
+     */
+    record Packed(float[] k, float[] v, int dp) {
+    }
+
+    private static Packed pack(float[] k, float[] v, AttentionShape shape) {
+        int batch = shape.batch();
+        int n = shape.seqLen();
+        int hkv = shape.kvHeads();
+        int d = shape.headDim();
+        int dp = Vec.roundUp(d, DW);
+        if (hkv == 1 && dp == d) {
+            return new Packed(k, v, dp);
+        }
+        float[] kp = new float[Checks.arraySize("packed K", (long) batch * hkv * n * d)];
+        float[] vp = new float[Checks.arraySize("packed V", (long) batch * hkv * n * dp)];
+        int chunk = 256;
+        int chunks = Math.ceilDiv(n, chunk);
+        Parallel.forEach(batch * hkv * chunks, task -> {
+            int c = task % chunks;
+            int bkh = task / chunks;
+            int b = bkh / hkv;
+            int kh = bkh % hkv;
+            int end = Math.min(n, (c + 1) * chunk);
+            for (int t = c * chunk; t < end; t++) {
+                int src = ((b * n + t) * hkv + kh) * d;
+                System.arraycopy(k, src, kp, (bkh * n + t) * d, d);
+                System.arraycopy(v, src, vp, (bkh * n + t) * dp, d);
+            }
+        });
+        return new Packed(kp, vp, dp);
+    }
+
+    /** Dense order: task t → the (b, h, m) with m descending, so the longest causal rows start first. */
+    private static int heavyFirst(int t, int bh, int nb) {
+        int m = nb - 1 - t / bh;
+        return (t % bh) * nb + m;
+    }
+
+    /** Sparse order: (b, h, m) sorted by kept-block count, descending; null for dense. */
+    private static int[] taskOrder(BlockMask mask, int batch, int hq, int nb) {
+        if (mask == null) {
+            return null;
+        }
+        int n = batch * hq * nb;
+        long[] keys = new long[n];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < hq; h++) {
+                for (int m = 0; m < nb; m++) {
+                    int id = (b * hq + h) * nb + m;
+                    int cost = 0;
+                    for (int j = 0; j <= m; j++) {
+                        if (mask.keep(b, h, m, j)) {
+                            cost++;
+                        }
+                    }
+                    keys[id] = ((long) cost << 32) | id;
+                }
+            }
+        }
+        Arrays.sort(keys);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = (int) keys[n - 1 - i];
+        }
+        return order;
+    }
+
+    private static void block(float[] q, Packed kv, float[] out, float[] target, AttentionShape shape,
+                              int bs, float qScale, BlockMask mask, int b, int h, int m) {
+        int n = shape.seqLen();
+        int hq = shape.qHeads();
+        int hkv = shape.kvHeads();
+        int d = shape.headDim();
+        int kh = h / shape.groupSize();
+        int nb = shape.blocks(bs);
+        int r0 = m * bs;
+        int rows = Math.min(bs, n - r0);
+        int qStride = hq * d;
+        float[] k = kv.k();
+        float[] v = kv.v();
+        int dp = kv.dp();
+        int outBase = ((b * n + r0) * hq + h) * d;
+
+        boolean any = false;
+        for (int j = 0; j <= m && !any; j++) {
+            any = mask == null || mask.keep(b, h, m, j);
+        }
+        if (!any) {       // a row with no selected block: zero output, zero target row
+            for (int r = 0; r < rows; r++) {
+                Arrays.fill(out, outBase + r * qStride, outBase + r * qStride + d, 0f);
+            }
+            if (target != null) {
+                int row = ((b * hq + h) * nb + m) * nb;
+                Arrays.fill(target, row, row + nb, 0f);
+            }
+            return;
+        }
+
+        int bmp = Vec.roundUp(bs, RW);
+        int bnp = Vec.roundUp(bs, KG);
+        Scratch sc = SCRATCH.get();
+        sc.ensure(bmp, bnp, d, dp, nb, target != null);
+        float[] qt = sc.qt;
+        float[] st = sc.st;
+        float[] o = sc.o;
+        float[] rowMax = sc.rowMax;
+        float[] rowSum = sc.rowSum;
+        float[] corr = sc.corr;
+
+        // Qt[d][r] = q[r0 + r, h, d] · scale; padding rows are zero.
+        int qBase = ((b * n + r0) * hq + h) * d;
+        for (int r = 0; r < rows; r++) {
+            int src = qBase + r * qStride;
+            for (int c = 0; c < d; c++) {
+                qt[c * bmp + r] = q[src + c] * qScale;
+            }
+        }
+        if (rows < bmp) {
+            for (int c = 0; c < d; c++) {
+                Arrays.fill(qt, c * bmp + rows, c * bmp + bmp, 0f);
+            }
+        }
+        Arrays.fill(rowMax, 0, bmp, Float.NEGATIVE_INFINITY);
+        Arrays.fill(rowSum, 0, bmp, 0f);
+        int pvRows = Vec.roundUp(rows, PR);
+        Arrays.fill(o, 0, pvRows * dp, 0f);
+
+        boolean first = true;
+        int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed layout
+        for (int j = 0; j <= m; j++) {
+            if (mask != null && !mask.keep(b, h, m, j)) {
+                continue;
+            }
+            int c0 = j * bs;
+            int nk = Math.min(bs, n - c0);
+            int kBase = (kvHead + c0) * d;
+            scores(qt, k, kBase, d, nk, d, bmp, st);
+            if (j == m) {    // causal inside the diagonal block: key kl hides rows r < kl
+                for (int kl = 1; kl < nk; kl++) {
+                    Arrays.fill(st, kl * bmp, kl * bmp + kl, Float.NEGATIVE_INFINITY);
+                }
+            }
+            softmaxStep(st, nk, bmp, rowMax, rowSum, corr, target == null ? null : sc.blockMax, j * bmp);
+            if (!first) {
+                rescale(o, corr, pvRows, dp);
+            }
+            first = false;
+            pv(st, v, (kvHead + c0) * dp, dp, nk, bmp, o, dp, pvRows);
+        }
+
+        // out = O / l
+        int bound = F.loopBound(d);
+        for (int r = 0; r < rows; r++) {
+            float inv = rowSum[r] == 0f ? 0f : 1f / rowSum[r];
+            int dst = outBase + r * qStride;
+            int src = r * dp;
+            int c = 0;
+            for (; c < bound; c += L) {
+                FloatVector.fromArray(F, o, src + c).mul(inv).intoArray(out, dst + c);
+            }
+            for (; c < d; c++) {
+                out[dst + c] = o[src + c] * inv;
+            }
+        }
+
+        if (target != null) {
+            pooledTargetRow(target, sc.blockMax, rowMax, rowSum, rows, bmp, ((b * hq + h) * nb + m) * nb, m, nb,
+                    mask, b, h);
+        }
+    }
+
+    /**
+     * St[kl][r] = Σ_d Qt[d][r] · K[kl][d] for keys kl &lt; nk (rounded up to 4; the extra keys repeat the last one
+     * and are never read).
+     */
+    private static void scores(float[] qt, float[] k, int kBase, int kStride, int nk, int d, int bmp, float[] st) {
+        int last = nk - 1;
+        for (int kg = 0; kg < nk; kg += KG) {
+            int k0 = kBase + kg * kStride;
+            int k1 = kBase + Math.min(kg + 1, last) * kStride;
+            int k2 = kBase + Math.min(kg + 2, last) * kStride;
+            int k3 = kBase + Math.min(kg + 3, last) * kStride;
+            for (int rc = 0; rc < bmp; rc += RW) {
+                FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+                FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+                FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+                FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+                for (int c = 0, qo = rc; c < d; c++, qo += bmp) {
+                    FloatVector q0 = FloatVector.fromArray(F, qt, qo);
+                    FloatVector q1 = FloatVector.fromArray(F, qt, qo + L);
+                    FloatVector q2 = FloatVector.fromArray(F, qt, qo + 2 * L);
+                    FloatVector q3 = FloatVector.fromArray(F, qt, qo + 3 * L);
+                    FloatVector b0 = FloatVector.broadcast(F, k[k0 + c]);
+                    a00 = q0.fma(b0, a00);
+                    a01 = q1.fma(b0, a01);
+                    a02 = q2.fma(b0, a02);
+                    a03 = q3.fma(b0, a03);
+                    FloatVector b1 = FloatVector.broadcast(F, k[k1 + c]);
+                    a10 = q0.fma(b1, a10);
+                    a11 = q1.fma(b1, a11);
+                    a12 = q2.fma(b1, a12);
+                    a13 = q3.fma(b1, a13);
+                    FloatVector b2 = FloatVector.broadcast(F, k[k2 + c]);
+                    a20 = q0.fma(b2, a20);
+                    a21 = q1.fma(b2, a21);
+                    a22 = q2.fma(b2, a22);
+                    a23 = q3.fma(b2, a23);
+                    FloatVector b3 = FloatVector.broadcast(F, k[k3 + c]);
+                    a30 = q0.fma(b3, a30);
+                    a31 = q1.fma(b3, a31);
+                    a32 = q2.fma(b3, a32);
+                    a33 = q3.fma(b3, a33);
+                }
+                int s0 = kg * bmp + rc;
+                a00.intoArray(st, s0);
+                a01.intoArray(st, s0 + L);
+                a02.intoArray(st, s0 + 2 * L);
+                a03.intoArray(st, s0 + 3 * L);
+                int s1 = s0 + bmp;
+                a10.intoArray(st, s1);
+                a11.intoArray(st, s1 + L);
+                a12.intoArray(st, s1 + 2 * L);
+                a13.intoArray(st, s1 + 3 * L);
+                int s2 = s1 + bmp;
+                a20.intoArray(st, s2);
+                a21.intoArray(st, s2 + L);
+                a22.intoArray(st, s2 + 2 * L);
+                a23.intoArray(st, s2 + 3 * L);
+                int s3 = s2 + bmp;
+                a30.intoArray(st, s3);
+                a31.intoArray(st, s3 + L);
+                a32.intoArray(st, s3 + 2 * L);
+                a33.intoArray(st, s3 + 3 * L);
+            }
+        }
+    }
+
+    /**
+     * Online softmax over one key tile, vectorised over rows: m_new = max(m, max_kl St), corr = e^(m − m_new),
+     * St ← P = e^(St − m_new), l = l·corr + Σ P. Stores the tile's row max at {@code blockMax[bmOff + r]} when
+     * blockMax is not null (the pooled target needs it).
+     */
+    private static void softmaxStep(float[] st, int nk, int bmp, float[] rowMax, float[] rowSum, float[] corr,
+                                    float[] blockMax, int bmOff) {
+        for (int r = 0; r < bmp; r += L) {
+            FloatVector mt = FloatVector.fromArray(F, st, r);
+            for (int kl = 1; kl < nk; kl++) {
+                mt = mt.max(FloatVector.fromArray(F, st, kl * bmp + r));
+            }
+            if (blockMax != null) {
+                mt.intoArray(blockMax, bmOff + r);
+            }
+            FloatVector mOld = FloatVector.fromArray(F, rowMax, r);
+            FloatVector mNew = mOld.max(mt);
+            FloatVector c = mOld.sub(mNew).lanewise(VectorOperators.EXP);   // exp(−∞) = 0 on the first block
+            c.intoArray(corr, r);
+            mNew.intoArray(rowMax, r);
+            FloatVector sum = FloatVector.zero(F);
+            for (int kl = 0, at = r; kl < nk; kl++, at += bmp) {
+                FloatVector e = FloatVector.fromArray(F, st, at).sub(mNew).lanewise(VectorOperators.EXP);
+                e.intoArray(st, at);
+                sum = sum.add(e);
+            }
+            FloatVector.fromArray(F, rowSum, r).fma(c, sum).intoArray(rowSum, r);
+        }
+    }
+
+    /** O[r] *= corr[r] for the rows whose running max moved. */
+    private static void rescale(float[] o, float[] corr, int rows, int dp) {
+        for (int r = 0; r < rows; r++) {
+            float c = corr[r];
+            if (c != 1f) {
+                int base = r * dp;
+                for (int x = 0; x < dp; x += L) {
+                    FloatVector.fromArray(F, o, base + x).mul(c).intoArray(o, base + x);
+                }
+            }
+        }
+    }
+
+    /** O[r][:] += Σ_kl P[kl][r] · V[kl][:], 4 rows × 4 vectors over D per micro-tile. */
+    private static void pv(float[] p, float[] v, int vBase, int vStride, int nk, int bmp, float[] o, int dp,
+                           int rows) {
+        for (int r = 0; r < rows; r += PR) {
+            int o0 = r * dp;
+            int o1 = o0 + dp;
+            int o2 = o1 + dp;
+            int o3 = o2 + dp;
+            for (int x = 0; x < dp; x += DW) {
+                FloatVector a00 = FloatVector.fromArray(F, o, o0 + x);
+                FloatVector a01 = FloatVector.fromArray(F, o, o0 + x + L);
+                FloatVector a02 = FloatVector.fromArray(F, o, o0 + x + 2 * L);
+                FloatVector a03 = FloatVector.fromArray(F, o, o0 + x + 3 * L);
+                FloatVector a10 = FloatVector.fromArray(F, o, o1 + x);
+                FloatVector a11 = FloatVector.fromArray(F, o, o1 + x + L);
+                FloatVector a12 = FloatVector.fromArray(F, o, o1 + x + 2 * L);
+                FloatVector a13 = FloatVector.fromArray(F, o, o1 + x + 3 * L);
+                FloatVector a20 = FloatVector.fromArray(F, o, o2 + x);
+                FloatVector a21 = FloatVector.fromArray(F, o, o2 + x + L);
+                FloatVector a22 = FloatVector.fromArray(F, o, o2 + x + 2 * L);
+                FloatVector a23 = FloatVector.fromArray(F, o, o2 + x + 3 * L);
+                FloatVector a30 = FloatVector.fromArray(F, o, o3 + x);
+                FloatVector a31 = FloatVector.fromArray(F, o, o3 + x + L);
+                FloatVector a32 = FloatVector.fromArray(F, o, o3 + x + 2 * L);
+                FloatVector a33 = FloatVector.fromArray(F, o, o3 + x + 3 * L);
+                for (int kl = 0, vo = vBase + x, po = r; kl < nk; kl++, vo += vStride, po += bmp) {
+                    FloatVector v0 = FloatVector.fromArray(F, v, vo);
+                    FloatVector v1 = FloatVector.fromArray(F, v, vo + L);
+                    FloatVector v2 = FloatVector.fromArray(F, v, vo + 2 * L);
+                    FloatVector v3 = FloatVector.fromArray(F, v, vo + 3 * L);
+                    FloatVector p0 = FloatVector.broadcast(F, p[po]);
+                    a00 = v0.fma(p0, a00);
+                    a01 = v1.fma(p0, a01);
+                    a02 = v2.fma(p0, a02);
+                    a03 = v3.fma(p0, a03);
+                    FloatVector p1 = FloatVector.broadcast(F, p[po + 1]);
+                    a10 = v0.fma(p1, a10);
+                    a11 = v1.fma(p1, a11);
+                    a12 = v2.fma(p1, a12);
+                    a13 = v3.fma(p1, a13);
+                    FloatVector p2 = FloatVector.broadcast(F, p[po + 2]);
+                    a20 = v0.fma(p2, a20);
+                    a21 = v1.fma(p2, a21);
+                    a22 = v2.fma(p2, a22);
+                    a23 = v3.fma(p2, a23);
+                    FloatVector p3 = FloatVector.broadcast(F, p[po + 3]);
+                    a30 = v0.fma(p3, a30);
+                    a31 = v1.fma(p3, a31);
+                    a32 = v2.fma(p3, a32);
+                    a33 = v3.fma(p3, a33);
+                }
+                a00.intoArray(o, o0 + x);
+                a01.intoArray(o, o0 + x + L);
+                a02.intoArray(o, o0 + x + 2 * L);
+                a03.intoArray(o, o0 + x + 3 * L);
+                a10.intoArray(o, o1 + x);
+                a11.intoArray(o, o1 + x + L);
+                a12.intoArray(o, o1 + x + 2 * L);
+                a13.intoArray(o, o1 + x + 3 * L);
+                a20.intoArray(o, o2 + x);
+                a21.intoArray(o, o2 + x + L);
+                a22.intoArray(o, o2 + x + 2 * L);
+                a23.intoArray(o, o2 + x + 3 * L);
+                a30.intoArray(o, o3 + x);
+                a31.intoArray(o, o3 + x + L);
+                a32.intoArray(o, o3 + x + 2 * L);
+                a33.intoArray(o, o3 + x + 3 * L);
+            }
+        }
+    }
+
+    /**
+     * The pooled target row of query block m, as the official {@code attn_with_pooling}: for each kept key block
+     * n, p*[r, n] = exp(R[r, n] − m_r) / l_r with R the block's row max of the scaled scores, raw[n] = max over the
+     * block's real rows; then the row is divided by its sum.
+     */
+    private static void pooledTargetRow(float[] target, float[] blockMax, float[] rowMax, float[] rowSum, int rows,
+                                        int bmp, int rowBase, int m, int nb, BlockMask mask, int b, int h) {
+        double sum = 0;
+        for (int j = 0; j <= m; j++) {
+            float raw = 0f;
+            if (mask == null || mask.keep(b, h, m, j)) {
+                int base = j * bmp;
+                int r = 0;
+                FloatVector best = FloatVector.zero(F);
+                int bound = F.loopBound(rows);
+                for (; r < bound; r += L) {
+                    FloatVector p = FloatVector.fromArray(F, blockMax, base + r)
+                            .sub(FloatVector.fromArray(F, rowMax, r)).lanewise(VectorOperators.EXP)
+                            .div(FloatVector.fromArray(F, rowSum, r));
+                    best = best.max(p);
+                }
+                raw = best.reduceLanes(VectorOperators.MAX);
+                for (; r < rows; r++) {
+                    float p = (float) (Math.exp((double) blockMax[base + r] - rowMax[r]) / rowSum[r]);
+                    raw = Math.max(raw, p);
+                }
+            }
+            target[rowBase + j] = raw;
+            sum += raw;
+        }
+        float inv = sum == 0 ? 0f : (float) (1.0 / sum);
+        for (int j = 0; j <= m; j++) {
+            target[rowBase + j] *= inv;
+        }
+        Arrays.fill(target, rowBase + m + 1, rowBase + nb, 0f);
+    }
+}

@@ -1,0 +1,58 @@
+package org.seerjava.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.seerjava.reference.Checks;
+
+/**
+ * The vector species of the CPU engine and small vector helpers. The species is fixed at class initialisation:
+ * {@code -Dseer.cpu.species=128|256|512|preferred} (default preferred, the widest the CPU runs natively).
+ */
+final class Vec {
+    /** The system property that chooses the species width in bits. */
+    static final String SPECIES_PROPERTY = "seer.cpu.species";
+
+    static final VectorSpecies<Float> F = chooseSpecies(System.getProperty(SPECIES_PROPERTY, "preferred"));
+    static final int L = F.length();
+
+    private Vec() {
+    }
+
+    static VectorSpecies<Float> chooseSpecies(String value) {
+        return switch (value.trim()) {
+            case "preferred", "" -> FloatVector.SPECIES_PREFERRED;
+            case "128" -> FloatVector.SPECIES_128;
+            case "256" -> FloatVector.SPECIES_256;
+            case "512" -> FloatVector.SPECIES_512;
+            default -> throw new IllegalArgumentException("-D" + SPECIES_PROPERTY + "=" + value
+                    + " is not one of 128, 256, 512, preferred");
+        };
+    }
+
+    /** Rounds {@code x} up to a multiple of {@code m}. */
+    static int roundUp(int x, int m) {
+        return (x + m - 1) / m * m;
+    }
+
+    /**
+     * Requires every element to be finite; vectorised, and on failure delegates to {@link Checks#allFinite} for the
+     * message that names the tensor and the index.
+     */
+    static float[] allFinite(String name, float[] a) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        int bound = F.loopBound(a.length);
+        for (; i < bound; i += L) {
+            acc = acc.add(FloatVector.fromArray(F, a, i).mul(0f)); // x·0 is NaN for NaN and ±∞
+        }
+        float tail = 0f;
+        for (; i < a.length; i++) {
+            tail += a[i] * 0f;
+        }
+        if (Float.isNaN(acc.reduceLanes(VectorOperators.ADD) + tail)) {
+            Checks.allFinite(name, a);
+        }
+        return a;
+    }
+}

@@ -314,27 +314,48 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
         return n.asBoolean();
     }
 
-    /** Query heads per key/value head, Hq / Hkv. */
+    /**
+     * Query heads per key/value head.
+     *
+     * @return Hq / Hkv
+     */
     public int groupSize() {
         return numAttentionHeads / numKeyValueHeads;
     }
 
-    /** Width of the query projection, Hq · D. */
+    /**
+     * Width of the query projection.
+     *
+     * @return Hq · D
+     */
     public int qDim() {
         return numAttentionHeads * headDim;
     }
 
-    /** Width of the key and value projections, Hkv · D. */
+    /**
+     * Width of the key and value projections.
+     *
+     * @return Hkv · D
+     */
     public int kvDim() {
         return numKeyValueHeads * headDim;
     }
 
-    /** The attention shape of a prefill of {@code seqLen} tokens (batch 1). */
+    /**
+     * The attention shape of a prefill (batch 1).
+     *
+     * @param seqLen N, the number of tokens
+     * @return {@code (1, N, Hq, Hkv, D)}
+     */
     public AttentionShape attentionShape(int seqLen) {
         return new AttentionShape(1, seqLen, numAttentionHeads, numKeyValueHeads, headDim);
     }
 
-    /** The attention scale {@code head_dim^-0.5}. */
+    /**
+     * The attention scale.
+     *
+     * @return {@code head_dim^-0.5}
+     */
     public double attentionScale() {
         return 1.0 / Math.sqrt(headDim);
     }

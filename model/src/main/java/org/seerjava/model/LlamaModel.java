@@ -113,12 +113,20 @@ public final class LlamaModel implements AutoCloseable {
         return new Linear(weight, b, out, in);
     }
 
-    /** The configuration. */
+    /**
+     * The configuration.
+     *
+     * @return the parsed config.json
+     */
     public LlamaConfig config() {
         return config;
     }
 
-    /** The checkpoint directory it was loaded from. */
+    /**
+     * The checkpoint directory it was loaded from.
+     *
+     * @return the directory given to {@link #load}
+     */
     public Path directory() {
         return directory;
     }
@@ -281,10 +289,33 @@ public final class LlamaModel implements AutoCloseable {
         return inv;
     }
 
-    /** The inverse frequencies used for RoPE, float32 (a copy). */
+    /**
+     * The inverse frequencies used for RoPE.
+     *
+     * @return a float32 copy of inv_freq[k], k &lt; head_dim / 2
+     */
     public float[] ropeInverseFrequencies() {
         return invFreq.clone();
     }
+
+    /**
+     * The number of parameters (lm_head counted once when tied).
+     *
+     * @return the total element count of the weights
+     */
+    public long parameterCount() {
+        LlamaConfig c = config;
+        long h = c.hiddenSize();
+        long perLayer = 2 * h + h * c.qDim() + 2 * h * c.kvDim() + (long) c.qDim() * h + 3 * h * c.intermediateSize();
+        if (layers.length > 0 && layers[0].q().hasBias()) {
+            perLayer += c.qDim() + 2L * c.kvDim();
+        }
+        if (layers.length > 0 && layers[0].o().hasBias()) {
+            perLayer += h;
+        }
+        return (long) c.vocabSize() * h * (c.tieWordEmbeddings() ? 1 : 2) + perLayer * c.numHiddenLayers() + h;
+    }
+
 
     /** cos and sin tables {@code [N, D/2]}: angle = fl32(inv_freq[k] · fl32(position)), then cos/sin in float32. */
     private float[][] ropeTables(int n) {

@@ -18,27 +18,48 @@ public final class Metrics {
      * @param tokens the number of predicted tokens
      */
     public record CrossEntropy(double nats, long tokens) {
-        /** Σ −log2 p(target) = nats / ln 2. */
+        /**
+         * Σ −log2 p(target) = nats / ln 2.
+         *
+         * @return the summed cross-entropy in bits
+         */
         public double bits() {
             return nats / Math.log(2);
         }
 
-        /** Mean bits per predicted token (bits per byte for byte-level models); NaN when there are no tokens. */
+        /**
+         * Mean bits per predicted token (bits per byte for byte-level models).
+         *
+         * @return bits / tokens, NaN when there are no tokens
+         */
         public double bitsPerToken() {
             return tokens == 0 ? Double.NaN : bits() / tokens;
         }
 
-        /** Mean nats per predicted token; NaN when there are no tokens. */
+        /**
+         * Mean nats per predicted token.
+         *
+         * @return nats / tokens, NaN when there are no tokens
+         */
         public double natsPerToken() {
             return tokens == 0 ? Double.NaN : nats / tokens;
         }
 
-        /** The sum of two cross-entropies (e.g. over windows). */
+        /**
+         * The sum of two cross-entropies (e.g. over evaluation windows).
+         *
+         * @param other the other sum
+         * @return both added
+         */
         public CrossEntropy plus(CrossEntropy other) {
             return new CrossEntropy(nats + other.nats, tokens + other.tokens);
         }
 
-        /** No tokens. */
+        /**
+         * The empty sum.
+         *
+         * @return zero nats over zero tokens
+         */
         public static CrossEntropy zero() {
             return new CrossEntropy(0, 0);
         }
@@ -48,6 +69,9 @@ public final class Metrics {
      * Summed cross-entropy of {@code targets} under {@code logits [targets.length, vocab]}, where
      * {@code vocab = logits.length / targets.length}.
      *
+     * @param logits  {@code [M, vocab]} float32 logits
+     * @param targets the M target token ids
+     * @return the summed cross-entropy
      * @throws IllegalArgumentException when the sizes do not match, a target is outside [0, vocab), or a logit is NaN
      */
     public static CrossEntropy crossEntropy(float[] logits, int[] targets) {
@@ -62,8 +86,13 @@ public final class Metrics {
     }
 
     /**
-     * Summed cross-entropy of {@code targets} under {@code logits [targets.length, vocab]}.
+     * Summed cross-entropy of {@code targets} under {@code logits [targets.length, vocab]}:
+     * {@code Σ_r logsumexp(logits[r]) − logits[r, targets[r]]}, in double.
      *
+     * @param logits  {@code [M, vocab]} float32 logits
+     * @param vocab   the vocabulary size
+     * @param targets the M target token ids
+     * @return the summed cross-entropy
      * @throws IllegalArgumentException when the sizes do not match, a target is outside [0, vocab), or a logit is NaN
      */
     public static CrossEntropy crossEntropy(float[] logits, int vocab, int[] targets) {
@@ -101,6 +130,10 @@ public final class Metrics {
 
     /**
      * Mean bits per token (per byte for byte-level models): {@code crossEntropy(logits, targets).bitsPerToken()}.
+     *
+     * @param logits  {@code [M, vocab]} float32 logits
+     * @param targets the M target token ids
+     * @return summed nats / ln 2 / M
      */
     public static double bitsPerByte(float[] logits, int[] targets) {
         return crossEntropy(logits, targets).bitsPerToken();

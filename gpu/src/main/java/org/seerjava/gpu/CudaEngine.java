@@ -1,0 +1,252 @@
+package org.seerjava.gpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import org.seerjava.gpu.graph.DType;
+import org.seerjava.gpu.graph.DataTransferMode;
+import org.seerjava.gpu.graph.ExecutionPlan;
+import org.seerjava.gpu.graph.KernelSpec.Launch;
+import org.seerjava.gpu.graph.TaskGraph;
+import org.seerjava.gpu.graph.Tensor;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.GateConfig;
+import org.seerjava.reference.Pool;
+import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.engine.Engine;
+import org.seerjava.reference.engine.EngineProvider;
+import org.seerjava.reference.engine.ReferenceEngine;
+
+/**
+ * The CUDA engine: every operation of {@link Engine} on float32 arrays, run by the fp32 kernels (copied to the GPU,
+ * computed, copied back) so that it matches the reference to float32 rounding. The KL loss is small and computed
+ * on the host by the reference. The bf16 tensor-core path is used through {@link Prefill} and task graphs.
+ */
+public final class CudaEngine implements Engine {
+    private final CudaContext context;
+    private final ReferenceEngine host = new ReferenceEngine();
+
+    public CudaEngine() {
+        this.context = CudaContext.get();
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String description() {
+        return context.toString() + ", kernels for " + context.architecture();
+    }
+
+
+
+    private static void copyBack(Tensor t, float[] out) {
+        java.lang.foreign.MemorySegment.copy(t.host(), ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
+    }
+
+    private static Tensor input(Arena a, String name, float[] x, long... shape) {
+        return Tensor.of(name, DType.F32, shape).withHost(a.allocateFrom(ValueLayout.JAVA_FLOAT, x));
+    }
+
+    private static Tensor output(Arena a, String name, long... shape) {
+        Tensor t = Tensor.of(name, DType.F32, shape);
+        return t.withHost(a.allocate(t.bytes(), 8));
+    }
+
+    private static void run(TaskGraph tg) {
+        try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot())) {
+            plan.execute();
+        }
+    }
+
+    @Override
+    public void pool(float[] x, float[] out, int batch, int seqLen, int heads, int dim, int blockSize,
+                     List<Pool> pools) {
+        int nb = Math.ceilDiv(seqLen, blockSize);
+        check("x", x, (long) batch * seqLen * heads * dim);
+        check("out", out, (long) batch * nb * heads * dim * pools.size());
+        try (Arena a = Arena.ofConfined()) {
+            Tensor xt = input(a, "x", x, batch, seqLen, heads, dim);
+            Tensor ot = output(a, "out", batch, nb, heads, (long) dim * pools.size());
+            TaskGraph tg = new TaskGraph("pool")
+                    .transferToDevice(DataTransferMode.EVERY_EXECUTION, xt)
+                    .task("pool", SeerKernels.POOL_F32, Launch.linear((long) batch * nb * heads * dim, 256), xt, ot,
+                            batch, seqLen, heads, dim, blockSize, SeerKernels.poolBits(pools))
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, ot);
+            run(tg);
+            copyBack(ot, out);
+        }
+    }
+
+    @Override
+    public void gateScores(float[] q, float[] k, float[] wq, float[] wk, float[] out, AttentionShape shape,
+                           GateConfig config, boolean softmax) {
+        int nb = shape.blocks(config.blockSize());
+        check("q", q, shape.qElements());
+        check("k", k, shape.kvElements());
+        check("out", out, (long) shape.batch() * shape.qHeads() * nb * nb);
+        try (Arena a = Arena.ofConfined()) {
+            Tensor qt = input(a, "q", q, shape.batch(), shape.seqLen(), shape.qHeads(), shape.headDim());
+            Tensor kt = input(a, "k", k, shape.batch(), shape.seqLen(), shape.kvHeads(), shape.headDim());
+            TaskGraph tg = new TaskGraph("gate").transferToDevice(DataTransferMode.EVERY_EXECUTION, qt, kt);
+            GateTasks.Gate g = GateTasks.add(tg, a, qt, kt, wq, wk, shape, config);
+            long rows = (long) shape.batch() * shape.qHeads() * nb;
+            if (softmax) {
+                tg.task("softmax", SeerKernels.SOFTMAX, SeerKernels.warpPerRow(rows), g.logits(), rows, nb);
+            }
+            g.logits().withHost(a.allocate(g.logits().bytes(), 8));
+            tg.transferToHost(DataTransferMode.EVERY_EXECUTION, g.logits());
+            run(tg);
+            copyBack(g.logits(), out);
+        }
+    }
+
+    @Override
+    public BlockMask select(float[] scores, int batch, int heads, int blocks, SelectionRule rule) {
+        long rows = (long) batch * heads * blocks;
+        check("scores", scores, rows * blocks);
+        for (int i = 0; i < scores.length; i++) {
+            if (Float.isNaN(scores[i])) {
+                throw new IllegalArgumentException("scores contain NaN at flat index " + i);
+            }
+        }
+        try (Arena a = Arena.ofConfined()) {
+            Tensor st = input(a, "scores", scores, batch, heads, blocks, blocks);
+            Tensor mt = Tensor.of("mask", DType.U8, batch, heads, blocks, blocks);
+            mt.withHost(a.allocate(mt.bytes()));
+            TaskGraph tg = new TaskGraph("select").transferToDevice(DataTransferMode.EVERY_EXECUTION, st);
+            switch (rule) {
+                case SelectionRule.Threshold t -> tg.task("threshold", SeerKernels.SELECT_THRESHOLD,
+                        SeerKernels.warpPerRow(rows), st, mt, rows, blocks, t.threshold(), 0,
+                        t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0);
+                case SelectionRule.TopK t -> tg.task("topk", SeerKernels.SELECT_TOPK,
+                        new Launch((int) rows, 1, 1, 256, 1, 1, blocks * 4), st, mt, blocks, t.k(blocks),
+                        t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0);
+            }
+            tg.transferToHost(DataTransferMode.EVERY_EXECUTION, mt);
+            run(tg);
+            return BlockMask.of(batch, heads, blocks, mt.host().toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    @Override
+    public void denseCausal(float[] q, float[] k, float[] v, float[] out, AttentionShape shape, double scale) {
+        attention("dense", q, k, v, null, out, null, shape, 64, scale);
+    }
+
+    @Override
+    public void blockSparse(float[] q, float[] k, float[] v, BlockMask mask, float[] out, AttentionShape shape,
+                            int blockSize, double scale) {
+        if (mask == null) {
+            throw new IllegalArgumentException("block mask must not be null");
+        }
+        mask.requireShape(shape.batch(), shape.qHeads(), shape.blocks(blockSize));
+        attention("sparse", q, k, v, mask, out, null, shape, blockSize, scale);
+    }
+
+    @Override
+    public void attentionWithPooledTarget(float[] q, float[] k, float[] v, float[] out, float[] target,
+                                          AttentionShape shape, int blockSize, double scale) {
+        attention("target", q, k, v, null, out, target, shape, blockSize, scale);
+    }
+
+    private void attention(String mode, float[] q, float[] k, float[] v, BlockMask mask, float[] out, float[] target,
+                           AttentionShape shape, int block, double scale) {
+        if (!(scale > 0) || Double.isInfinite(scale)) {
+            throw new IllegalArgumentException("scale must be finite and > 0, got " + scale);
+        }
+        check("q", q, shape.qElements());
+        check("k", k, shape.kvElements());
+        check("v", v, shape.kvElements());
+        check("out", out, shape.qElements());
+        int B = shape.batch();
+        int N = shape.seqLen();
+        int Hq = shape.qHeads();
+        int Hkv = shape.kvHeads();
+        int D = shape.headDim();
+        int nb = shape.blocks(block);
+        if (target != null) {
+            check("target", target, (long) B * Hq * nb * nb);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            Tensor qt = input(a, "q", q, B, N, Hq, D);
+            Tensor kt = input(a, "k", k, B, N, Hkv, D);
+            Tensor vt = input(a, "v", v, B, N, Hkv, D);
+            Tensor ot = output(a, "out", B, N, Hq, D);
+            TaskGraph tg = new TaskGraph("attention." + mode)
+                    .transferToDevice(DataTransferMode.EVERY_EXECUTION, qt, kt, vt);
+            var spec = SeerKernels.attentionF32(mode, D, block);
+            var launch = SeerKernels.attentionF32Launch(nb, Hq, B, block);
+            float sc = (float) scale;
+            Tensor tt = null;
+            switch (mode) {
+                case "sparse" -> {
+                    Tensor mt = Tensor.of("mask", DType.U8, B, Hq, nb, nb)
+                            .withHost(a.allocateFrom(ValueLayout.JAVA_BYTE, mask.toBytes()));
+                    tg.transferToDevice(DataTransferMode.EVERY_EXECUTION, mt)
+                            .task("attention", spec, launch, qt, kt, vt, mt, ot, N, Hq, Hkv, nb, sc);
+                }
+                case "dense" -> tg.task("attention", spec, launch, qt, kt, vt, ot, N, Hq, Hkv, nb, sc);
+                default -> {
+                    Tensor rowmax = Tensor.of("rowmax", DType.F32, (long) B * Hq * nb * block, nb);
+                    tt = output(a, "target", B, Hq, nb, nb);
+                    tg.task("attention", spec, launch, qt, kt, vt, ot, rowmax, tt, N, Hq, Hkv, nb, sc)
+                            .transferToHost(DataTransferMode.EVERY_EXECUTION, tt);
+                }
+            }
+            tg.transferToHost(DataTransferMode.EVERY_EXECUTION, ot);
+            run(tg);
+            copyBack(ot, out);
+            if (tt != null) {
+                copyBack(tt, target);
+            }
+        }
+    }
+
+    @Override
+    public double distillationLoss(float[] logits, float[] target, float[] dLogits, int batch, int heads, int blocks) {
+        return host.distillationLoss(logits, target, dLogits, batch, heads, blocks);
+    }
+
+    private static void check(String name, float[] x, long expected) {
+        if (x == null || x.length != expected) {
+            throw new IllegalArgumentException(name + " has " + (x == null ? "null" : x.length) + " elements, expected "
+                    + expected);
+        }
+    }
+
+    /** Registers the CUDA engine (priority 20) with {@link org.seerjava.reference.engine.Engines}. */
+    public static final class Provider implements EngineProvider {
+        @Override
+        public String name() {
+            return "cuda";
+        }
+
+        @Override
+        public int priority() {
+            return 20;
+        }
+
+        @Override
+        public String unavailableReason() {
+            String reason = CuDriver.unavailableReason();
+            if (reason != null) {
+                return reason;
+            }
+            try {
+                Nvrtc.get();
+                return null;
+            } catch (CudaException e) {
+                return e.getMessage();
+            }
+        }
+
+        @Override
+        public Engine create() {
+            return new CudaEngine();
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package org.seerjava.gpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Where the CUDA libraries are. The driver {@code libcuda.so.1} comes from the dynamic loader's path (it is
+ * installed with the driver, not with the toolkit); {@code -Dseer.cuda.driver=/path/libcuda.so.1} overrides it.
+ * NVRTC ({@code libnvrtc.so.13}) is looked for under {@code <cuda>/lib64} and {@code <cuda>/targets/x86_64-linux/lib},
+ * where {@code <cuda>} is {@code -Dseer.cuda.home}, else {@code $CUDA_HOME}, {@code $CUDA_PATH}, else
+ * {@code /usr/local/cuda}; {@code -Dseer.nvrtc.path} names the library file directly.
+ */
+public final class CudaLibraries {
+    /** System property: the CUDA toolkit root (headers for NVRTC, and NVRTC itself). */
+    public static final String CUDA_HOME = "seer.cuda.home";
+    /** System property: the NVRTC library file. */
+    public static final String NVRTC_PATH = "seer.nvrtc.path";
+    /** System property: the driver library file or name (default {@code libcuda.so.1} from the loader path). */
+    public static final String DRIVER_PATH = "seer.cuda.driver";
+
+    static final String DRIVER_NAME = "libcuda.so.1";
+    static final String NVRTC_NAME = "libnvrtc.so.13";
+
+    private CudaLibraries() {
+    }
+
+    /** The CUDA toolkit root. */
+    public static Path cudaHome() {
+        String p = System.getProperty(CUDA_HOME);
+        if (p == null || p.isBlank()) {
+            p = System.getenv("CUDA_HOME");
+        }
+        if (p == null || p.isBlank()) {
+            p = System.getenv("CUDA_PATH");
+        }
+        if (p == null || p.isBlank()) {
+            p = "/usr/local/cuda";
+        }
+        return Path.of(p);
+    }
+
+    /** Opens the driver library named by {@code -Dseer.cuda.driver} or {@code libcuda.so.1}. */
+    public static SymbolLookup openDriver() {
+        String p = System.getProperty(DRIVER_PATH);
+        return openDriver(p == null || p.isBlank() ? DRIVER_NAME : p);
+    }
+
+    /**
+     * Opens the driver library by file path or loader name.
+     *
+     * @throws CudaUnavailableException with a message that says what was tried and what to do
+     */
+    public static SymbolLookup openDriver(String nameOrPath) {
+        try {
+            return SymbolLookup.libraryLookup(nameOrPath, Arena.global());
+        } catch (IllegalArgumentException | UnsatisfiedLinkError e) {
+            throw new CudaUnavailableException("no CUDA driver: could not load '" + nameOrPath
+                    + "' (the NVIDIA driver library, looked up on the dynamic loader path"
+                    + (nameOrPath.contains("/") ? "" : ", LD_LIBRARY_PATH and ldconfig cache")
+                    + "). This machine has no NVIDIA driver or GPU; install the driver or set -D" + DRIVER_PATH
+                    + "=/path/to/libcuda.so.1", e);
+        }
+    }
+
+    /** Candidate NVRTC files in the order they are tried. */
+    public static List<Path> nvrtcCandidates() {
+        List<Path> list = new ArrayList<>();
+        String p = System.getProperty(NVRTC_PATH);
+        if (p != null && !p.isBlank()) {
+            list.add(Path.of(p));
+            return list;
+        }
+        Path home = cudaHome();
+        list.add(home.resolve("lib64").resolve(NVRTC_NAME));
+        list.add(home.resolve("targets/x86_64-linux/lib").resolve(NVRTC_NAME));
+        return list;
+    }
+
+    /** Opens NVRTC from the candidates, or fails with every path tried. */
+    public static SymbolLookup openNvrtc() {
+        List<Path> tried = nvrtcCandidates();
+        for (Path path : tried) {
+            if (Files.isRegularFile(path)) {
+                try {
+                    return SymbolLookup.libraryLookup(path, Arena.global());
+                } catch (IllegalArgumentException | UnsatisfiedLinkError e) {
+                    throw new CudaUnavailableException("NVRTC at " + path + " could not be loaded: " + e.getMessage(), e);
+                }
+            }
+        }
+        throw new CudaUnavailableException("no NVRTC: " + NVRTC_NAME + " not found at " + tried
+                + "; set -D" + CUDA_HOME + "=<CUDA 13 toolkit root> or -D" + NVRTC_PATH + "=/path/to/" + NVRTC_NAME);
+    }
+}

@@ -1,0 +1,147 @@
+package org.seerjava.gpu;
+
+import static org.seerjava.gpu.graph.KernelSpec.Param.f32;
+import static org.seerjava.gpu.graph.KernelSpec.Param.f64;
+import static org.seerjava.gpu.graph.KernelSpec.Param.i32;
+import static org.seerjava.gpu.graph.KernelSpec.Param.i64;
+import static org.seerjava.gpu.graph.KernelSpec.Param.in;
+import static org.seerjava.gpu.graph.KernelSpec.Param.inout;
+import static org.seerjava.gpu.graph.KernelSpec.Param.out;
+import static org.seerjava.gpu.graph.KernelSpec.Param.struct;
+
+import java.util.List;
+import java.util.Map;
+import org.seerjava.gpu.graph.DType;
+import org.seerjava.gpu.graph.KernelSpec;
+import org.seerjava.gpu.graph.KernelSpec.Launch;
+import org.seerjava.reference.Pool;
+
+/**
+ * The kernels of this module as {@link KernelSpec}s (resource, defines, entry point, parameters) and their launch
+ * configurations. {@code ops_fp32.cu}: pooling, GEMM, RoPE, softmax, selection, fp32 attention, helpers;
+ * {@code attention_bf16.cu}: tensor-core attention.
+ */
+public final class SeerKernels {
+    private SeerKernels() {
+    }
+
+    /** Block size of the tensor-core attention kernels. */
+    public static final int TC_BLOCK = 64;
+
+    static final String OPS = "ops_fp32.cu";
+    static final String ATT = "attention_bf16.cu";
+
+    private static KernelSpec ops(String fn, KernelSpec.Param... params) {
+        return new KernelSpec(OPS, Map.of(), fn, List.of(params));
+    }
+
+    public static final KernelSpec POOL_F32 = ops("pool_f32", in("x", DType.F32), out("out", DType.F32),
+            i32("B"), i32("N"), i32("H"), i32("D"), i32("blockSize"), i32("pools"));
+    public static final KernelSpec POOL_BF16 = ops("pool_bf16", in("x", DType.BF16), out("out", DType.F32),
+            i32("B"), i32("N"), i32("H"), i32("D"), i32("blockSize"), i32("pools"));
+    public static final KernelSpec GEMM = ops("gemm_f32", in("A", DType.F32), in("B", DType.F32), out("C", DType.F32),
+            i32("M"), i32("N"), i32("K"), i32("H"), i32("repA"), i32("repB"), f32("alpha"), i32("causal"),
+            struct("strides"));
+    public static final KernelSpec ROPE = ops("rope_blocks_f32", inout("x", DType.F32), in("invFreq", DType.F64),
+            i32("rows"), i32("nb"), i32("heads"), i32("Dg"), i32("half"), i32("blockSize"));
+    public static final KernelSpec SOFTMAX = ops("softmax_rows_f32", inout("x", DType.F32), i64("rows"), i32("cols"));
+    public static final KernelSpec SELECT_THRESHOLD = ops("select_threshold", in("scores", DType.F32),
+            out("mask", DType.U8), i64("rows"), i32("nb"), f64("threshold"), i32("softmax"), i32("lastBlockDense"),
+            i32("keepDiagonal"));
+    public static final KernelSpec SELECT_TOPK = ops("select_topk", in("scores", DType.F32), out("mask", DType.U8),
+            i32("nb"), i32("k"), i32("lastBlockDense"), i32("keepDiagonal"));
+    public static final KernelSpec FILL_UNIFORM_BF16 = ops("fill_uniform_bf16", out("x", DType.BF16), i64("n"),
+            i64("seed"), f32("lo"), f32("hi"));
+    public static final KernelSpec RANDOM_MASK = ops("random_causal_mask", out("mask", DType.U8), i64("rows"),
+            i32("nb"), i64("seed"), f32("p"));
+    public static final KernelSpec COUNT_NONZERO = ops("count_nonzero", in("x", DType.U8), i64("n"),
+            inout("count", DType.U64));
+
+    /** fp32 attention: sparse (q, k, v, mask, out, N, Hq, Hkv, nb, scale). */
+    public static KernelSpec attentionF32(String mode, int headDim, int block) {
+        if (block > 64 || 64 % block != 0) {
+            throw new IllegalArgumentException("the fp32 attention kernels support block sizes 8..64 dividing 64, got "
+                    + block);
+        }
+        Map<String, Object> d = Map.of("HEAD_DIM", headDim, "ATTN_BLOCK", block);
+        return switch (mode) {
+            case "sparse" -> new KernelSpec(OPS, d, "attn_sparse_f32", List.of(in("q", DType.F32), in("k", DType.F32),
+                    in("v", DType.F32), in("mask", DType.U8), out("out", DType.F32), i32("N"), i32("Hq"), i32("Hkv"),
+                    i32("nb"), f32("scale")));
+            case "dense" -> new KernelSpec(OPS, d, "attn_dense_f32", List.of(in("q", DType.F32), in("k", DType.F32),
+                    in("v", DType.F32), out("out", DType.F32), i32("N"), i32("Hq"), i32("Hkv"), i32("nb"), f32("scale")));
+            case "target" -> new KernelSpec(OPS, d, "attn_dense_target_f32", List.of(in("q", DType.F32),
+                    in("k", DType.F32), in("v", DType.F32), out("out", DType.F32), out("rowmax", DType.F32),
+                    out("target", DType.F32), i32("N"), i32("Hq"), i32("Hkv"), i32("nb"), f32("scale")));
+            default -> throw new IllegalArgumentException("unknown attention mode " + mode);
+        };
+    }
+
+    /** bf16 tensor-core attention, block 64: sparse / dense / target, parameters as the fp32 ones, scale·log2(e). */
+    public static KernelSpec attentionBf16(String mode, int headDim) {
+        if (headDim % 16 != 0 || headDim > 256) {
+            throw new IllegalArgumentException("the tensor-core attention needs a head dim that is a multiple of 16"
+                    + " and at most 256, got " + headDim);
+        }
+        Map<String, Object> d = Map.of("HEAD_DIM", headDim);
+        return switch (mode) {
+            case "sparse" -> new KernelSpec(ATT, d, "attn_sparse_bf16", List.of(in("q", DType.BF16),
+                    in("k", DType.BF16), in("v", DType.BF16), in("mask", DType.U8), out("out", DType.BF16), i32("N"),
+                    i32("Hq"), i32("Hkv"), i32("nb"), f32("scaleLog2")));
+            case "dense" -> new KernelSpec(ATT, d, "attn_dense_bf16", List.of(in("q", DType.BF16), in("k", DType.BF16),
+                    in("v", DType.BF16), out("out", DType.BF16), i32("N"), i32("Hq"), i32("Hkv"), i32("nb"),
+                    f32("scaleLog2")));
+            case "target" -> new KernelSpec(ATT, d, "attn_dense_target_bf16", List.of(in("q", DType.BF16),
+                    in("k", DType.BF16), in("v", DType.BF16), out("out", DType.BF16), out("rowmax", DType.F32),
+                    out("target", DType.F32), i32("N"), i32("Hq"), i32("Hkv"), i32("nb"), f32("scaleLog2")));
+            default -> throw new IllegalArgumentException("unknown attention mode " + mode);
+        };
+    }
+
+    /** log2(e), folded into the tensor-core kernels' scale. */
+    public static final double LOG2E = 1.4426950408889634;
+
+    /** Launch of the fp32 attention kernels: one CTA of {@code block} threads per (query block, head, batch). */
+    public static Launch attentionF32Launch(int nb, int heads, int batch, int block) {
+        return new Launch(nb, heads, batch, block, 1, 1, 0);
+    }
+
+    /** Launch of the tensor-core kernels: 128 threads per (query block, head, batch), dynamic shared memory. */
+    public static Launch attentionBf16Launch(int nb, int heads, int batch, int headDim) {
+        return new Launch(nb, heads, batch, 128, 1, 1, attentionBf16Shared(headDim, nb));
+    }
+
+    /** Q + 2 × (K, V) tiles of 64 × D bf16, plus the kept-block list. */
+    public static int attentionBf16Shared(int headDim, int nb) {
+        return 5 * 64 * headDim * 2 + nb * 4;
+    }
+
+    /** Pool bits of the kernels: 1 max, 2 min, 4 avg. */
+    public static int poolBits(List<Pool> pools) {
+        int bits = 0;
+        for (Pool p : pools) {
+            bits |= switch (p) {
+                case MAX -> 1;
+                case MIN -> 2;
+                case AVG -> 4;
+            };
+        }
+        return bits;
+    }
+
+    /** Launch of the GEMM: 64 × 64 tiles, 256 threads, z = batch · heads. */
+    public static Launch gemmLaunch(int m, int n, int z) {
+        return new Launch(Math.ceilDiv(n, 64), Math.ceilDiv(m, 64), z, 256, 1, 1, 0);
+    }
+
+    /** Launch of a one-warp-per-row kernel. */
+    public static Launch warpPerRow(long rows) {
+        return new Launch((int) Math.ceilDiv(rows, 8), 1, 1, 256, 1, 1, 0);
+    }
+
+    /** GEMM strides {sAb, sAh, sAi, sAk, sBb, sBh, sBk, sBj, sCb, sCh, sCi, sCj}. */
+    public static long[] strides(long sAb, long sAh, long sAi, long sAk, long sBb, long sBh, long sBk, long sBj,
+                                 long sCb, long sCh, long sCi, long sCj) {
+        return new long[] {sAb, sAh, sAi, sAk, sBb, sBh, sBk, sBj, sCb, sCh, sCi, sCj};
+    }
+}

@@ -1,0 +1,47 @@
+package org.seerjava.gpu;
+
+import java.lang.foreign.MemorySegment;
+
+/** A CUDA stream ({@code cuStreamCreate}, non-blocking); {@link #close()} destroys it. */
+public final class Stream implements AutoCloseable {
+    private final CudaContext context;
+    private final MemorySegment handle;
+    private boolean closed;
+
+    public Stream() {
+        this.context = CudaContext.get();
+        this.handle = context.driver().streamCreate(CuDriver.CU_STREAM_NON_BLOCKING);
+    }
+
+    public MemorySegment handle() {
+        if (closed) {
+            throw new IllegalStateException("stream is closed");
+        }
+        return handle;
+    }
+
+    public void synchronize() {
+        context.makeCurrent();
+        context.driver().streamSynchronize(handle());
+    }
+
+    /** Starts recording this stream's work into a CUDA graph. */
+    public void beginCapture() {
+        context.driver().streamBeginCapture(handle(), CuDriver.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+    }
+
+    /** Ends recording and instantiates the graph. */
+    public CudaGraph endCapture() {
+        MemorySegment graph = context.driver().streamEndCapture(handle());
+        return new CudaGraph(context, graph);
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            context.makeCurrent();
+            context.driver().streamDestroy(handle);
+        }
+    }
+}

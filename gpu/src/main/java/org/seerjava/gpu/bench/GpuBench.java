@@ -1,0 +1,265 @@
+package org.seerjava.gpu.bench;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.seerjava.gpu.CudaContext;
+import org.seerjava.gpu.DeviceBuffer;
+import org.seerjava.gpu.Event;
+import org.seerjava.gpu.Kernel;
+import org.seerjava.gpu.Prefill;
+import org.seerjava.gpu.SeerKernels;
+import org.seerjava.gpu.Stream;
+import org.seerjava.gpu.graph.DType;
+import org.seerjava.gpu.graph.ExecutionPlan;
+import org.seerjava.gpu.graph.ExecutionResult;
+import org.seerjava.gpu.graph.KernelSpec;
+import org.seerjava.gpu.graph.Tensor;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.GateConfig;
+import org.seerjava.reference.GateType;
+import org.seerjava.reference.SelectionRule;
+
+/**
+ * GPU benchmark: event-timed medians at B = 1, 32 heads, D = 128, bf16, block 64, random causal masks with the
+ * diagonal kept. Prints a table; {@link #run(String[])} returns it for {@code seer bench --backend cuda}.
+ *
+ * <p>Options: {@code --reps R} (timed repetitions, default 20), {@code --quick} (N = 8192 only).
+ */
+public final class GpuBench {
+    private GpuBench() {
+    }
+
+    /** One measured line. */
+    public record Row(String what, int n, double density, double medianMs, double tflops, double targetMs) {
+        public boolean pass() {
+            return Double.isNaN(targetMs) || medianMs <= targetMs;
+        }
+    }
+
+    static final int H = 32;
+    static final int D = 128;
+    static final int BLOCK = 64;
+
+    public static void main(String[] args) {
+        List<Row> rows = run(args);
+        System.out.println(table(rows));
+    }
+
+    /** Runs the benchmark and returns its rows. */
+    public static List<Row> run(String[] args) {
+        int reps = 20;
+        boolean quick = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--quick" -> quick = true;
+                default -> throw new IllegalArgumentException("unknown option " + args[i]
+                        + " (expected --reps R, --quick)");
+            }
+        }
+        CudaContext ctx = CudaContext.get();
+        System.out.println("GPU: " + ctx + ", " + LocalDate.now());
+        List<Row> rows = new ArrayList<>();
+        try (Stream stream = new Stream()) {
+            for (int n : quick ? new int[] {8192} : new int[] {8192, 32768, 131072}) {
+                rows.add(attention(stream, n, 0.1, n == 131072 ? Math.max(3, reps / 4) : reps,
+                        n == 8192 ? 0.312 : n == 32768 ? 3.77 : 60.3));
+            }
+            if (!quick) {
+                rows.add(attention(stream, 32768, 1.0, Math.max(3, reps / 2), 25.2));
+                rows.add(distillation(stream, 32768, Math.max(3, reps / 2), 22.6));
+                rows.addAll(prefill(stream, 32768, reps));
+            }
+        }
+        return rows;
+    }
+
+    /** The table as text (markdown). */
+    public static String table(List<Row> rows) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| what | N | density | median ms | executed TFLOP/s | of 686 | target ms | ok |\n");
+        sb.append("|---|---|---|---|---|---|---|---|\n");
+        for (Row r : rows) {
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.3f | %.1f | %.0f%% | %s | %s |%n", r.what(), r.n(),
+                    r.density(), r.medianMs(), r.tflops(), 100 * r.tflops() / 686.0,
+                    Double.isNaN(r.targetMs()) ? "—" : String.format(Locale.ROOT, "%.3g", r.targetMs()),
+                    r.pass() ? "yes" : "NO"));
+        }
+        return sb.toString();
+    }
+
+    static double median(double[] x) {
+        double[] s = x.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static void fill(DeviceBuffer b, long n, long seed, Stream s) {
+        Kernel k = SeerKernels.FILL_UNIFORM_BF16.kernel();
+        k.launch(s, 4096, 1, 1, 256, 1, 1, 0, b, n, seed, -1.0f, 1.0f);
+    }
+
+    /** Kept blocks of a mask. */
+    static long count(DeviceBuffer mask, long n, Stream s) {
+        try (DeviceBuffer c = DeviceBuffer.allocate(8); Arena a = Arena.ofConfined()) {
+            c.fill((byte) 0);
+            SeerKernels.COUNT_NONZERO.kernel().launch(s, 4096, 1, 1, 256, 1, 1, 0, mask, n, c);
+            s.synchronize();
+            MemorySegment h = a.allocate(8);
+            c.copyTo(h);
+            return h.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
+    interface Body {
+        void run();
+    }
+
+    static double time(Stream s, int reps, Body body) {
+        for (int i = 0; i < 2; i++) {
+            body.run();
+        }
+        s.synchronize();
+        double[] t = new double[reps];
+        try (Event e0 = new Event(); Event e1 = new Event()) {
+            for (int i = 0; i < reps; i++) {
+                e0.record(s);
+                body.run();
+                e1.record(s);
+                t[i] = e1.elapsedSince(e0);
+            }
+        }
+        return median(t);
+    }
+
+    /** Off-diagonal keep probability giving {@code density} of the causal triangle with the diagonal kept. */
+    static float keepProbability(int nb, double density) {
+        double causal = nb * (nb + 1) / 2.0;
+        double off = nb * (nb - 1) / 2.0;
+        return (float) Math.max(0, Math.min(1, (density * causal - nb) / off));
+    }
+
+    static Row attention(Stream s, int n, double density, int reps, double targetMs) {
+        int nb = Math.ceilDiv(n, BLOCK);
+        long elems = (long) n * H * D;
+        long maskBytes = (long) H * nb * nb;
+        try (DeviceBuffer q = DeviceBuffer.allocate(elems * 2); DeviceBuffer k = DeviceBuffer.allocate(elems * 2);
+             DeviceBuffer v = DeviceBuffer.allocate(elems * 2); DeviceBuffer o = DeviceBuffer.allocate(elems * 2);
+             DeviceBuffer mask = DeviceBuffer.allocate(maskBytes)) {
+            fill(q, elems, 1, s);
+            fill(k, elems, 2, s);
+            fill(v, elems, 3, s);
+            boolean dense = density >= 1.0;
+            KernelSpec spec = SeerKernels.attentionBf16(dense ? "dense" : "sparse", D);
+            KernelSpec.Launch l = SeerKernels.attentionBf16Launch(nb, H, 1, D);
+            Kernel kernel = spec.kernel();
+            float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
+            long tiles;
+            if (dense) {
+                tiles = (long) H * nb * (nb + 1) / 2;
+            } else {
+                SeerKernels.RANDOM_MASK.kernel().launch(s, 4096, 1, 1, 256, 1, 1, 0, mask, (long) H * nb, nb, 7L,
+                        keepProbability(nb, density));
+                tiles = count(mask, maskBytes, s);
+            }
+            double ms = time(s, reps, () -> {
+                if (dense) {
+                    kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), l.sharedBytes(), q, k, v, o, n, H, H,
+                            nb, scale);
+                } else {
+                    kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), l.sharedBytes(), q, k, v, mask, o,
+                            n, H, H, nb, scale);
+                }
+            });
+            double realDensity = tiles / ((double) H * nb * (nb + 1) / 2);
+            double flops = tiles * 4.0 * BLOCK * BLOCK * D;
+            return new Row(dense ? "dense attention (all causal blocks)" : "block-sparse attention", n, realDensity, ms,
+                    flops / ms / 1e9, targetMs);
+        }
+    }
+
+    static Row distillation(Stream s, int n, int reps, double targetMs) {
+        int nb = Math.ceilDiv(n, BLOCK);
+        long elems = (long) n * H * D;
+        try (DeviceBuffer q = DeviceBuffer.allocate(elems * 2); DeviceBuffer k = DeviceBuffer.allocate(elems * 2);
+             DeviceBuffer v = DeviceBuffer.allocate(elems * 2); DeviceBuffer o = DeviceBuffer.allocate(elems * 2);
+             DeviceBuffer rowmax = DeviceBuffer.allocate((long) H * nb * BLOCK * nb * 4);
+             DeviceBuffer target = DeviceBuffer.allocate((long) H * nb * nb * 4)) {
+            fill(q, elems, 4, s);
+            fill(k, elems, 5, s);
+            fill(v, elems, 6, s);
+            Kernel kernel = SeerKernels.attentionBf16("target", D).kernel();
+            KernelSpec.Launch l = SeerKernels.attentionBf16Launch(nb, H, 1, D);
+            float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
+            double ms = time(s, reps, () -> kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
+                    l.sharedBytes(), q, k, v, o, rowmax, target, n, H, H, nb, scale));
+            long tiles = (long) H * nb * (nb + 1) / 2;
+            return new Row("fused dense attention + pooled target", n, 1.0, ms, tiles * 4.0 * BLOCK * BLOCK * D / ms / 1e9,
+                    targetMs);
+        }
+    }
+
+    /** The prefill graph (gate + top-k selection + sparse attention, Hkv = 8) vs its attention task alone. */
+    static List<Row> prefill(Stream s, int n, int reps) {
+        int hkv = 8;
+        int nb = Math.ceilDiv(n, BLOCK);
+        AttentionShape shape = new AttentionShape(1, n, H, hkv, D);
+        GateConfig gate = GateConfig.of(GateType.parse("Qavg_Kmaxminavg"), BLOCK, D, 500000.0);
+        SelectionRule rule = new SelectionRule.TopK(0.1, false, true);
+        float[] wk = new float[gate.kWeightElements(shape)];
+        Random rnd = new Random(42);
+        for (int i = 0; i < wk.length; i++) {
+            wk[i] = (float) (rnd.nextGaussian() * 0.02);
+        }
+        long qe = shape.qElements();
+        long ke = shape.kvElements();
+        try (Arena arena = Arena.ofConfined(); DeviceBuffer qb = DeviceBuffer.allocate(qe * 2);
+             DeviceBuffer kb = DeviceBuffer.allocate(ke * 2); DeviceBuffer vb = DeviceBuffer.allocate(ke * 2);
+             DeviceBuffer ob = DeviceBuffer.allocate(qe * 2)) {
+            fill(qb, qe, 8, s);
+            fill(kb, ke, 9, s);
+            fill(vb, ke, 10, s);
+            s.synchronize();
+            Tensor q = Tensor.onDevice("q", DType.BF16, qb, 1, n, H, D);
+            Tensor k = Tensor.onDevice("k", DType.BF16, kb, 1, n, hkv, D);
+            Tensor v = Tensor.onDevice("v", DType.BF16, vb, 1, n, hkv, D);
+            Tensor o = Tensor.onDevice("out", DType.BF16, ob, 1, n, H, D);
+            Prefill.Graph g = Prefill.graph("prefill", arena, q, k, q, k, v, o, null, wk, shape, gate, rule,
+                    1 / Math.sqrt(D));
+            try (ExecutionPlan plan = new ExecutionPlan(g.taskGraph().snapshot()).withCudaGraph()) {
+                double[] t = new double[reps];
+                for (int i = 0; i < 2; i++) {
+                    plan.execute();
+                }
+                for (int i = 0; i < reps; i++) {
+                    ExecutionResult r = plan.execute();
+                    t[i] = r.elapsedMillis();
+                }
+                double graphMs = median(t);
+                DeviceBuffer mask = plan.buffer(g.mask());
+                long maskBytes = (long) H * nb * nb;
+                long tiles = count(mask, maskBytes, s);
+                Kernel kernel = SeerKernels.attentionBf16("sparse", D).kernel();
+                KernelSpec.Launch l = SeerKernels.attentionBf16Launch(nb, H, 1, D);
+                float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
+                double attMs = time(s, reps, () -> kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
+                        l.sharedBytes(), qb, kb, vb, mask, ob, n, H, hkv, nb, scale));
+                double density = tiles / ((double) H * nb * (nb + 1) / 2);
+                double flops = tiles * 4.0 * BLOCK * BLOCK * D;
+                List<Row> rows = new ArrayList<>();
+                rows.add(new Row("prefill: attention alone (GQA 32/8, top-k mask)", n, density, attMs,
+                        flops / attMs / 1e9, Double.NaN));
+                rows.add(new Row("prefill graph: pool+gate+select+attention (CUDA graph)", n, density, graphMs,
+                        flops / graphMs / 1e9, 1.15 * attMs));
+                return rows;
+            }
+        }
+    }
+}

@@ -1,0 +1,396 @@
+// SeerAttention operations in fp32 (and the gate path on bf16 inputs): pooling, strided batched GEMM (gate
+// linears and block logits), block RoPE, row softmax, block selection (threshold, top-k), fp32 attention
+// (block-sparse, dense, dense + pooled target), and helpers for tests and benchmarks (poison, random fill,
+// random masks, mask counting).
+//
+// Compile-time constants (-D): HEAD_DIM and ATTN_BLOCK (<= 64) for the fp32 attention kernels.
+
+#include <cuda_bf16.h>
+
+#ifndef HEAD_DIM
+#define HEAD_DIM 128
+#endif
+
+typedef unsigned char u8;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+
+#define FLT_MAX_ 3.402823466e+38f
+
+// ---------------------------------------------------------------------------------------------------------
+// Pooling: x [B, N, H, D] -> out [B, nb, H, D * npools]; pools is a bit set, bit 0 max, bit 1 min, bit 2 avg,
+// concatenated in that order. A partial last block reduces (and divides by) its real tokens only.
+template <typename T>
+static __device__ __forceinline__ float to_f(T x);
+template <> __device__ __forceinline__ float to_f<float>(float x) { return x; }
+template <> __device__ __forceinline__ float to_f<__nv_bfloat16>(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+template <typename T>
+static __device__ __forceinline__ void pool_body(const T *__restrict__ x, float *__restrict__ out, int B, int N,
+                                                 int H, int D, int blockSize, int pools) {
+    int nb = (N + blockSize - 1) / blockSize;
+    int npools = __popc(pools & 7);
+    long total = (long)B * nb * H * D;
+    for (long idx = blockIdx.x * (long)blockDim.x + threadIdx.x; idx < total; idx += (long)gridDim.x * blockDim.x) {
+        int d = (int)(idx % D);
+        long rest = idx / D;
+        int h = (int)(rest % H);
+        rest /= H;
+        int blk = (int)(rest % nb);
+        int b = (int)(rest / nb);
+        int first = blk * blockSize, end = min(first + blockSize, N);
+        float mx = -INFINITY, mn = INFINITY, sum = 0.f;
+        for (int tkn = first; tkn < end; tkn++) {
+            float val = to_f<T>(x[(((long)b * N + tkn) * H + h) * D + d]);
+            mx = fmaxf(mx, val);
+            mn = fminf(mn, val);
+            sum += val;
+        }
+        float *o = out + (((long)b * nb + blk) * H + h) * (long)D * npools;
+        int f = 0;
+        if (pools & 1) o[(f++) * D + d] = mx;
+        if (pools & 2) o[(f++) * D + d] = mn;
+        if (pools & 4) o[(f++) * D + d] = sum / (float)(end - first);
+    }
+}
+
+extern "C" __global__ void pool_f32(const float *x, float *out, int B, int N, int H, int D, int blockSize, int pools) {
+    pool_body<float>(x, out, B, N, H, D, blockSize, pools);
+}
+extern "C" __global__ void pool_bf16(const __nv_bfloat16 *x, float *out, int B, int N, int H, int D, int blockSize,
+                                     int pools) {
+    pool_body<__nv_bfloat16>(x, out, B, N, H, D, blockSize, pools);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Strided batched GEMM in fp32: for z = b * H + h,
+//   C[z][i][j] = alpha * sum_k A[b, h / repA][i][k] * Bm[b, h / repB][k][j]
+// with every stride given in elements. causal != 0: entries j > i get -FLT_MAX (the gate's block mask) and
+// tiles above the diagonal skip the product.
+struct GemmArgs {
+    long sAb, sAh, sAi, sAk;
+    long sBb, sBh, sBk, sBj;
+    long sCb, sCh, sCi, sCj;
+};
+
+#define GT 64
+#define GK 16
+extern "C" __global__ void __launch_bounds__(256)
+gemm_f32(const float *__restrict__ A, const float *__restrict__ Bm, float *__restrict__ C, int M, int Nn, int K,
+         int H, int repA, int repB, float alpha, int causal, GemmArgs s) {
+    __shared__ float As[GK][GT + 4];
+    __shared__ float Bs[GK][GT + 4];
+    int z = blockIdx.z, b = z / H, h = z % H;
+    int i0 = blockIdx.y * GT, j0 = blockIdx.x * GT;
+    const float *a = A + b * s.sAb + (long)(h / repA) * s.sAh;
+    const float *bb = Bm + b * s.sBb + (long)(h / repB) * s.sBh;
+    float *c = C + b * s.sCb + (long)h * s.sCh;
+    int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+    if (causal && j0 > i0 + GT - 1) {
+        for (int e = tid; e < GT * GT; e += 256) {
+            int i = i0 + e / GT, j = j0 + e % GT;
+            if (i < M && j < Nn) c[i * s.sCi + j * s.sCj] = -FLT_MAX_;
+        }
+        return;
+    }
+    float acc[4][4] = {};
+    bool aKFast = s.sAk == 1, bKFast = s.sBk == 1;
+    for (int k0 = 0; k0 < K; k0 += GK) {
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            int e = tid + 256 * q;
+            int kk, ii;
+            if (aKFast) { kk = e % GK; ii = e / GK; } else { ii = e % GT; kk = e / GT; }
+            int gi = i0 + ii, gk = k0 + kk;
+            As[kk][ii] = (gi < M && gk < K) ? a[gi * s.sAi + gk * s.sAk] : 0.f;
+            int jj;
+            if (bKFast) { kk = e % GK; jj = e / GK; } else { jj = e % GT; kk = e / GT; }
+            int gj = j0 + jj;
+            gk = k0 + kk;
+            Bs[kk][jj] = (gj < Nn && gk < K) ? bb[gk * s.sBk + gj * s.sBj] : 0.f;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < GK; kk++) {
+            float av[4], bv[4];
+#pragma unroll
+            for (int u = 0; u < 4; u++) { av[u] = As[kk][ty + 16 * u]; bv[u] = Bs[kk][tx + 16 * u]; }
+#pragma unroll
+            for (int u = 0; u < 4; u++)
+#pragma unroll
+                for (int w = 0; w < 4; w++) acc[u][w] = fmaf(av[u], bv[w], acc[u][w]);
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+#pragma unroll
+        for (int w = 0; w < 4; w++) {
+            int i = i0 + ty + 16 * u, j = j0 + tx + 16 * w;
+            if (i < M && j < Nn) c[i * s.sCi + j * s.sCj] = (causal && j > i) ? -FLT_MAX_ : acc[u][w] * alpha;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Block RoPE in place: x [rows = B * nb, heads, Dg]; row's block index = row % nb; position = block * blockSize;
+// rotate-half over the first 2 * half channels with angles position * invFreq[k] (computed in fp64).
+extern "C" __global__ void rope_blocks_f32(float *x, const double *invFreq, int rows, int nb, int heads, int Dg,
+                                           int half, int blockSize) {
+    long total = (long)rows * heads * half;
+    for (long idx = blockIdx.x * (long)blockDim.x + threadIdx.x; idx < total; idx += (long)gridDim.x * blockDim.x) {
+        int kIdx = (int)(idx % half);
+        long rh = idx / half;
+        long row = rh / heads;
+        double pos = (double)((row % nb) * (long)blockSize);
+        double ang = pos * invFreq[kIdx];
+        double sn, cs;
+        sincos(ang, &sn, &cs);
+        float *p = x + rh * Dg;
+        double x1 = p[kIdx], x2 = p[kIdx + half];
+        p[kIdx] = (float)(x1 * cs - x2 * sn);
+        p[kIdx + half] = (float)(x2 * cs + x1 * sn);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Row softmax in place over rows of length cols (one warp per row).
+extern "C" __global__ void softmax_rows_f32(float *x, long rows, int cols) {
+    long row = (blockIdx.x * (long)blockDim.x + threadIdx.x) >> 5;
+    int lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    float *p = x + row * cols;
+    float mx = -INFINITY;
+    for (int j = lane; j < cols; j += 32) mx = fmaxf(mx, p[j]);
+    for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+    float sum = 0.f;
+    for (int j = lane; j < cols; j += 32) sum += expf(p[j] - mx);
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    float inv = 1.f / sum;
+    for (int j = lane; j < cols; j += 32) p[j] = expf(p[j] - mx) * inv;
+}
+
+// Threshold selection over scores [rows = B*H*nb, nb] (softmax applied first when doSoftmax != 0, without
+// writing it back): mask = score > threshold (compared in fp64), then lastBlockDense rows, tril, diagonal.
+extern "C" __global__ void select_threshold(const float *scores, u8 *mask, long rows, int nb, double threshold,
+                                            int doSoftmax, int lastBlockDense, int keepDiagonal) {
+    long row = (blockIdx.x * (long)blockDim.x + threadIdx.x) >> 5;
+    int lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    int i = (int)(row % nb);
+    const float *p = scores + row * nb;
+    u8 *mrow = mask + row * nb;
+    float mx = 0.f, inv = 1.f;
+    if (doSoftmax) {
+        mx = -INFINITY;
+        for (int j = lane; j < nb; j += 32) mx = fmaxf(mx, p[j]);
+        for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+        float sum = 0.f;
+        for (int j = lane; j < nb; j += 32) sum += expf(p[j] - mx);
+        for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+        inv = 1.f / sum;
+    }
+    bool dense = lastBlockDense && i >= nb - 2;
+    for (int j = lane; j < nb; j += 32) {
+        float sc = doSoftmax ? expf(p[j] - mx) * inv : p[j];
+        bool keep = dense || (double)sc > threshold;
+        if (j > i) keep = false;
+        if (keepDiagonal && j == i) keep = true;
+        mrow[j] = keep ? 1 : 0;
+    }
+}
+
+// Top-k selection: one CTA per row; keep j when fewer than k entries beat it (greater score, or equal score at
+// a lower index), then lastBlockDense rows, tril, diagonal. Dynamic shared memory: nb floats.
+extern "C" __global__ void select_topk(const float *scores, u8 *mask, int nb, int k, int lastBlockDense,
+                                       int keepDiagonal) {
+    extern __shared__ float srow[];
+    long row = blockIdx.x;
+    int i = (int)(row % nb);
+    const float *p = scores + row * nb;
+    for (int j = threadIdx.x; j < nb; j += blockDim.x) srow[j] = p[j];
+    __syncthreads();
+    bool dense = lastBlockDense && i >= nb - 2;
+    for (int j = threadIdx.x; j < nb; j += blockDim.x) {
+        float sj = srow[j];
+        int rank = 0;
+        for (int x = 0; x < nb && rank < k; x++) {
+            float sx = srow[x];
+            rank += (sx > sj || (sx == sj && x < j)) ? 1 : 0;
+        }
+        bool keep = dense || rank < k;
+        if (j > i) keep = false;
+        if (keepDiagonal && j == i) keep = true;
+        mask[row * nb + j] = keep ? 1 : 0;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// fp32 attention (exactness reference on the GPU). One CTA of 64 threads per (query block m, h, b); thread = row.
+// MODE 0 sparse (mask), 1 dense causal, 2 dense + pooled target (rowmax scratch [B*Hq, nb*64, nb]).
+#ifndef ATTN_BLOCK
+#define ATTN_BLOCK 64
+#endif
+#define FB ATTN_BLOCK
+#define KC 8
+template <int MODE>
+static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q, const float *__restrict__ k,
+                                                     const float *__restrict__ v, const u8 *__restrict__ mask,
+                                                     float *__restrict__ out, float *__restrict__ rowmax,
+                                                     float *__restrict__ target, int N, int Hq, int Hkv, int nb,
+                                                     float scale) {
+    __shared__ float sQ[FB][HEAD_DIM + 1];
+    __shared__ float sK[KC][HEAD_DIM];
+    __shared__ float sV[KC][HEAD_DIM];
+    __shared__ float sM[FB], sL[FB], sRed[FB];
+    int m = blockIdx.x, h = blockIdx.y, b = blockIdx.z, tid = threadIdx.x;
+    int kh = h / (Hq / Hkv);
+    long qS = (long)Hq * HEAD_DIM, kS = (long)Hkv * HEAD_DIM;
+    int r = m * FB + tid;
+    bool live = r < N;
+    for (int e = tid; e < FB * HEAD_DIM; e += FB) {
+        int rr = e / HEAD_DIM, d = e % HEAD_DIM;
+        int gr = m * FB + rr;
+        sQ[rr][d] = gr < N ? q[((long)b * N + gr) * qS + (long)h * HEAD_DIM + d] : 0.f;
+    }
+    float acc[HEAD_DIM];
+#pragma unroll
+    for (int d = 0; d < HEAD_DIM; d++) acc[d] = 0.f;
+    float mRow = -INFINITY, lRow = 0.f;
+    const u8 *mrow = mask ? mask + (((long)b * Hq + h) * nb + m) * (long)nb : nullptr;
+    float *rm = MODE == 2 ? rowmax + ((((long)b * Hq + h) * nb + m) * FB + tid) * (long)nb : nullptr;
+    for (int n = 0; n <= m; n++) {
+        if (MODE == 0 && mrow[n] == 0) continue;
+        float blockMax = -INFINITY;
+        // pass 1: the block's row maximum
+        for (int c0 = n * FB; c0 < n * FB + FB && c0 < N; c0 += KC) {
+            __syncthreads();
+            for (int e = tid; e < KC * HEAD_DIM; e += FB) {
+                int cc = e / HEAD_DIM, d = e % HEAD_DIM;
+                int gc = c0 + cc;
+                sK[cc][d] = gc < N ? k[((long)b * N + gc) * kS + (long)kh * HEAD_DIM + d] : 0.f;
+            }
+            __syncthreads();
+            for (int cc = 0; cc < KC; cc++) {
+                int c = c0 + cc;
+                if (c > r || c >= N) continue;
+                float dot = 0.f;
+#pragma unroll 16
+                for (int d = 0; d < HEAD_DIM; d++) dot = fmaf(sQ[tid][d], sK[cc][d], dot);
+                blockMax = fmaxf(blockMax, dot * scale);
+            }
+        }
+        if (MODE == 2) rm[n] = blockMax;
+        float mNew = fmaxf(mRow, blockMax);
+        float mUse = mNew == -INFINITY ? 0.f : mNew;
+        float corr = expf(mRow - mUse);
+        lRow *= corr;
+#pragma unroll
+        for (int d = 0; d < HEAD_DIM; d++) acc[d] *= corr;
+        mRow = mNew;
+        // pass 2: probabilities and P V
+        for (int c0 = n * FB; c0 < n * FB + FB && c0 < N; c0 += KC) {
+            __syncthreads();
+            for (int e = tid; e < KC * HEAD_DIM; e += FB) {
+                int cc = e / HEAD_DIM, d = e % HEAD_DIM;
+                int gc = c0 + cc;
+                long off = ((long)b * N + gc) * kS + (long)kh * HEAD_DIM + d;
+                sK[cc][d] = gc < N ? k[off] : 0.f;
+                sV[cc][d] = gc < N ? v[off] : 0.f;
+            }
+            __syncthreads();
+            for (int cc = 0; cc < KC; cc++) {
+                int c = c0 + cc;
+                if (c > r || c >= N) continue;
+                float dot = 0.f;
+#pragma unroll 16
+                for (int d = 0; d < HEAD_DIM; d++) dot = fmaf(sQ[tid][d], sK[cc][d], dot);
+                float p = expf(dot * scale - mUse);
+                lRow += p;
+#pragma unroll
+                for (int d = 0; d < HEAD_DIM; d++) acc[d] = fmaf(p, sV[cc][d], acc[d]);
+            }
+        }
+    }
+    if (live) {
+        float inv = lRow > 0.f ? 1.f / lRow : 0.f;
+        float *o = out + ((long)b * N + r) * qS + (long)h * HEAD_DIM;
+#pragma unroll
+        for (int d = 0; d < HEAD_DIM; d++) o[d] = acc[d] * inv;
+    }
+    if (MODE == 2) {
+        sM[tid] = mRow;
+        sL[tid] = lRow;
+        __syncthreads();
+        const float *rmb = rowmax + ((((long)b * Hq + h) * nb + m) * FB) * (long)nb;
+        float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
+        int rows = min(FB, N - m * FB);
+        float partial = 0.f;
+        for (int n = tid; n < nb; n += FB) {
+            float raw = 0.f;
+            if (n <= m)
+                for (int rr = 0; rr < rows; rr++) raw = fmaxf(raw, expf(rmb[(long)rr * nb + n] - sM[rr]) / sL[rr]);
+            tg[n] = raw;
+            partial += raw;
+        }
+        sRed[tid] = partial;
+        __syncthreads();
+        float total = 0.f;
+        for (int x = 0; x < FB; x++) total += sRed[x];
+        float inv = total > 0.f ? 1.f / total : 0.f;
+        for (int n = tid; n < nb; n += FB) tg[n] *= inv;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(FB)
+attn_sparse_f32(const float *q, const float *k, const float *v, const u8 *mask, float *out, int N, int Hq, int Hkv,
+                int nb, float scale) {
+    attn_f32_body<0>(q, k, v, mask, out, nullptr, nullptr, N, Hq, Hkv, nb, scale);
+}
+extern "C" __global__ void __launch_bounds__(FB)
+attn_dense_f32(const float *q, const float *k, const float *v, float *out, int N, int Hq, int Hkv, int nb,
+               float scale) {
+    attn_f32_body<1>(q, k, v, nullptr, out, nullptr, nullptr, N, Hq, Hkv, nb, scale);
+}
+extern "C" __global__ void __launch_bounds__(FB)
+attn_dense_target_f32(const float *q, const float *k, const float *v, float *out, float *rowmax, float *target,
+                      int N, int Hq, int Hkv, int nb, float scale) {
+    attn_f32_body<2>(q, k, v, nullptr, out, rowmax, target, N, Hq, Hkv, nb, scale);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers.
+static __device__ __forceinline__ u64 mix64(u64 z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static __device__ __forceinline__ float uniform01(u64 seed, u64 i) {
+    return (float)((mix64(seed * 0x632BE59BD9B4E019ull + i) >> 40) * (1.0 / 16777216.0));
+}
+
+// x[i] = bf16(lo + (hi - lo) * u(seed, i))
+extern "C" __global__ void fill_uniform_bf16(__nv_bfloat16 *x, long n, u64 seed, float lo, float hi) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        x[i] = __float2bfloat16(lo + (hi - lo) * uniform01(seed, (u64)i));
+}
+
+// Random causal mask [rows = B*H*nb, nb]: (i, j) kept when j == i, or j < i with probability p.
+extern "C" __global__ void random_causal_mask(u8 *mask, long rows, int nb, u64 seed, float p) {
+    long total = rows * nb;
+    for (long e = blockIdx.x * (long)blockDim.x + threadIdx.x; e < total; e += (long)gridDim.x * blockDim.x) {
+        int j = (int)(e % nb);
+        int i = (int)((e / nb) % nb);
+        bool keep = j == i || (j < i && uniform01(seed, (u64)e) < p);
+        mask[e] = keep ? 1 : 0;
+    }
+}
+
+// count[0] += number of non-zero bytes of x[0, n)
+extern "C" __global__ void count_nonzero(const u8 *x, long n, unsigned long long *count) {
+    unsigned long long c = 0;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) c += x[i] != 0;
+    for (int o = 16; o > 0; o >>= 1) c += __shfl_xor_sync(0xffffffffu, c, o);
+    if ((threadIdx.x & 31) == 0) atomicAdd(count, c);
+}

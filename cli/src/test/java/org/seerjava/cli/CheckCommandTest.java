@@ -18,6 +18,11 @@ class CheckCommandTest {
 
     static Run run(String... args) {
         System.setProperty("seer.home", "..");
+        return runNoHome(args);
+    }
+
+    /** Runs the command line with whatever {@code seer.home} is set. */
+    static Run runNoHome(String... args) {
         CommandLine cl = Seer.commandLine();
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

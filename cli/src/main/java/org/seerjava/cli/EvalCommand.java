@@ -1,0 +1,101 @@
+package org.seerjava.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.seerjava.gate.EvalOptions;
+import org.seerjava.gate.Evaluate;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code seer eval}: bits per byte for dense attention and gate, oracle and sink-plus-local selections. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Bits per byte on held-out text for dense attention and, at each density, the gates' top-k "
+                + "selection, the oracle (top-k of the true pooled attention) and a fixed sink-plus-local pattern; "
+                + "plus a long-range copy test. Windows: 10 of corpus/eval-moby.bin then 10 of corpus/eval-sotu.bin."},
+        footer = {"", "Examples:",
+                "  seer eval --windows 2 --context 2048                 # quick look with the reference gates",
+                "  seer eval --gates mine=work/distill/gates.safetensors --gates reference=models/tiny-llama-bytes/reference-gates/attn_gate_weights.safetensors --json work/eval.json",
+                "  seer eval --densities 0.2,0.1 --no-oracle"})
+final class EvalCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: models/tiny-llama-bytes).")
+    Path model;
+
+    @Option(names = "--corpus-dir", paramLabel = "DIR", description = "Folder with eval-moby.bin and eval-sotu.bin (default: corpus).")
+    Path corpusDir;
+
+    @Option(names = "--gates", paramLabel = "NAME=FILE",
+            description = "Gates to evaluate, repeatable (default: reference=the embedded reference gates).")
+    List<String> gates;
+
+    @Option(names = "--context", defaultValue = "8192", description = "Context in bytes (default: ${DEFAULT-VALUE}).")
+    int context;
+
+    @Option(names = "--windows", defaultValue = "20", description = "How many of the 20 windows (default: ${DEFAULT-VALUE}).")
+    int windows;
+
+    @Option(names = "--densities", split = ",", defaultValue = "0.5,0.3,0.2,0.1",
+            description = "Densities (default: ${DEFAULT-VALUE}).")
+    List<Double> densities;
+
+    @Option(names = "--no-oracle", description = "Skip the oracle selection.")
+    boolean noOracle;
+
+    @Option(names = "--no-sink-local", description = "Skip the sink-plus-local pattern.")
+    boolean noSinkLocal;
+
+    @Option(names = "--copy", defaultValue = "0",
+            description = "Windows that also run the long-range copy test (default: ${DEFAULT-VALUE}).")
+    int copy;
+
+    @Option(names = "--backend", defaultValue = "auto", description = "Engine (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the report as JSON.")
+    Path json;
+
+    @Option(names = "--no-progress", description = "No progress bars.")
+    boolean noProgress;
+
+    @Override
+    public Integer call() {
+        PrintWriter w = spec.commandLine().getOut();
+        Path home = Seer.home();
+        List<EvalOptions.NamedGates> named = new ArrayList<>();
+        if (gates == null || gates.isEmpty()) {
+            named.add(new EvalOptions.NamedGates("reference",
+                    home.resolve("models/tiny-llama-bytes/reference-gates/attn_gate_weights.safetensors")));
+        } else {
+            for (String g : gates) {
+                int eq = g.indexOf('=');
+                if (eq <= 0 || eq == g.length() - 1) {
+                    throw new IllegalArgumentException("--gates must be NAME=FILE, got '" + g + "'");
+                }
+                named.add(new EvalOptions.NamedGates(g.substring(0, eq), Path.of(g.substring(eq + 1))));
+            }
+        }
+        if (windows < 1 || windows > 20) {
+            throw new IllegalArgumentException("--windows must be in [1, 20], got " + windows);
+        }
+        List<EvalOptions.Window> all = EvalOptions.acceptanceWindows(corpusDir != null ? corpusDir : home.resolve("corpus"),
+                context);
+        EvalOptions o = new EvalOptions(model != null ? model : home.resolve("models/tiny-llama-bytes"), named,
+                all.subList(0, windows), densities, !noOracle, !noSinkLocal, Math.min(copy, windows), 1024, 1024,
+                backend, json, !noProgress);
+        Evaluate.Report r = Evaluate.run(o);
+        w.println(r.table());
+        w.printf(Locale.ROOT, "%d windows at context %d, %.1f s%n", r.windowsDone(), r.context(), r.seconds());
+        if (json != null) {
+            w.println("json: " + json);
+        }
+        return 0;
+    }
+}

@@ -8,7 +8,7 @@ mkdir -p "$OUT"
 tar -xJf .devjdk.tar.xz -C /tmp
 J=/tmp/djdk/bin/java
 R=$PWD/.gpu-run
-CP=$R/gpu-classes:$R/ref-classes:$R/gpu-test-classes
+CP=$R/gpu-classes:$R/ref-classes:$R/gpu-test-classes:$R/jackson-databind-2.18.2.jar:$R/jackson-core-2.18.2.jar:$R/jackson-annotations-2.18.2.jar
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > "$OUT/smi.txt" 2>&1
 FLAGS="--enable-native-access=ALL-UNNAMED -Xss4m -Dseer.cuda.cache=/tmp/seer-cuda-cache"
 cd gpu

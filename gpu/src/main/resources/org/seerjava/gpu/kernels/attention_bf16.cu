@@ -10,6 +10,10 @@
 
 #include <cuda_bf16.h>
 
+#ifndef INFINITY   // NVRTC has no <math.h>
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+
 #ifndef HEAD_DIM
 #define HEAD_DIM 128
 #endif

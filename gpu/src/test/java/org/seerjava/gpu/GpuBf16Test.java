@@ -1,0 +1,171 @@
+package org.seerjava.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.seerjava.gpu.graph.DType;
+import org.seerjava.gpu.graph.DataTransferMode;
+import org.seerjava.gpu.graph.ExecutionPlan;
+import org.seerjava.gpu.graph.TaskGraph;
+import org.seerjava.gpu.graph.Tensor;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.GateConfig;
+import org.seerjava.reference.GateType;
+import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.engine.ReferenceEngine;
+
+/**
+ * The bf16 tensor-core kernels and the prefill graph against the reference on bf16-rounded inputs (≤ 2e-2 relative),
+ * outputs poisoned with NaN before each run and checked fully written.
+ */
+class GpuBf16Test {
+    static final double TOL = 2e-2;
+    final ReferenceEngine ref = new ReferenceEngine();
+
+    @BeforeEach
+    void setUp() {
+        Gpu.assume();
+    }
+
+    static Tensor bf16(Arena a, String name, float[] x, long... shape) {
+        return Tensor.of(name, DType.BF16, shape).withHost(a.allocateFrom(ValueLayout.JAVA_SHORT, Gpu.toBf16(x)));
+    }
+
+    static Tensor bf16Out(Arena a, String name, long... shape) {
+        Tensor t = Tensor.of(name, DType.BF16, shape);
+        return t.withHost(a.allocate(t.bytes(), 8));
+    }
+
+    static float[] readBf16(Tensor t) {
+        return Gpu.fromBf16(t.host().toArray(ValueLayout.JAVA_SHORT));
+    }
+
+    static float[] readF32(Tensor t) {
+        return t.host().toArray(ValueLayout.JAVA_FLOAT);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2, 200, 8, 8, 128", "2, 333, 8, 4, 128", "2, 130, 8, 2, 64", "2, 77, 8, 1, 128", "2, 256, 8, 2, 128"})
+    void tensorCoreAttention(int B, int N, int Hq, int Hkv, int D) {
+        Random r = new Random(7L * N + Hkv + D);
+        AttentionShape shape = new AttentionShape(B, N, Hq, Hkv, D);
+        int nb = shape.blocks(64);
+        String tag = "bf16 B" + B + " N" + N + " Hq" + Hq + " Hkv" + Hkv + " D" + D;
+        float[] q = Gpu.roundBf16(Gpu.random(r, shape.qElements()));
+        float[] k = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
+        float[] v = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
+        byte[] bits = new byte[B * Hq * nb * nb];
+        for (int i = 0; i < bits.length; i++) {
+            int qb = (i / nb) % nb;
+            int kb = i % nb;
+            bits[i] = (byte) (kb <= qb && r.nextDouble() < 0.5 ? 1 : 0);
+        }
+        BlockMask mask = BlockMask.of(B, Hq, nb, bits);
+        double scale = 1 / Math.sqrt(D);
+        float sl = (float) (scale * SeerKernels.LOG2E);
+        try (Arena a = Arena.ofConfined()) {
+            Tensor qt = bf16(a, "q", q, B, N, Hq, D);
+            Tensor kt = bf16(a, "k", k, B, N, Hkv, D);
+            Tensor vt = bf16(a, "v", v, B, N, Hkv, D);
+            Tensor mt = Tensor.of("mask", DType.U8, B, Hq, nb, nb).withHost(a.allocateFrom(ValueLayout.JAVA_BYTE, bits));
+            Tensor sparse = bf16Out(a, "sparse", B, N, Hq, D);
+            Tensor dense = bf16Out(a, "dense", B, N, Hq, D);
+            Tensor fused = bf16Out(a, "fused", B, N, Hq, D);
+            Tensor rowmax = Tensor.of("rowmax", DType.F32, (long) B * Hq * nb * 64, nb);
+            Tensor target = Tensor.of("target", DType.F32, B, Hq, nb, nb);
+            target.withHost(a.allocate(target.bytes(), 8));
+            var launch = SeerKernels.attentionBf16Launch(nb, Hq, B, D);
+            TaskGraph tg = new TaskGraph("bf16")
+                    .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt, mt)
+                    .task("sparse", SeerKernels.attentionBf16("sparse", D), launch, qt, kt, vt, mt, sparse, N, Hq, Hkv,
+                            nb, sl)
+                    .task("dense", SeerKernels.attentionBf16("dense", D), launch, qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
+                    .task("fused", SeerKernels.attentionBf16("target", D), launch, qt, kt, vt, fused, rowmax, target,
+                            N, Hq, Hkv, nb, sl)
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, sparse, dense, fused, target);
+            try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot()).withPoison(sparse, dense, fused, target)) {
+                for (int run = 0; run < 2; run++) {
+                    plan.execute();
+                    float[] o = readBf16(sparse);
+                    Gpu.assertAllFinite(tag + " sparse", o);
+                    float[] want = new float[o.length];
+                    ref.blockSparse(q, k, v, mask, want, shape, 64, scale);
+                    Gpu.assertClose(tag + " sparse (empty rows = 0)", o, want, TOL);
+                    float[] dn = readBf16(dense);
+                    Gpu.assertAllFinite(tag + " dense", dn);
+                    ref.denseCausal(q, k, v, want, shape, scale);
+                    Gpu.assertClose(tag + " dense", dn, want, TOL);
+                    float[] fo = readBf16(fused);
+                    Gpu.assertAllFinite(tag + " fused", fo);
+                    Gpu.assertClose(tag + " fused dense output", fo, want, TOL);
+                    float[] tg1 = readF32(target);
+                    Gpu.assertAllFinite(tag + " target", tg1);
+                    float[] tref = new float[tg1.length];
+                    ref.attentionWithPooledTarget(q, k, v, want, tref, shape, 64, scale);
+                    Gpu.assertClose(tag + " pooled target", tg1, tref, TOL);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2, 333, 8, 2, 128, threshold", "2, 200, 8, 8, 128, topk", "2, 256, 8, 4, 64, threshold"})
+    void prefillGraph(int B, int N, int Hq, int Hkv, int D, String rule) {
+        Random r = new Random(99L * N + Hkv);
+        AttentionShape shape = new AttentionShape(B, N, Hq, Hkv, D);
+        GateConfig cfg = GateConfig.of(GateType.DEFAULT, 64, D, 10000);
+        int nb = shape.blocks(64);
+        float[] q = Gpu.roundBf16(Gpu.random(r, shape.qElements()));
+        float[] k = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
+        float[] v = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
+        float[] wk = Gpu.random(r, cfg.kWeightElements(shape));
+        for (int i = 0; i < wk.length; i++) {
+            wk[i] *= 0.1f;
+        }
+        double thr = 0.15;
+        SelectionRule sel = rule.equals("topk") ? new SelectionRule.TopK(0.5, true, false)
+                : new SelectionRule.Threshold(thr, false, false);
+        double scale = 1 / Math.sqrt(D);
+        String tag = "prefill " + rule + " B" + B + " N" + N + " Hkv" + Hkv + " D" + D;
+        try (Arena a = Arena.ofConfined(); DeviceBuffer qb = DeviceBuffer.of(Gpu.toBf16(q));
+             DeviceBuffer kb = DeviceBuffer.of(Gpu.toBf16(k)); DeviceBuffer vb = DeviceBuffer.of(Gpu.toBf16(v))) {
+            Tensor qt = Tensor.onDevice("q", DType.BF16, qb, B, N, Hq, D);
+            Tensor kt = Tensor.onDevice("k", DType.BF16, kb, B, N, Hkv, D);
+            Tensor vt = Tensor.onDevice("v", DType.BF16, vb, B, N, Hkv, D);
+            Tensor out = bf16Out(a, "out", B, N, Hq, D);
+            Prefill.Graph g = Prefill.graph("prefill", a, qt, kt, qt, kt, vt, out, null, wk, shape, cfg, sel, scale);
+            g.taskGraph().transferToHost(DataTransferMode.EVERY_EXECUTION, out);
+            try (ExecutionPlan plan = new ExecutionPlan(g.taskGraph().snapshot()).withCudaGraph().withPoison(out)) {
+                for (int run = 0; run < 3; run++) {
+                    plan.execute();
+                }
+                byte[] bits = new byte[B * Hq * nb * nb];
+                plan.buffer(g.mask()).copyTo(bits);
+                BlockMask got = BlockMask.of(B, Hq, nb, bits);
+                float[] scores = new float[bits.length];
+                boolean soft = sel instanceof SelectionRule.Threshold;
+                ref.gateScores(q, k, null, wk, scores, shape, cfg, soft);
+                BlockMask want = ref.select(scores, B, Hq, nb, sel);
+                GpuOpsTest.assertMasksAgree(tag + " mask", got, want, soft ? scores : null, thr);
+                System.out.println("[seer-gpu] " + tag + " mask " + got);
+                float[] o = readBf16(out);
+                Gpu.assertAllFinite(tag + " output", o);
+                float[] expect = new float[o.length];
+                ref.blockSparse(q, k, v, got, expect, shape, 64, scale);
+                Gpu.assertClose(tag + " output", o, expect, TOL);
+                assertEquals(o.length, shape.qElements());
+            }
+        }
+    }
+
+    static MemorySegment unused() {
+        return MemorySegment.NULL;
+    }
+}

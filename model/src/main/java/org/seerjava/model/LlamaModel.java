@@ -244,14 +244,16 @@ public final class LlamaModel implements AutoCloseable {
         });
     }
 
-    /** {@code gate ← silu(gate) ⊙ up}, silu(a) = a / (1 + e^−a), in float32. */
+    /**
+     * {@code gate ← silu(gate) ⊙ up}, silu(a) = a / (1 + e^−a), in float32. Scalar on purpose: the Vector API's
+     * {@code EXP} gives different roundings before and after C2 compiles it, which would make logits depend on JIT state.
+     */
     private static void swiglu(float[] gate, float[] up, int n, int width) {
         Parallel.forRange(Math.ceilDiv(n, 64), t -> {
             int end = Math.min(n, (t + 1) * 64) * width;
             for (int i = t * 64 * width; i < end; i++) {
                 float a = gate[i];
-                float s = (float) (a / (1.0 + Math.exp(-a)));
-                gate[i] = s * up[i];
+                gate[i] = a / (1f + (float) Math.exp(-a)) * up[i];
             }
         });
     }

@@ -89,12 +89,12 @@ final class FlashAttention {
     }
 
     /**
-     * K and V laid out per head, {@code [B, Hkv, N, D]} and {@code [B, Hkv, N, Dp]} (Dp = D rounded up to the P·V
-     * micro-tile, zero padded), so that a key block is one contiguous run: rows of the input layout are Hkv·D apart,
-     * which for Hkv·D = 1024 puts all 64 rows of a block in the same L1 sets. With one KV head and D a multiple of
-     * the micro-tile, the inputs are used as they are.
+     * V laid out per head, {@code [B, Hkv, N, Dp]} (Dp = D rounded up to the P·V micro-tile, zero padded), so that
+     * a key block of V is one contiguous run: rows of the input layout are Hkv·D apart, which for Hkv·D = 1024 puts
+     * all 64 rows of a block in the same few L1 sets. K is read in place (the score kernel walks only four K rows
+     * at a time). With one KV head and D a multiple of the micro-tile, V is used as it is.
      */
-    record Packed(float[] k, float[] v, int dp) {
+    record Packed(float[] k, int kStride, int kHead, float[] v, int dp) {
     }
 
     private static Packed pack(float[] k, float[] v, AttentionShape shape) {
@@ -104,9 +104,8 @@ final class FlashAttention {
         int d = shape.headDim();
         int dp = Vec.roundUp(d, DW);
         if (hkv == 1 && dp == d) {
-            return new Packed(k, v, dp);
+            return new Packed(k, d, d, v, dp);
         }
-        float[] kp = new float[Checks.arraySize("packed K", (long) batch * hkv * n * d)];
         float[] vp = new float[Checks.arraySize("packed V", (long) batch * hkv * n * dp)];
         int chunk = 256;
         int chunks = Math.ceilDiv(n, chunk);
@@ -117,12 +116,10 @@ final class FlashAttention {
             int kh = bkh % hkv;
             int end = Math.min(n, (c + 1) * chunk);
             for (int t = c * chunk; t < end; t++) {
-                int src = ((b * n + t) * hkv + kh) * d;
-                System.arraycopy(k, src, kp, (bkh * n + t) * d, d);
-                System.arraycopy(v, src, vp, (bkh * n + t) * dp, d);
+                System.arraycopy(v, ((b * n + t) * hkv + kh) * d, vp, (bkh * n + t) * dp, d);
             }
         });
-        return new Packed(kp, vp, dp);
+        return new Packed(k, hkv * d, d, vp, dp);
     }
 
     /** Dense order: task t → the (b, h, m) with m descending, so the longest causal rows start first. */
@@ -221,15 +218,15 @@ final class FlashAttention {
         Arrays.fill(o, 0, pvRows * dp, 0f);
 
         boolean first = true;
-        int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed layout
+        int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed V
         for (int j = 0; j <= m; j++) {
             if (mask != null && !mask.keep(b, h, m, j)) {
                 continue;
             }
             int c0 = j * bs;
             int nk = Math.min(bs, n - c0);
-            int kBase = (kvHead + c0) * d;
-            scores(qt, k, kBase, d, nk, d, bmp, st);
+            int kBase = (b * n + c0) * kv.kStride() + kh * kv.kHead();
+            scores(qt, k, kBase, kv.kStride(), nk, d, bmp, st);
             if (j == m) {    // causal inside the diagonal block: key kl hides rows r < kl
                 for (int kl = 1; kl < nk; kl++) {
                     Arrays.fill(st, kl * bmp, kl * bmp + kl, Float.NEGATIVE_INFINITY);
@@ -376,12 +373,12 @@ final class FlashAttention {
     /** O[r][:] += Σ_kl P[kl][r] · V[kl][:], 4 rows × 4 vectors over D per micro-tile. */
     private static void pv(float[] p, float[] v, int vBase, int vStride, int nk, int bmp, float[] o, int dp,
                            int rows) {
-        for (int r = 0; r < rows; r += PR) {
-            int o0 = r * dp;
-            int o1 = o0 + dp;
-            int o2 = o1 + dp;
-            int o3 = o2 + dp;
-            for (int x = 0; x < dp; x += DW) {
+        for (int x = 0; x < dp; x += DW) {          // one D chunk of the V tile stays in L1 across all rows
+            for (int r = 0; r < rows; r += PR) {
+                int o0 = r * dp;
+                int o1 = o0 + dp;
+                int o2 = o1 + dp;
+                int o3 = o2 + dp;
                 FloatVector a00 = FloatVector.fromArray(F, o, o0 + x);
                 FloatVector a01 = FloatVector.fromArray(F, o, o0 + x + L);
                 FloatVector a02 = FloatVector.fromArray(F, o, o0 + x + 2 * L);

@@ -1,0 +1,73 @@
+package org.seerjava.bench;
+
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.seerjava.cpu.CpuEngine;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.BlockMask;
+
+/**
+ * Dense causal and block-sparse attention on the CPU engine: fp32, B = 1, H = 8 (MHA), D = 128, block 64. The
+ * sparse runs use random causal block masks with the diagonal kept ({@link Inputs#randomCausalMask}); density 1.0
+ * is the block-sparse kernel with every causal block, to compare with {@code dense}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 3)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx8g"})
+public class AttentionBench {
+    @Param({"1024", "2048", "4096", "8192", "16384"})
+    public int n;
+
+    @Param({"1.0", "0.5", "0.3", "0.1"})
+    public double density;
+
+    private final CpuEngine engine = new CpuEngine();
+    private AttentionShape shape;
+    private float[] q;
+    private float[] k;
+    private float[] v;
+    private float[] out;
+    private BlockMask mask;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        shape = new AttentionShape(1, n, 8, 8, 128);
+        Random random = new Random(Inputs.SEED + n);
+        q = Inputs.gaussian(random, shape.qElements());
+        k = Inputs.gaussian(random, shape.kvElements());
+        v = Inputs.gaussian(random, shape.kvElements());
+        out = new float[shape.qElements()];
+        mask = Inputs.randomCausalMask(1, 8, shape.blocks(64), density, Inputs.SEED);
+        System.out.printf("%n[AttentionBench] %s, N = %d, mask %s, engine %s%n", shape, n, mask,
+                engine.description());
+    }
+
+    /** Dense causal attention (independent of the density parameter: run it once per N). */
+    @Benchmark
+    public float[] dense() {
+        engine.denseCausal(q, k, v, out, shape, shape.defaultScale());
+        return out;
+    }
+
+    /** Block-sparse attention over the random mask of the given density. */
+    @Benchmark
+    public float[] sparse() {
+        engine.blockSparse(q, k, v, mask, out, shape, 64, shape.defaultScale());
+        return out;
+    }
+}

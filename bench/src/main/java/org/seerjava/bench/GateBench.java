@@ -1,0 +1,89 @@
+package org.seerjava.bench;
+
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.seerjava.cpu.CpuEngine;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.GateConfig;
+import org.seerjava.reference.GateType;
+import org.seerjava.reference.SelectionRule;
+
+/**
+ * The gate's cost next to dense attention, and the distillation pass (attention + pooled target) next to dense
+ * attention, in one run: B = 1, Hq = Hkv = 8, D = Dg = 128, block 64, the default gate {@code Qavg_Kmaxminavg}
+ * (case B: per-head K linear [8, 384, 128]).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 3)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx8g"})
+public class GateBench {
+    @Param({"8192"})
+    public int n;
+
+    private final CpuEngine engine = new CpuEngine();
+    private AttentionShape shape;
+    private GateConfig config;
+    private float[] q;
+    private float[] k;
+    private float[] v;
+    private float[] wk;
+    private float[] scores;
+    private float[] out;
+    private float[] target;
+    private final SelectionRule rule = new SelectionRule.Threshold(5e-4, true, true);
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        shape = new AttentionShape(1, n, 8, 8, 128);
+        config = GateConfig.of(GateType.DEFAULT, 64, 128, 500000);
+        Random random = new Random(Inputs.SEED + n);
+        q = Inputs.gaussian(random, shape.qElements());
+        k = Inputs.gaussian(random, shape.kvElements());
+        v = Inputs.gaussian(random, shape.kvElements());
+        wk = Inputs.gaussian(random, config.kWeightElements(shape));
+        for (int i = 0; i < wk.length; i++) {
+            wk[i] *= 0.02f;
+        }
+        int nb = shape.blocks(64);
+        scores = new float[8 * nb * nb];
+        out = new float[shape.qElements()];
+        target = new float[8 * nb * nb];
+    }
+
+    /** Pooling + gate scores (K linear, RoPE, Q·K, mask, softmax) + threshold selection. */
+    @Benchmark
+    public BlockMask gate() {
+        engine.gateScores(q, k, null, wk, scores, shape, config, true);
+        return engine.select(scores, 1, 8, shape.blocks(64), rule);
+    }
+
+    /** Dense causal attention, the denominator of both ratios. */
+    @Benchmark
+    public float[] dense() {
+        engine.denseCausal(q, k, v, out, shape, shape.defaultScale());
+        return out;
+    }
+
+    /** The distillation pass: dense attention and the 2-D max-pooled target from one Q·K pass. */
+    @Benchmark
+    public float[] distill() {
+        engine.attentionWithPooledTarget(q, k, v, out, target, shape, 64, shape.defaultScale());
+        return target;
+    }
+}

@@ -1,0 +1,112 @@
+package org.seerjava.cli;
+
+import java.io.PrintWriter;
+import java.time.LocalDate;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import org.seerjava.bench.Inputs;
+import org.seerjava.gpu.bench.GpuBench;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.engine.Engine;
+import org.seerjava.reference.engine.Engines;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code seer bench}: attention speed. On {@code cuda} it runs the event-timed GPU benchmark of
+ * docs/PERFORMANCE.md; on {@code cpu}/{@code reference} a quick wall-clock median (the published CPU figures come
+ * from the JMH suite in module {@code bench}).
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Time dense and block-sparse attention (B = 1, H = 8 on CPU / 32 on GPU, D = 128, block 64, "
+                + "random causal block masks with the diagonal kept). With --backend cuda: the GPU benchmark of "
+                + "docs/PERFORMANCE.md (bf16, event-timed medians)."},
+        footer = {"", "Examples:",
+                "  seer bench                                   # CPU engine, N = 1024 … 8192",
+                "  seer bench --sizes 4096 --densities 1,0.1 --reps 3",
+                "  seer bench --backend cuda                    # on a machine with an NVIDIA GPU",
+                "  seer bench --backend cuda --quick"})
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--backend", defaultValue = "cpu", description = "reference, cpu or cuda (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--sizes", split = ",", defaultValue = "1024,2048,4096,8192",
+            description = "Sequence lengths, CPU only (default: ${DEFAULT-VALUE}).")
+    List<Integer> sizes;
+
+    @Option(names = "--densities", split = ",", defaultValue = "1,0.5,0.3,0.1",
+            description = "Block densities, CPU only; 1 = dense causal kernel (default: ${DEFAULT-VALUE}).")
+    List<Double> densities;
+
+    @Option(names = "--heads", defaultValue = "8", description = "Heads, CPU only (default: ${DEFAULT-VALUE}).")
+    int heads;
+
+    @Option(names = "--reps", defaultValue = "5", description = "Timed repetitions; the median is reported (default: ${DEFAULT-VALUE}).")
+    int reps;
+
+    @Option(names = "--quick", description = "GPU only: N = 8192 only.")
+    boolean quick;
+
+    @Override
+    public Integer call() {
+        PrintWriter w = spec.commandLine().getOut();
+        if (reps < 1) {
+            throw new IllegalArgumentException("--reps must be >= 1, got " + reps);
+        }
+        if (backend.equals("cuda")) {
+            Engines.byName("cuda");                           // a clear error when there is no GPU
+            List<GpuBench.Row> rows = GpuBench.run(quick ? new String[]{"--quick", "--reps", Integer.toString(reps)}
+                    : new String[]{"--reps", Integer.toString(reps)});
+            w.println(GpuBench.table(rows));
+            return rows.stream().allMatch(GpuBench.Row::pass) ? 0 : Seer.FAILED;
+        }
+        Engine engine = Engines.byName(backend);
+        w.printf("seer bench: %s (%s), B = 1, H = %d, D = 128, block 64, median of %d, %s%n%n", engine.name(),
+                engine.description(), heads, reps, LocalDate.now());
+        w.printf("%7s %8s %12s %18s %16s%n", "N", "density", "median ms", "GFLOP/s (dense-eq)", "GFLOP/s (exec)");
+        for (int n : sizes) {
+            if (n < 64) {
+                throw new IllegalArgumentException("--sizes must be >= 64, got " + n);
+            }
+            AttentionShape shape = new AttentionShape(1, n, heads, heads, 128);
+            Random random = new Random(Inputs.SEED);
+            float[] q = Inputs.gaussian(random, shape.qElements());
+            float[] k = Inputs.gaussian(random, shape.kvElements());
+            float[] v = Inputs.gaussian(random, shape.kvElements());
+            float[] out = new float[shape.qElements()];
+            double flops = Inputs.denseFlops(shape);
+            int nb = shape.blocks(64);
+            for (double d : densities) {
+                BlockMask mask = d >= 1 ? null : Inputs.randomCausalMask(1, heads, nb, d, Inputs.SEED + n);
+                double[] ms = new double[reps];
+                for (int r = -1; r < reps; r++) {                 // one warm-up
+                    long t0 = System.nanoTime();
+                    if (mask == null) {
+                        engine.denseCausal(q, k, v, out, shape, 1 / Math.sqrt(128));
+                    } else {
+                        engine.blockSparse(q, k, v, mask, out, shape, 64, 1 / Math.sqrt(128));
+                    }
+                    if (r >= 0) {
+                        ms[r] = (System.nanoTime() - t0) / 1e6;
+                    }
+                }
+                Arrays.sort(ms);
+                double median = ms[reps / 2];
+                double realised = mask == null ? 1.0 : mask.density();
+                w.printf(Locale.ROOT, "%7d %8.3f %12.2f %18.1f %16.1f%n", n, realised, median, flops / median / 1e6,
+                        flops * realised / median / 1e6);
+                w.flush();
+            }
+        }
+        return 0;
+    }
+}

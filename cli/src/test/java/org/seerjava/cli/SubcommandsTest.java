@@ -1,0 +1,105 @@
+package org.seerjava.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.seerjava.reference.engine.Engines;
+
+/** distill, eval, bench and inspect through the real entry point: exit codes, output, bad arguments. */
+class SubcommandsTest {
+    static final Path PROJECT = Path.of("..").toAbsolutePath().normalize();
+
+    static CheckCommandTest.Run run(String... args) {
+        return CheckCommandTest.run(args);
+    }
+
+    @Test
+    void distillWritesGatesAndReportsTheLoss(@TempDir Path out) {
+        CheckCommandTest.Run r = run("distill", "--steps", "3", "--seq-len", "256", "--batch", "2", "--windows", "2",
+                "--backend", "cpu", "--no-progress", "--out", out.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).containsPattern("distilled 3 steps in [0-9.]+ s: loss [0-9.]+ -> [0-9.]+");
+        assertThat(out.resolve("gates.safetensors")).exists();
+        assertThat(out.resolve("history.json")).exists();
+
+        CheckCommandTest.Run inspect = run("inspect", "--stats", out.resolve("gates.safetensors").toString());
+        assertThat(inspect.exit()).isZero();
+        assertThat(inspect.out()).contains("model.layers.3.self_attn.attn_gate.mask_linear_k.weight", "F32",
+                "[6, 192, 64]", "gate_type = Qavg_Kmaxminavg");
+    }
+
+    @Test
+    void distillRejectsBadOptions() {
+        CheckCommandTest.Run steps = run("distill", "--steps", "0", "--no-progress");
+        assertThat(steps.exit()).isEqualTo(Seer.ERROR);
+        assertThat(steps.err()).contains("steps 0");
+        CheckCommandTest.Run type = run("distill", "--gate-type", "Kavgmax", "--steps", "1", "--no-progress");
+        assertThat(type.exit()).isEqualTo(Seer.ERROR);
+        assertThat(type.err()).contains("unknown gate type 'Kavgmax'");
+        assertThat(run("distill", "--lr", "fast").exit()).isEqualTo(Seer.USAGE);
+    }
+
+    @Test
+    void evalPrintsEveryRow(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("eval.json");
+        CheckCommandTest.Run r = run("eval", "--windows", "1", "--context", "256", "--densities", "0.5",
+                "--backend", "cpu", "--no-progress", "--json", json.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("| dense |", "| gate:reference | 0.5 |", "| oracle | 0.5 |", "| sink-local | 0.5 |",
+                "1 windows at context 256");
+        assertThat(Files.readString(json)).contains("\"rows\"", "gate:reference");
+    }
+
+    @Test
+    void evalRejectsBadOptions() {
+        CheckCommandTest.Run gates = run("eval", "--gates", "nofile", "--no-progress");
+        assertThat(gates.exit()).isEqualTo(Seer.ERROR);
+        assertThat(gates.err()).contains("--gates must be NAME=FILE");
+        CheckCommandTest.Run windows = run("eval", "--windows", "30", "--no-progress");
+        assertThat(windows.exit()).isEqualTo(Seer.ERROR);
+        assertThat(windows.err()).contains("--windows must be in [1, 20]");
+        CheckCommandTest.Run density = run("eval", "--densities", "2", "--windows", "1", "--no-progress");
+        assertThat(density.exit()).isEqualTo(Seer.ERROR);
+        assertThat(density.err()).contains("density must be in (0, 1]");
+    }
+
+    @Test
+    void benchOnTheCpuPrintsATable() {
+        CheckCommandTest.Run r = run("bench", "--sizes", "128", "--densities", "1,0.5", "--heads", "2", "--reps", "1");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("GFLOP/s (dense-eq)").containsPattern("\\s+128\\s+1\\.000\\s+[0-9.]+");
+    }
+
+    @Test
+    void benchOnCudaWithoutAGpuIsAClearError() {
+        String reason = Engines.providers().stream().filter(p -> p.name().equals("cuda")).findFirst()
+                .map(p -> p.unavailableReason()).orElse("no cuda provider");
+        org.junit.jupiter.api.Assumptions.assumeTrue(reason != null, "a GPU is present; the no-GPU path is not testable here");
+        CheckCommandTest.Run r = run("bench", "--backend", "cuda");
+        assertThat(r.exit()).isEqualTo(Seer.ERROR);
+        assertThat(r.err()).contains("backend 'cuda' is not available here");
+        assertThat(run("bench", "--reps", "0").exit()).isEqualTo(Seer.ERROR);
+        assertThat(run("bench", "--sizes", "x").exit()).isEqualTo(Seer.USAGE);
+    }
+
+    @Test
+    void inspectOfACorruptFileNamesIt(@TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("bad.safetensors");
+        Files.write(bad, new byte[]{(byte) 200, 0, 0, 0, 0, 0, 0, 0, '{'});
+        CheckCommandTest.Run r = run("inspect", bad.toString());
+        assertThat(r.exit()).isEqualTo(Seer.ERROR);
+        assertThat(r.err()).contains("bad.safetensors").doesNotContain("\tat ");
+        assertThat(run("inspect").exit()).isEqualTo(Seer.USAGE);
+    }
+
+    @Test
+    void topLevelHelpListsEveryCommand() {
+        CheckCommandTest.Run r = run("--help");
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).contains("demo", "distill", "eval", "bench", "check", "inspect");
+        assertThat(run("--version").out()).contains("seer-java");
+    }
+}

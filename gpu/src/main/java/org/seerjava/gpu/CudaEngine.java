@@ -124,7 +124,7 @@ public final class CudaEngine implements Engine {
                         t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0);
                 case SelectionRule.TopK t -> tg.task("topk", SeerKernels.SELECT_TOPK,
                         new Launch((int) rows, 1, 1, 256, 1, 1, blocks * 4), st, mt, blocks, t.k(blocks),
-                        t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0);
+                        t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0, 0);
             }
             tg.transferToHost(DataTransferMode.EVERY_EXECUTION, mt);
             run(tg);

@@ -76,10 +76,12 @@ public final class GateTasks {
             tg.transferToDevice(DataTransferMode.FIRST_EXECUTION, wqT);
         }
 
-        var pool = in == DType.BF16 ? SeerKernels.POOL_BF16 : SeerKernels.POOL_F32;
-        tg.task("poolQ", pool, Launch.linear((long) B * nb * Hq * D, 256), q, qPooled, B, N, Hq, D, bs,
+        boolean v8 = in == DType.BF16 && D % 8 == 0;
+        var pool = v8 ? SeerKernels.POOL_BF16_V8 : in == DType.BF16 ? SeerKernels.POOL_BF16 : SeerKernels.POOL_F32;
+        int per = v8 ? 8 : 1;
+        tg.task("poolQ", pool, Launch.linear((long) B * nb * Hq * D / per, 256), q, qPooled, B, N, Hq, D, bs,
                 SeerKernels.poolBits(cfg.type().qPools()));
-        tg.task("poolK", pool, Launch.linear((long) B * nb * Hkv * D, 256), k, kPooled, B, N, Hkv, D, bs,
+        tg.task("poolK", pool, Launch.linear((long) B * nb * Hkv * D / per, 256), k, kPooled, B, N, Hkv, D, bs,
                 SeerKernels.poolBits(cfg.type().kPools()));
         if (qLinear) {
             tg.task("linearQ", SeerKernels.GEMM, SeerKernels.gemmLaunch(nb, Dg, B * Hq), qPooled, wqT, qGate,

@@ -55,7 +55,7 @@ public final class Prefill {
                     t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0);
             case SelectionRule.TopK t -> tg.task("select", SeerKernels.SELECT_TOPK,
                     new org.seerjava.gpu.graph.KernelSpec.Launch((int) rows, 1, 1, 256, 1, 1, nb * 4), g.logits(),
-                    mask, nb, t.k(nb), t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0);
+                    mask, nb, t.k(nb), t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0, 1);
         }
         if (rule instanceof SelectionRule.TopK && rows > 65535L * 65535L) {
             throw new IllegalArgumentException("too many rows for top-k selection");

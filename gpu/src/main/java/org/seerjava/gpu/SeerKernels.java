@@ -39,6 +39,8 @@ public final class SeerKernels {
             i32("B"), i32("N"), i32("H"), i32("D"), i32("blockSize"), i32("pools"));
     public static final KernelSpec POOL_BF16 = ops("pool_bf16", in("x", DType.BF16), out("out", DType.F32),
             i32("B"), i32("N"), i32("H"), i32("D"), i32("blockSize"), i32("pools"));
+    public static final KernelSpec POOL_BF16_V8 = ops("pool_bf16_v8", in("x", DType.BF16), out("out", DType.F32),
+            i32("B"), i32("N"), i32("H"), i32("D"), i32("blockSize"), i32("pools"));
     public static final KernelSpec GEMM = ops("gemm_f32", in("A", DType.F32), in("B", DType.F32), out("C", DType.F32),
             i32("M"), i32("N"), i32("K"), i32("H"), i32("repA"), i32("repB"), f32("alpha"), i32("causal"),
             struct("strides"));
@@ -49,7 +51,7 @@ public final class SeerKernels {
             out("mask", DType.U8), i64("rows"), i32("nb"), f64("threshold"), i32("softmax"), i32("lastBlockDense"),
             i32("keepDiagonal"));
     public static final KernelSpec SELECT_TOPK = ops("select_topk", in("scores", DType.F32), out("mask", DType.U8),
-            i32("nb"), i32("k"), i32("lastBlockDense"), i32("keepDiagonal"));
+            i32("nb"), i32("k"), i32("lastBlockDense"), i32("keepDiagonal"), i32("causal"));
     public static final KernelSpec FILL_UNIFORM_BF16 = ops("fill_uniform_bf16", out("x", DType.BF16), i64("n"),
             i64("seed"), f32("lo"), f32("hi"));
     public static final KernelSpec RANDOM_MASK = ops("random_causal_mask", out("mask", DType.U8), i64("rows"),

@@ -243,6 +243,12 @@ public final class GpuBench {
                     t[i] = r.elapsedMillis();
                 }
                 double graphMs = median(t);
+                for (int i = 0; i < 2; i++) {
+                    plan.profile();
+                }
+                StringBuilder prof = new StringBuilder("prefill tasks (ms):");
+                plan.profile().forEach((name, ms) -> prof.append(String.format(Locale.ROOT, " %s %.3f", name, ms)));
+                System.out.println(prof);
                 DeviceBuffer mask = plan.buffer(g.mask());
                 long maskBytes = (long) H * nb * nb;
                 long tiles = count(mask, maskBytes, s);

@@ -182,6 +182,56 @@ public final class ExecutionPlan implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs the graphs' tasks once without a CUDA graph, timing each task with events: "graph.task" → milliseconds,
+     * in order. Transfers are done as by {@link #execute()} but not timed.
+     */
+    public Map<String, Float> profile() {
+        ensureOpen();
+        context.makeCurrent();
+        for (ImmutableTaskGraph g : graphs) {
+            for (TaskGraph.Transfer t : g.toDevice()) {
+                if (due(t.mode())) {
+                    buffer(t.tensor()).copyFrom(t.tensor().host(), stream);
+                }
+            }
+        }
+        executed = true;
+        Map<String, Float> times = new java.util.LinkedHashMap<>();
+        List<Event> events = new ArrayList<>();
+        try {
+            Event first = new Event();
+            events.add(first);
+            first.record(stream);
+            List<String> names = new ArrayList<>();
+            for (ImmutableTaskGraph g : graphs) {
+                for (TaskGraph.Task task : g.tasks()) {
+                    Object[] args = new Object[task.args().size()];
+                    for (int i = 0; i < args.length; i++) {
+                        Object a = task.args().get(i);
+                        args[i] = a instanceof Tensor t ? buffer(t) : a;
+                    }
+                    KernelSpec.Launch l = task.launch();
+                    kernels.get(task).launch(stream, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), l.sharedBytes(),
+                            args);
+                    Event e = new Event();
+                    events.add(e);
+                    e.record(stream);
+                    names.add(g.name() + "." + task.name());
+                }
+            }
+            stream.synchronize();
+            for (int i = 0; i < names.size(); i++) {
+                times.put(names.get(i), events.get(i + 1).elapsedSince(events.get(i)));
+            }
+        } finally {
+            for (Event e : events) {
+                e.close();
+            }
+        }
+        return times;
+    }
+
     /** Copies host-bound tensors to the device now (for {@link DataTransferMode#UNDER_DEMAND} inputs). */
     public ExecutionPlan transferToDevice(Tensor... tensors) {
         ensureOpen();

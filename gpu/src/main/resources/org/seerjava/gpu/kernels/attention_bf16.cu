@@ -59,6 +59,11 @@ static __device__ __forceinline__ void mma16816(float *c, const u32 *a, u32 b0, 
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+static __device__ __forceinline__ float fast_exp2(float x) {   // ex2.approx.ftz: 2^-inf = 0
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+}
 static __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
     __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
     return *reinterpret_cast<u32 *>(&v);
@@ -193,27 +198,26 @@ static __device__ __forceinline__ void attention_body(
             }
         }
 
-        // scale, causal mask on the diagonal block, row maxima
+        // causal mask on the diagonal block, row maxima of the raw scores (scale > 0 commutes with max)
         const bool diag = n == m;
         float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
         for (int nt = 0; nt < BN / 8; nt++) {
 #pragma unroll
             for (int e = 0; e < 4; e++) {
-                float x = s[nt][e] * scaleLog2;
                 if (diag) {
                     int col = nt * 8 + 2 * t + (e & 1);
                     int row = r0 + ((e >> 1) << 3);
-                    if (col > row || n * BN + col >= N) x = -INFINITY;
+                    if (col > row || n * BN + col >= N) s[nt][e] = -INFINITY;
                 }
-                s[nt][e] = x;
-                mx[e >> 1] = fmaxf(mx[e >> 1], x);
+                mx[e >> 1] = fmaxf(mx[e >> 1], s[nt][e]);
             }
         }
 #pragma unroll
         for (int i = 0; i < 2; i++) {
             mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
             mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+            mx[i] *= scaleLog2;
         }
         if (MODE == 2 && t == 0) {
             float *rm = rowmax + ((((long)b * Hq + h) * nb + m) * BM) * (long)nb;
@@ -225,7 +229,7 @@ static __device__ __forceinline__ void attention_body(
         for (int i = 0; i < 2; i++) {
             float mNew = fmaxf(mRow[i], mx[i]);
             mUse[i] = mNew == -INFINITY ? 0.f : mNew;
-            corr[i] = exp2f(mRow[i] - mUse[i]);
+            corr[i] = fast_exp2(mRow[i] - mUse[i]);
             mRow[i] = mNew;
             lRow[i] *= corr[i];
         }
@@ -233,7 +237,7 @@ static __device__ __forceinline__ void attention_body(
         for (int nt = 0; nt < BN / 8; nt++) {
 #pragma unroll
             for (int e = 0; e < 4; e++) {
-                float p = exp2f(s[nt][e] - mUse[e >> 1]);
+                float p = fast_exp2(fmaf(s[nt][e], scaleLog2, -mUse[e >> 1]));
                 s[nt][e] = p;
                 lRow[e >> 1] += p;
             }
@@ -304,7 +308,7 @@ static __device__ __forceinline__ void attention_body(
             float raw = 0.f;
             if (n <= m) {
                 for (int r = 0; r < qRows; r++) {
-                    raw = fmaxf(raw, exp2f(rm[(long)r * nb + n] - sRowM[r]) / sRowL[r]);
+                    raw = fmaxf(raw, exp2f(rm[(long)r * nb + n] - sRowM[r]) / sRowL[r]);   // accurate exp2 here
                 }
             }
             tg[n] = raw;

@@ -61,6 +61,52 @@ static __device__ __forceinline__ void pool_body(const T *__restrict__ x, float 
 extern "C" __global__ void pool_f32(const float *x, float *out, int B, int N, int H, int D, int blockSize, int pools) {
     pool_body<float>(x, out, B, N, H, D, blockSize, pools);
 }
+// bf16 input, 8 channels per thread with 16-byte loads (D % 8 == 0).
+extern "C" __global__ void pool_bf16_v8(const __nv_bfloat16 *__restrict__ x, float *__restrict__ out, int B, int N,
+                                        int H, int D, int blockSize, int pools) {
+    int nb = (N + blockSize - 1) / blockSize;
+    int npools = __popc(pools & 7);
+    int groups = D / 8;
+    long total = (long)B * nb * H * groups;
+    for (long idx = blockIdx.x * (long)blockDim.x + threadIdx.x; idx < total; idx += (long)gridDim.x * blockDim.x) {
+        int gi = (int)(idx % groups);
+        long rest = idx / groups;
+        int h = (int)(rest % H);
+        rest /= H;
+        int blk = (int)(rest % nb);
+        int b = (int)(rest / nb);
+        int first = blk * blockSize, end = min(first + blockSize, N);
+        float mx[8], mn[8], sum[8];
+#pragma unroll
+        for (int c = 0; c < 8; c++) { mx[c] = -INFINITY; mn[c] = INFINITY; sum[c] = 0.f; }
+        const __nv_bfloat16 *src = x + (((long)b * N + first) * H + h) * D + gi * 8;
+        long stride = (long)H * D;
+#pragma unroll 4
+        for (int tkn = first; tkn < end; tkn++, src += stride) {
+            uint4 raw = __ldg(reinterpret_cast<const uint4 *>(src));
+            const __nv_bfloat162 *v2 = reinterpret_cast<const __nv_bfloat162 *>(&raw);
+#pragma unroll
+            for (int c = 0; c < 4; c++) {
+                float2 f = __bfloat1622float2(v2[c]);
+                mx[2 * c] = fmaxf(mx[2 * c], f.x); mx[2 * c + 1] = fmaxf(mx[2 * c + 1], f.y);
+                mn[2 * c] = fminf(mn[2 * c], f.x); mn[2 * c + 1] = fminf(mn[2 * c + 1], f.y);
+                sum[2 * c] += f.x; sum[2 * c + 1] += f.y;
+            }
+        }
+        float *o = out + (((long)b * nb + blk) * H + h) * (long)D * npools + gi * 8;
+        float inv = 1.f / (float)(end - first);
+        int f = 0;
+        if (pools & 1) { float4 *p = reinterpret_cast<float4 *>(o + (f++) * D);
+            p[0] = make_float4(mx[0], mx[1], mx[2], mx[3]); p[1] = make_float4(mx[4], mx[5], mx[6], mx[7]); }
+        if (pools & 2) { float4 *p = reinterpret_cast<float4 *>(o + (f++) * D);
+            p[0] = make_float4(mn[0], mn[1], mn[2], mn[3]); p[1] = make_float4(mn[4], mn[5], mn[6], mn[7]); }
+        if (pools & 4) { float4 *p = reinterpret_cast<float4 *>(o + (f++) * D);
+            p[0] = make_float4(sum[0] / (float)(end - first), sum[1] / (float)(end - first), sum[2] / (float)(end - first), sum[3] / (float)(end - first));
+            p[1] = make_float4(sum[4] / (float)(end - first), sum[5] / (float)(end - first), sum[6] / (float)(end - first), sum[7] / (float)(end - first)); }
+        (void)inv;
+    }
+}
+
 extern "C" __global__ void pool_bf16(const __nv_bfloat16 *x, float *out, int B, int N, int H, int D, int blockSize,
                                      int pools) {
     pool_body<__nv_bfloat16>(x, out, B, N, H, D, blockSize, pools);
@@ -206,8 +252,10 @@ extern "C" __global__ void select_threshold(const float *scores, u8 *mask, long 
 
 // Top-k selection: one CTA per row; keep j when fewer than k entries beat it (greater score, or equal score at
 // a lower index), then lastBlockDense rows, tril, diagonal. Dynamic shared memory: nb floats.
+// causal != 0: the scores are block-causally masked logits (float min above the diagonal), so only j, x <= i
+// can rank in the top k of row i and entries above the diagonal are dropped anyway.
 extern "C" __global__ void select_topk(const float *scores, u8 *mask, int nb, int k, int lastBlockDense,
-                                       int keepDiagonal) {
+                                       int keepDiagonal, int causal) {
     extern __shared__ float srow[];
     long row = blockIdx.x;
     int i = (int)(row % nb);
@@ -215,10 +263,15 @@ extern "C" __global__ void select_topk(const float *scores, u8 *mask, int nb, in
     for (int j = threadIdx.x; j < nb; j += blockDim.x) srow[j] = p[j];
     __syncthreads();
     bool dense = lastBlockDense && i >= nb - 2;
+    int limit = causal ? i + 1 : nb;
     for (int j = threadIdx.x; j < nb; j += blockDim.x) {
+        if (causal && j > i && !dense) {
+            mask[row * nb + j] = (keepDiagonal && j == i) ? 1 : 0;
+            continue;
+        }
         float sj = srow[j];
         int rank = 0;
-        for (int x = 0; x < nb && rank < k; x++) {
+        for (int x = 0; x < limit && rank < k; x++) {
             float sx = srow[x];
             rank += (sx > sj || (sx == sj && x < j)) ? 1 : 0;
         }

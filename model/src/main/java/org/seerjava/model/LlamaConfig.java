@@ -229,6 +229,13 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
         if (!(theta > 1) || Double.isInfinite(theta)) {
             throw new IllegalArgumentException(source + ": field 'rope_theta' must be finite and > 1, found " + theta);
         }
+        for (JsonNode holder : new JsonNode[] {root, params}) {
+            JsonNode partial = holder == null ? null : holder.get("partial_rotary_factor");
+            if (partial != null && !partial.isNull() && partial.asDouble() != 1.0) {
+                throw new IllegalArgumentException(source + ": field 'partial_rotary_factor' = " + partial
+                        + " is not supported; expected 1.0 (RoPE over the whole head_dim)");
+            }
+        }
         String type = "default";
         if (scaling != null && !scaling.isNull()) {
             JsonNode t = scaling.has("rope_type") ? scaling.get("rope_type") : scaling.get("type");

@@ -14,6 +14,17 @@ public final class ForwardBenchmark {
     private ForwardBenchmark() {
     }
 
+    /** CPU time of this process (all threads), seconds; shows the cost when other processes share the cores. */
+    static double processCpuSeconds() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() / 1e9 : Double.NaN;
+    }
+
+    /**
+     * Runs the benchmark.
+     *
+     * @param args backend name, then sequence lengths
+     */
     public static void main(String[] args) {
         Random rnd = new Random(1);
         int in = 384, out = 1024;
@@ -59,11 +70,14 @@ public final class ForwardBenchmark {
                     engine.denseCausal(a.q(), a.k(), a.v(), o, a.shape(), a.scale());
                     att[0] += System.nanoTime() - s0;
                 };
+                double cpu0 = processCpuSeconds();
                 t0 = System.nanoTime();
                 model.forward(tokens, timed);
                 double s = (System.nanoTime() - t0) / 1e9;
-                System.out.printf("forward N=%d (%s): %.2f s (first %.2f s), %.0f tokens/s; attention %.2f s, rest %.2f s%n",
-                        n, engine.name(), s, first, n / s, att[0] / 1e9, s - att[0] / 1e9);
+                double cpu = processCpuSeconds() - cpu0;
+                System.out.printf("forward N=%d (%s): %.2f s (first %.2f s), %.0f tokens/s; attention %.2f s, rest %.2f s;"
+                                + " process CPU %.2f s = %.0f tokens per CPU-second%n",
+                        n, engine.name(), s, first, n / s, att[0] / 1e9, s - att[0] / 1e9, cpu, n / cpu);
             }
         }
     }

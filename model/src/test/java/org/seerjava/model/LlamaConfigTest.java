@@ -136,6 +136,12 @@ class LlamaConfigTest {
     }
 
     @Test
+    void partialRotaryIsRefused() {
+        assertMentions(bad(LLAMA31_T4.replace("\"rope_theta\": 500000.0,", "\"rope_theta\": 500000.0, \"partial_rotary_factor\": 0.5,")),
+                "partial_rotary_factor");
+    }
+
+    @Test
     void llama3WithoutFactor() {
         assertMentions(bad(LLAMA31_T4.replace("\"factor\": 8.0,", "")), "rope_scaling.factor", "missing");
     }

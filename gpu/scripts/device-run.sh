@@ -23,3 +23,10 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
   echo "bench rc=$?"
   tail -25 "$OUT/bench.log"
 fi
+if [ "${NCU:-0}" = 1 ]; then
+  NCU_BIN=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  timeout 150 $NCU_BIN --clock-control none -k regex:${NCU_KERNEL:-attn_sparse_bf16} -s 2 -c 1 --set full \
+    $J $FLAGS -cp "$CP" org.seerjava.gpu.bench.GpuBench --sparse ${NCU_N:-32768} --reps 3 > "$OUT/ncu.txt" 2>&1
+  echo "ncu rc=$?"
+  grep -E "Duration|Throughput|Registers|Achieved Occupancy|Theoretical Occupancy|Block Limit|Warp Cycles Per Issued|Issue Slots Busy|Stall|Bank|L1/TEX Hit|Shared Memory|Executed Ipc|One or More Eligible|No Eligible" "$OUT/ncu.txt" | head -60
+fi

@@ -30,7 +30,8 @@ import org.seerjava.reference.SelectionRule;
  * GPU benchmark: event-timed medians at B = 1, 32 heads, D = 128, bf16, block 64, random causal masks with the
  * diagonal kept. Prints a table; {@link #run(String[])} returns it for {@code seer bench --backend cuda}.
  *
- * <p>Options: {@code --reps R} (timed repetitions, default 20), {@code --quick} (N = 8192 only).
+ * <p>Options: {@code --reps R} (timed repetitions, default 20), {@code --quick} (N = 8192 only), {@code --sparse N}
+ * (90 % sparse attention at N only, e.g. under a profiler).
  */
 public final class GpuBench {
     private GpuBench() {
@@ -56,17 +57,25 @@ public final class GpuBench {
     public static List<Row> run(String[] args) {
         int reps = 20;
         boolean quick = false;
+        int only = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--quick" -> quick = true;
+                case "--sparse" -> only = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (expected --reps R, --quick)");
+                        + " (expected --reps R, --quick, --sparse N)");
             }
         }
         CudaContext ctx = CudaContext.get();
         System.out.println("GPU: " + ctx + ", " + LocalDate.now());
         List<Row> rows = new ArrayList<>();
+        if (only > 0) {
+            try (Stream stream = new Stream()) {
+                rows.add(attention(stream, only, 0.1, reps, Double.NaN));
+            }
+            return rows;
+        }
         try (Stream stream = new Stream()) {
             for (int n : quick ? new int[] {8192} : new int[] {8192, 32768, 131072}) {
                 rows.add(attention(stream, n, 0.1, n == 131072 ? Math.max(3, reps / 4) : reps,

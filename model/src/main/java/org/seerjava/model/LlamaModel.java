@@ -245,16 +245,14 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * {@code gate ← silu(gate) ⊙ up}, silu(a) = a / (1 + e^−a), in float32. Scalar on purpose: the Vector API's
-     * {@code EXP} gives different roundings before and after C2 compiles it, which would make logits depend on JIT state.
+     * {@code gate ← silu(gate) ⊙ up}, silu(a) = a / (1 + e^−a), in float32 with {@link VectorMath#exp}, which is
+     * deterministic (the Vector API's own {@code EXP} rounds differently before and after C2 compiles it).
      */
     private static void swiglu(float[] gate, float[] up, int n, int width) {
         Parallel.forRange(Math.ceilDiv(n, 64), t -> {
+            int start = t * 64 * width;
             int end = Math.min(n, (t + 1) * 64) * width;
-            for (int i = t * 64 * width; i < end; i++) {
-                float a = gate[i];
-                gate[i] = a / (1f + (float) Math.exp(-a)) * up[i];
-            }
+            VectorMath.silu(gate, up, start, end);
         });
     }
 

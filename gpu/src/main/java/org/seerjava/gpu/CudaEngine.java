@@ -122,9 +122,9 @@ public final class CudaEngine implements Engine {
                 case SelectionRule.Threshold t -> tg.task("threshold", SeerKernels.SELECT_THRESHOLD,
                         SeerKernels.warpPerRow(rows), st, mt, rows, blocks, t.threshold(), 0,
                         t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0);
-                case SelectionRule.TopK t -> tg.task("topk", SeerKernels.SELECT_TOPK,
-                        new Launch((int) rows, 1, 1, 256, 1, 1, blocks * 4), st, mt, blocks, t.k(blocks),
-                        t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0, 0);
+                case SelectionRule.TopK t -> tg.task("topk", SeerKernels.topK(blocks),
+                        SeerKernels.topKLaunch(rows, blocks), SeerKernels.topKArgs(st, mt, rows, blocks, t.k(blocks),
+                                t.lastBlockDense(), t.keepDiagonal(), false));
             }
             tg.transferToHost(DataTransferMode.EVERY_EXECUTION, mt);
             run(tg);

@@ -53,9 +53,9 @@ public final class Prefill {
             case SelectionRule.Threshold t -> tg.task("select", SeerKernels.SELECT_THRESHOLD,
                     SeerKernels.warpPerRow(rows), g.logits(), mask, rows, nb, t.threshold(), 1,
                     t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0);
-            case SelectionRule.TopK t -> tg.task("select", SeerKernels.SELECT_TOPK,
-                    new org.seerjava.gpu.graph.KernelSpec.Launch((int) rows, 1, 1, 256, 1, 1, nb * 4), g.logits(),
-                    mask, nb, t.k(nb), t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0, 1);
+            case SelectionRule.TopK t -> tg.task("select", SeerKernels.topK(nb), SeerKernels.topKLaunch(rows, nb),
+                    SeerKernels.topKArgs(g.logits(), mask, rows, nb, t.k(nb), t.lastBlockDense(), t.keepDiagonal(),
+                            true));
         }
         if (rule instanceof SelectionRule.TopK && rows > 65535L * 65535L) {
             throw new IllegalArgumentException("too many rows for top-k selection");

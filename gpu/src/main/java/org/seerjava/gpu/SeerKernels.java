@@ -52,6 +52,9 @@ public final class SeerKernels {
             i32("keepDiagonal"));
     public static final KernelSpec SELECT_TOPK = ops("select_topk", in("scores", DType.F32), out("mask", DType.U8),
             i32("nb"), i32("k"), i32("lastBlockDense"), i32("keepDiagonal"), i32("causal"));
+    public static final KernelSpec SELECT_TOPK_WARP = ops("select_topk_warp", in("scores", DType.F32),
+            out("mask", DType.U8), i64("rows"), i32("nb"), i32("k"), i32("lastBlockDense"), i32("keepDiagonal"),
+            i32("causal"));
     public static final KernelSpec FILL_UNIFORM_BF16 = ops("fill_uniform_bf16", out("x", DType.BF16), i64("n"),
             i64("seed"), f32("lo"), f32("hi"));
     public static final KernelSpec RANDOM_MASK = ops("random_causal_mask", out("mask", DType.U8), i64("rows"),
@@ -81,9 +84,9 @@ public final class SeerKernels {
 
     /** bf16 tensor-core attention, block 64: sparse / dense / target, parameters as the fp32 ones, scale·log2(e). */
     public static KernelSpec attentionBf16(String mode, int headDim) {
-        if (headDim % 16 != 0 || headDim > 256) {
+        if (headDim % 16 != 0 || headDim > 128) {
             throw new IllegalArgumentException("the tensor-core attention needs a head dim that is a multiple of 16"
-                    + " and at most 256, got " + headDim);
+                    + " and at most 128, got " + headDim);
         }
         Map<String, Object> d = Map.of("HEAD_DIM", headDim);
         return switch (mode) {
@@ -113,9 +116,28 @@ public final class SeerKernels {
         return new Launch(nb, heads, batch, 128, 1, 1, attentionBf16Shared(headDim, nb));
     }
 
-    /** Q + 2 × (K, V) tiles of 64 × D bf16, plus the kept-block list. */
+    /** 2 × (K, V) tiles of 64 × D bf16 (Q shares V's second stage), plus the kept-block list (u16). */
     public static int attentionBf16Shared(int headDim, int nb) {
-        return 5 * 64 * headDim * 2 + nb * 4;
+        return 4 * 64 * headDim * 2 + ((nb * 2 + 15) & ~15);
+    }
+
+    /** Top-k selection as tasks' launch: a warp per row when nb ≤ 2048, else a CTA per row. */
+    public static Launch topKLaunch(long rows, int nb) {
+        return nb <= 2048 ? warpPerRow(rows) : new Launch((int) rows, 1, 1, 256, 1, 1, nb * 4);
+    }
+
+    /** The top-k kernel for nb blocks: the warp kernel up to 2048 blocks. */
+    public static KernelSpec topK(int nb) {
+        return nb <= 2048 ? SELECT_TOPK_WARP : SELECT_TOPK;
+    }
+
+    /** Arguments of {@link #topK}: the warp kernel takes the row count first. */
+    public static Object[] topKArgs(Object scores, Object mask, long rows, int nb, int k, boolean lastBlockDense,
+                                    boolean keepDiagonal, boolean causal) {
+        int l = lastBlockDense ? 1 : 0;
+        int d = keepDiagonal ? 1 : 0;
+        int c = causal ? 1 : 0;
+        return nb <= 2048 ? new Object[] {scores, mask, rows, nb, k, l, d, c} : new Object[] {scores, mask, nb, k, l, d, c};
     }
 
     /** Pool bits of the kernels: 1 max, 2 min, 4 avg. */

@@ -114,14 +114,14 @@ class GpuRuntimeTest {
                     .persistOnDevice(kept);
             try (ExecutionPlan plan = new ExecutionPlan(g1.snapshot()).withCudaGraph()) {
                 plan.execute();
-                assertArrayEquals(pooled(x0, 128), o1.host().toArray(ValueLayout.JAVA_FLOAT));
+                assertArrayEquals(pooled(x0, 128), o1.host().toArray(ValueLayout.JAVA_FLOAT), 1e-6f);
                 assertArrayEquals(new float[16], o2.host().toArray(ValueLayout.JAVA_FLOAT)); // not copied yet
                 // change both host inputs: FIRST_EXECUTION is not copied again, EVERY_EXECUTION is
                 first.host().copyFrom(a.allocateFrom(ValueLayout.JAVA_FLOAT, x1));
                 every.host().copyFrom(a.allocateFrom(ValueLayout.JAVA_FLOAT, x1));
                 plan.execute().transferToHost(o2);
-                assertArrayEquals(pooled(x0, 128), o1.host().toArray(ValueLayout.JAVA_FLOAT));
-                assertArrayEquals(pooled(x1, 128), o2.host().toArray(ValueLayout.JAVA_FLOAT));
+                assertArrayEquals(pooled(x0, 128), o1.host().toArray(ValueLayout.JAVA_FLOAT), 1e-6f);
+                assertArrayEquals(pooled(x1, 128), o2.host().toArray(ValueLayout.JAVA_FLOAT), 1e-6f);
             }
             // the persisted tensor outlives the plan and feeds another graph
             try (kept) {
@@ -132,7 +132,7 @@ class GpuRuntimeTest {
                 try (ExecutionPlan p2 = new ExecutionPlan(g2.snapshot())) {
                     p2.execute();
                 }
-                assertArrayEquals(pooled(x1, 128), copy(kept));
+                assertArrayEquals(pooled(x1, 128), copy(kept), 1e-6f);
                 assertNotNull(back);
             }
         }

@@ -18,6 +18,10 @@
 #define HEAD_DIM 128
 #endif
 
+#ifndef MIN_CTAS
+#define MIN_CTAS 3                             // CTAs per SM the register budget is sized for
+#endif
+
 #define BM 64
 #define BN 64
 #define NWARPS 4
@@ -49,9 +53,13 @@ static __device__ __forceinline__ void ldsm_x4(u32 &r0, u32 &r1, u32 &r2, u32 &r
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(smem_u32(p)));
 }
-static __device__ __forceinline__ void ldsm_x4_t(u32 &r0, u32 &r1, u32 &r2, u32 &r3, const void *p) {
+static __device__ __forceinline__ void ldsm_x4a(u32 &r0, u32 &r1, u32 &r2, u32 &r3, u32 addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr));
+}
+static __device__ __forceinline__ void ldsm_x4_ta(u32 &r0, u32 &r1, u32 &r2, u32 &r3, u32 addr) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(smem_u32(p)));
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr));
 }
 static __device__ __forceinline__ void mma16816(float *c, const u32 *a, u32 b0, u32 b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
@@ -70,16 +78,39 @@ static __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
 }
 
 // Loads a 64 x HEAD_DIM tile whose row r lives at base + r * rowStride (elements); rows >= rows are zero.
+// Thread tid copies chunk c = tid % CHUNKS of rows tid / CHUNKS + j * (NTHREADS / CHUNKS).
+#define ROWS_PER_PASS (NTHREADS / CHUNKS)
 static __device__ __forceinline__ void load_tile(__nv_bfloat16 *dst, const __nv_bfloat16 *base, long rowStride,
                                                  int rows, int tid) {
+    const int c = tid % CHUNKS, r0 = tid / CHUNKS;
+    const __nv_bfloat16 *src = base + (long)r0 * rowStride + c * 8;
+    __nv_bfloat16 *d = dst + swz(r0, c);
+    const long step = (long)ROWS_PER_PASS * rowStride;
 #pragma unroll
-    for (int i = tid; i < BM * CHUNKS; i += NTHREADS) {
-        int r = i / CHUNKS, c = i % CHUNKS;
+    for (int j = 0; j < BM / ROWS_PER_PASS; j++) {
+        int r = r0 + j * ROWS_PER_PASS;          // r & SWZ == r0 & SWZ since ROWS_PER_PASS % 8 == 0
         bool valid = r < rows;
-        const __nv_bfloat16 *src = base + (valid ? (long)r * rowStride : 0) + c * 8;
-        cp_async16(dst + swz(r, c), src, valid);
+        cp_async16(d + j * ROWS_PER_PASS * HEAD_DIM, valid ? src + j * step : base, valid);
     }
 }
+
+// Byte offsets, inside a swizzled tile, of this lane's ldmatrix row address for 16-wide step s (ks over D for
+// K, dp over D for V): the xor swizzle only touches the low bits of s, so 2^k precomputed offsets and immediate
+// displacements cover every step. row: the lane's row inside a 16-row group; c: its 8-column half.
+#define QB ((SWZ + 1) / 2)
+struct LdsmOffsets {
+    u32 off[QB];
+};
+static __device__ __forceinline__ LdsmOffsets ldsm_offsets(int row, int c) {
+    LdsmOffsets o;
+    int q = (row & SWZ) >> 1, lo = c ^ (row & 1);
+#pragma unroll
+    for (int b = 0; b < QB; b++) o.off[b] = (u32)((row * HEAD_DIM + (2 * (b ^ q) + lo) * 8) * 2);
+    return o;
+}
+// byte address of step s for a tile at smem byte address tile
+#define LDSM_ADDR(tile, offs, s, rowOffsetBytes) \
+    ((tile) + (offs).off[(s) % QB] + (u32)(((s) / QB) * QB * 2 * 8 * 2) + (u32)(rowOffsetBytes))
 
 // MODE 0: block-sparse with mask; MODE 1: dense causal; MODE 2: dense causal + per-row block maxima for the
 // pooled distillation target (rowmax [B*Hq, nb*64, nb] fp32, log2 units) and the target itself.
@@ -90,10 +121,10 @@ static __device__ __forceinline__ void attention_body(
         float *__restrict__ rowmax, float *__restrict__ target,
         int N, int Hq, int Hkv, int nb, float scaleLog2) {
     extern __shared__ __align__(128) unsigned char smem_raw[];
-    __nv_bfloat16 *sQ = reinterpret_cast<__nv_bfloat16 *>(smem_raw);
-    __nv_bfloat16 *sK = sQ + TILE_ELEMS;          // 2 stages
-    __nv_bfloat16 *sV = sK + 2 * TILE_ELEMS;      // 2 stages
-    int *sList = reinterpret_cast<int *>(sV + 2 * TILE_ELEMS);   // nb entries
+    __nv_bfloat16 *sK = reinterpret_cast<__nv_bfloat16 *>(smem_raw);   // 2 stages
+    __nv_bfloat16 *sV = sK + 2 * TILE_ELEMS;                            // 2 stages
+    __nv_bfloat16 *sQ = sV + TILE_ELEMS;          // Q (then the output tile) lives in V's stage 1 until it is needed
+    unsigned short *sList = reinterpret_cast<unsigned short *>(sV + 2 * TILE_ELEMS);   // nb entries
     __shared__ int sCount;
     __shared__ float sRowM[BM], sRowL[BM], sRed[NWARPS];
 
@@ -117,7 +148,7 @@ static __device__ __forceinline__ void attention_body(
                 int j = j0 + lane;
                 bool keep = j <= m && row[j] != 0;
                 u32 bal = __ballot_sync(0xffffffffu, keep);
-                if (keep) sList[total + __popc(bal & ((1u << lane) - 1u))] = j;
+                if (keep) sList[total + __popc(bal & ((1u << lane) - 1u))] = (unsigned short)j;
                 total += __popc(bal);
             }
             if (lane == 0) sCount = total;
@@ -156,30 +187,37 @@ static __device__ __forceinline__ void attention_body(
     float mRow[2] = {-INFINITY, -INFINITY}, lRow[2] = {0.f, 0.f};
     u32 qf[HEAD_DIM / 16][4];
 
+    const LdsmOffsets kOffs = ldsm_offsets((lane & 7) + ((lane >> 4) << 3), (lane >> 3) & 1);
+    const LdsmOffsets vOffs = ldsm_offsets((lane & 7) + (((lane >> 3) & 1) << 3), lane >> 4);
+    const u32 sK0 = smem_u32(sK), sV0 = smem_u32(sV);
+
     for (int it = 0; it < count; it++) {
         const int n = MODE == 0 ? sList[it] : it;
         const int stage = it & 1;
-        if (it + 1 < count) {
-            int n1 = MODE == 0 ? sList[it + 1] : it + 1;
-            int rows = min(BN, N - n1 * BN);
-            load_tile(sK + (stage ^ 1) * TILE_ELEMS, kBase + (long)n1 * BN * kvStride, kvStride, rows, tid);
-            load_tile(sV + (stage ^ 1) * TILE_ELEMS, vBase + (long)n1 * BN * kvStride, kvStride, rows, tid);
-            cp_commit();
-            cp_wait<1>();
-        } else {
-            cp_wait<0>();
-        }
-        __syncthreads();
         if (it == 0) {
+            cp_wait<0>();
+            __syncthreads();
 #pragma unroll
             for (int ks = 0; ks < HEAD_DIM / 16; ks++) {
                 int row = warp * 16 + (lane & 7) + (((lane >> 3) & 1) << 3);
                 int chunk = ks * 2 + (lane >> 4);
                 ldsm_x4(qf[ks][0], qf[ks][1], qf[ks][2], qf[ks][3], sQ + swz(row, chunk));
             }
+            __syncthreads();   // Q's space (V stage 1) is free from here
         }
-        const __nv_bfloat16 *cK = sK + stage * TILE_ELEMS;
-        const __nv_bfloat16 *cV = sV + stage * TILE_ELEMS;
+        if (it + 1 < count) {
+            int n1 = MODE == 0 ? sList[it + 1] : it + 1;
+            int rows = min(BN, N - n1 * BN);
+            load_tile(sK + (stage ^ 1) * TILE_ELEMS, kBase + (long)n1 * BN * kvStride, kvStride, rows, tid);
+            load_tile(sV + (stage ^ 1) * TILE_ELEMS, vBase + (long)n1 * BN * kvStride, kvStride, rows, tid);
+            cp_commit();
+        }
+        if (it > 0) {
+            if (it + 1 < count) cp_wait<1>(); else cp_wait<0>();
+            __syncthreads();
+        }
+        const u32 cK = sK0 + stage * TILE_ELEMS * 2;
+        const u32 cV = sV0 + stage * TILE_ELEMS * 2;
 
         // S = Q K^T (16 x 64 per warp)
         float s[BN / 8][4];
@@ -189,10 +227,8 @@ static __device__ __forceinline__ void attention_body(
         for (int ks = 0; ks < HEAD_DIM / 16; ks++) {
 #pragma unroll
             for (int np = 0; np < BN / 16; np++) {
-                int key = np * 16 + (lane & 7) + ((lane >> 4) << 3);
-                int chunk = ks * 2 + ((lane >> 3) & 1);
                 u32 b0, b1, b2, b3;
-                ldsm_x4(b0, b1, b2, b3, cK + swz(key, chunk));
+                ldsm_x4a(b0, b1, b2, b3, LDSM_ADDR(cK, kOffs, ks, np * 16 * HEAD_DIM * 2));
                 mma16816(s[2 * np], qf[ks], b0, b1);
                 mma16816(s[2 * np + 1], qf[ks], b2, b3);
             }
@@ -258,10 +294,8 @@ static __device__ __forceinline__ void attention_body(
             a[3] = pack_bf16(s[2 * ks + 1][2], s[2 * ks + 1][3]);
 #pragma unroll
             for (int dp = 0; dp < HEAD_DIM / 16; dp++) {
-                int key = ks * 16 + (lane & 7) + (((lane >> 3) & 1) << 3);
-                int chunk = dp * 2 + (lane >> 4);
                 u32 b0, b1, b2, b3;
-                ldsm_x4_t(b0, b1, b2, b3, cV + swz(key, chunk));
+                ldsm_x4_ta(b0, b1, b2, b3, LDSM_ADDR(cV, vOffs, dp, ks * 16 * HEAD_DIM * 2));
                 mma16816(o[2 * dp], a, b0, b1);
                 mma16816(o[2 * dp + 1], a, b2, b3);
             }
@@ -326,19 +360,19 @@ static __device__ __forceinline__ void attention_body(
     }
 }
 
-extern "C" __global__ void __launch_bounds__(NTHREADS, 2)
+extern "C" __global__ void __launch_bounds__(NTHREADS, MIN_CTAS)
 attn_sparse_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v, const u8 *mask,
                  __nv_bfloat16 *out, int N, int Hq, int Hkv, int nb, float scaleLog2) {
     attention_body<0>(q, k, v, mask, out, nullptr, nullptr, N, Hq, Hkv, nb, scaleLog2);
 }
 
-extern "C" __global__ void __launch_bounds__(NTHREADS, 2)
+extern "C" __global__ void __launch_bounds__(NTHREADS, MIN_CTAS)
 attn_dense_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
                 __nv_bfloat16 *out, int N, int Hq, int Hkv, int nb, float scaleLog2) {
     attention_body<1>(q, k, v, nullptr, out, nullptr, nullptr, N, Hq, Hkv, nb, scaleLog2);
 }
 
-extern "C" __global__ void __launch_bounds__(NTHREADS, 2)
+extern "C" __global__ void __launch_bounds__(NTHREADS, MIN_CTAS)
 attn_dense_target_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
                        __nv_bfloat16 *out, float *rowmax, float *target, int N, int Hq, int Hkv, int nb,
                        float scaleLog2) {

@@ -94,7 +94,6 @@ extern "C" __global__ void pool_bf16_v8(const __nv_bfloat16 *__restrict__ x, flo
             }
         }
         float *o = out + (((long)b * nb + blk) * H + h) * (long)D * npools + gi * 8;
-        float inv = 1.f / (float)(end - first);
         int f = 0;
         if (pools & 1) { float4 *p = reinterpret_cast<float4 *>(o + (f++) * D);
             p[0] = make_float4(mx[0], mx[1], mx[2], mx[3]); p[1] = make_float4(mx[4], mx[5], mx[6], mx[7]); }
@@ -103,7 +102,6 @@ extern "C" __global__ void pool_bf16_v8(const __nv_bfloat16 *__restrict__ x, flo
         if (pools & 4) { float4 *p = reinterpret_cast<float4 *>(o + (f++) * D);
             p[0] = make_float4(sum[0] / (float)(end - first), sum[1] / (float)(end - first), sum[2] / (float)(end - first), sum[3] / (float)(end - first));
             p[1] = make_float4(sum[4] / (float)(end - first), sum[5] / (float)(end - first), sum[6] / (float)(end - first), sum[7] / (float)(end - first)); }
-        (void)inv;
     }
 }
 
@@ -276,6 +274,49 @@ extern "C" __global__ void select_topk(const float *scores, u8 *mask, int nb, in
             rank += (sx > sj || (sx == sj && x < j)) ? 1 : 0;
         }
         bool keep = dense || rank < k;
+        if (j > i) keep = false;
+        if (keepDiagonal && j == i) keep = true;
+        mask[row * nb + j] = keep ? 1 : 0;
+    }
+}
+
+// Top-k selection, one warp per row (nb <= 2048): k rounds of a warp argmax (ties to the lower index), the picks
+// kept as one bit per element in a 64-bit register per lane. causal != 0 as in select_topk.
+extern "C" __global__ void select_topk_warp(const float *scores, u8 *mask, long rows, int nb, int k,
+                                            int lastBlockDense, int keepDiagonal, int causal) {
+    long row = (blockIdx.x * (long)blockDim.x + threadIdx.x) >> 5;
+    int lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    int i = (int)(row % nb);
+    const float *p = scores + row * nb;
+    int limit = causal ? i + 1 : nb;
+    u64 taken = 0;
+    int picks = min(k, limit);
+    if (picks >= limit) {
+        taken = ~0ull;                                   // every candidate is in the top k
+    } else {
+        for (int pick = 0; pick < picks; pick++) {
+            float bv = -INFINITY;
+            int bj = 0x7fffffff;
+            for (int c = 0; c * 32 + lane < limit; c++) {
+                int j = c * 32 + lane;
+                if ((taken >> c) & 1ull) continue;
+                float v = p[j];
+                if (bj == 0x7fffffff || v > bv || (v == bv && j < bj)) { bv = v; bj = j; }
+            }
+            for (int o = 16; o > 0; o >>= 1) {
+                float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+                int oj = __shfl_xor_sync(0xffffffffu, bj, o);
+                if (oj != 0x7fffffff && (bj == 0x7fffffff || ov > bv || (ov == bv && oj < bj))) { bv = ov; bj = oj; }
+            }
+            if (bj == 0x7fffffff) break;
+            if ((bj & 31) == lane) taken |= 1ull << (bj >> 5);
+        }
+    }
+    bool dense = lastBlockDense && i >= nb - 2;
+    for (int c = 0; c * 32 + lane < nb; c++) {
+        int j = c * 32 + lane;
+        bool keep = dense || (j < limit && ((taken >> c) & 1ull));
         if (j > i) keep = false;
         if (keepDiagonal && j == i) keep = true;
         mask[row * nb + j] = keep ? 1 : 0;

@@ -21,12 +21,12 @@ public final class GateTasks {
     }
 
     /** The gate's tensors: weights and RoPE frequencies (inputs) and the logits (output). */
-    public record Gate(Tensor wq, Tensor wk, Tensor invFreq, Tensor logits) {
+    public record Gate(Tensor wq, Tensor wk, Tensor ropeTable, Tensor logits) {
     }
 
     /**
-     * Declares the weight and frequency tensors (fp32 weights {@code W_q [Hq, qdup·D, Dg]} when the gate has a Q
-     * linear, {@code W_k [heads, kdup·D, Dg]}; fp64 inverse frequencies) bound to host memory of {@code arena},
+     * Declares the weight and RoPE-table tensors (fp32 weights {@code W_q [Hq, qdup·D, Dg]} when the gate has a Q
+     * linear, {@code W_k [heads, kdup·D, Dg]}; the (cos, sin) table of the block positions) bound to host memory of {@code arena},
      * transferred on the first execution, and adds the gate tasks reading {@code q, k} and writing {@code logits}.
      */
     public static Gate add(TaskGraph tg, Arena arena, Tensor q, Tensor k, float[] wq, float[] wk,
@@ -69,8 +69,17 @@ public final class GateTasks {
         Tensor wqT = qLinear ? Tensor.of(p + "W_q", DType.F32, Hq, fq, Dg)
                 .withHost(arena.allocateFrom(ValueLayout.JAVA_FLOAT, wq)) : null;
         double[] inv = Rope.inverseFrequencies(cfg.rope());
-        Tensor invT = Tensor.of(p + "invFreq", DType.F64, inv.length)
-                .withHost(arena.allocateFrom(ValueLayout.JAVA_DOUBLE, inv));
+        int half = cfg.rope().rotaryDim() / 2;
+        float[] table = new float[nb * half * 2];        // (cos, sin) of position block·B, computed in fp64
+        for (int blk = 0; blk < nb; blk++) {
+            for (int kk = 0; kk < half; kk++) {
+                double angle = (double) blk * bs * inv[kk];
+                table[(blk * half + kk) * 2] = (float) Math.cos(angle);
+                table[(blk * half + kk) * 2 + 1] = (float) Math.sin(angle);
+            }
+        }
+        Tensor invT = Tensor.of(p + "ropeTable", DType.F32, nb, half, 2)
+                .withHost(arena.allocateFrom(ValueLayout.JAVA_FLOAT, table));
         tg.transferToDevice(DataTransferMode.FIRST_EXECUTION, wkT, invT);
         if (qLinear) {
             tg.transferToDevice(DataTransferMode.FIRST_EXECUTION, wqT);
@@ -93,11 +102,10 @@ public final class GateTasks {
                 nb, Dg, fk, keyHeads, keyHeads / Hkv, 1, 1.0f, 0,
                 SeerKernels.strides((long) nb * Hkv * fk, fk, (long) Hkv * fk, 1, 0, (long) fk * Dg, Dg, 1,
                         (long) nb * keyHeads * Dg, Dg, (long) keyHeads * Dg, 1));
-        int half = cfg.rope().rotaryDim() / 2;
-        tg.task("ropeQ", SeerKernels.ROPE, Launch.linear((long) B * nb * Hq * half, 256), qGate, invT,
-                B * nb, nb, Hq, Dg, half, bs);
-        tg.task("ropeK", SeerKernels.ROPE, Launch.linear((long) B * nb * keyHeads * half, 256), kGate, invT,
-                B * nb, nb, keyHeads, Dg, half, bs);
+        tg.task("ropeQ", SeerKernels.ROPE_TABLE, Launch.linear((long) B * nb * Hq * half, 256), qGate, invT,
+                B * nb, nb, Hq, Dg, half);
+        tg.task("ropeK", SeerKernels.ROPE_TABLE, Launch.linear((long) B * nb * keyHeads * half, 256), kGate, invT,
+                B * nb, nb, keyHeads, Dg, half);
         tg.task("logits", SeerKernels.GEMM, SeerKernels.gemmLaunch(nb, nb, B * Hq), qGate, kGate, logits,
                 nb, nb, Dg, Hq, 1, Hq / keyHeads, (float) cfg.scale(), 1,
                 SeerKernels.strides((long) nb * Hq * Dg, Dg, (long) Hq * Dg, 1,

@@ -46,6 +46,8 @@ public final class SeerKernels {
             struct("strides"));
     public static final KernelSpec ROPE = ops("rope_blocks_f32", inout("x", DType.F32), in("invFreq", DType.F64),
             i32("rows"), i32("nb"), i32("heads"), i32("Dg"), i32("half"), i32("blockSize"));
+    public static final KernelSpec ROPE_TABLE = ops("rope_blocks_table", inout("x", DType.F32), in("cs", DType.F32),
+            i32("rows"), i32("nb"), i32("heads"), i32("Dg"), i32("half"));
     public static final KernelSpec SOFTMAX = ops("softmax_rows_f32", inout("x", DType.F32), i64("rows"), i32("cols"));
     public static final KernelSpec SELECT_THRESHOLD = ops("select_threshold", in("scores", DType.F32),
             out("mask", DType.U8), i64("rows"), i32("nb"), f64("threshold"), i32("softmax"), i32("lastBlockDense"),
@@ -123,7 +125,8 @@ public final class SeerKernels {
 
     /** Top-k selection as tasks' launch: a warp per row when nb ≤ 2048, else a CTA per row. */
     public static Launch topKLaunch(long rows, int nb) {
-        return nb <= 2048 ? warpPerRow(rows) : new Launch((int) rows, 1, 1, 256, 1, 1, nb * 4);
+        return nb <= 2048 ? new Launch((int) Math.ceilDiv(rows, 8), 1, 1, 256, 1, 1, 8 * nb * 4)
+                : new Launch((int) rows, 1, 1, 256, 1, 1, nb * 4);
     }
 
     /** The top-k kernel for nb blocks: the warp kernel up to 2048 blocks. */

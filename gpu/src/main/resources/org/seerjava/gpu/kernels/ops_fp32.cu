@@ -201,6 +201,23 @@ extern "C" __global__ void rope_blocks_f32(float *x, const double *invFreq, int 
     }
 }
 
+// Block RoPE from a table cs [nb, half, 2] of (cos, sin) at positions block * blockSize (computed in fp64 on the
+// host, rounded to fp32): x [rows = B * nb, heads, Dg] in place.
+extern "C" __global__ void rope_blocks_table(float *x, const float *cs, int rows, int nb, int heads, int Dg, int half) {
+    long total = (long)rows * heads * half;
+    for (long idx = blockIdx.x * (long)blockDim.x + threadIdx.x; idx < total; idx += (long)gridDim.x * blockDim.x) {
+        int kIdx = (int)(idx % half);
+        long rh = idx / half;
+        long row = rh / heads;
+        const float *t = cs + ((row % nb) * half + kIdx) * 2;
+        float c = t[0], sn = t[1];
+        float *p = x + rh * Dg;
+        float x1 = p[kIdx], x2 = p[kIdx + half];
+        p[kIdx] = x1 * c - x2 * sn;
+        p[kIdx + half] = x2 * c + x1 * sn;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Row softmax in place over rows of length cols (one warp per row).
 extern "C" __global__ void softmax_rows_f32(float *x, long rows, int cols) {
@@ -284,12 +301,15 @@ extern "C" __global__ void select_topk(const float *scores, u8 *mask, int nb, in
 // kept as one bit per element in a 64-bit register per lane. causal != 0 as in select_topk.
 extern "C" __global__ void select_topk_warp(const float *scores, u8 *mask, long rows, int nb, int k,
                                             int lastBlockDense, int keepDiagonal, int causal) {
+    extern __shared__ float srows[];                     // one row of nb floats per warp
     long row = (blockIdx.x * (long)blockDim.x + threadIdx.x) >> 5;
     int lane = threadIdx.x & 31;
     if (row >= rows) return;
     int i = (int)(row % nb);
-    const float *p = scores + row * nb;
+    float *p = srows + (threadIdx.x >> 5) * nb;
     int limit = causal ? i + 1 : nb;
+    for (int j = lane; j < limit; j += 32) p[j] = scores[row * nb + j];
+    __syncwarp();
     u64 taken = 0;
     int picks = min(k, limit);
     if (picks >= limit) {

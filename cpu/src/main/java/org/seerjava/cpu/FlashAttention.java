@@ -18,8 +18,10 @@ import org.seerjava.reference.Checks;
  * by the softmax scale). For each key block, the score tile {@code St [key][row] = Qt · Kᵀ} is a register-tiled
  * product (4 keys × 4 row vectors = 16 FMA accumulators, K elements broadcast straight from the input); the
  * softmax statistics (running max, sum, correction) are then vectors over rows. {@code O += P · V} is a second
- * register tile (4 rows × 4 vectors over D, P broadcast, V rows loaded from the input). K and V are never copied:
- * GQA reads key head h / g in place. With D not a multiple of 4 vectors, V is copied into a zero-padded tile.
+ * register tile (4 rows × 4 vectors over D, P broadcast, V rows loaded contiguously); the online-softmax
+ * correction of O is folded into the load of its accumulators. K/V are never repeated for GQA: query head h reads
+ * key head h / g. K is read in place; V is laid out once per call as {@code [B, Hkv, N, Dp]} (contiguous key
+ * blocks, D zero-padded to the micro-tile). Tasks run head by head, heaviest query block first within a head.
  *
  * <p>Per-thread scratch holds every tile, so the hot loops allocate nothing.
  */
@@ -42,6 +44,7 @@ final class FlashAttention {
         float[] rowSum = new float[0];
         float[] corr = new float[0];
         float[] blockMax = new float[0];
+        float[] tileMax = new float[0];
 
         void ensure(int bmp, int bnp, int d, int dp, int maxBlocks, boolean target) {
             if (qt.length < d * bmp) {
@@ -57,6 +60,7 @@ final class FlashAttention {
                 rowMax = new float[bmp];
                 rowSum = new float[bmp];
                 corr = new float[bmp];
+                tileMax = new float[bmp];
             }
             if (target && blockMax.length < maxBlocks * bmp) {
                 blockMax = new float[maxBlocks * bmp];
@@ -94,7 +98,7 @@ final class FlashAttention {
      * all 64 rows of a block in the same few L1 sets. K is read in place (the score kernel walks only four K rows
      * at a time). With one KV head and D a multiple of the micro-tile, V is used as it is.
      */
-    record Packed(float[] k, int kStride, int kHead, float[] v, int dp) {
+    record Packed(float[] k, int kStride, float[] v, int dp) {
     }
 
     private static Packed pack(float[] k, float[] v, AttentionShape shape) {
@@ -104,7 +108,7 @@ final class FlashAttention {
         int d = shape.headDim();
         int dp = Vec.roundUp(d, DW);
         if (hkv == 1 && dp == d) {
-            return new Packed(k, d, d, v, dp);
+            return new Packed(k, d, v, dp);
         }
         float[] vp = new float[Checks.arraySize("packed V", (long) batch * hkv * n * dp)];
         int chunk = 256;
@@ -119,16 +123,19 @@ final class FlashAttention {
                 System.arraycopy(v, ((b * n + t) * hkv + kh) * d, vp, (bkh * n + t) * dp, d);
             }
         });
-        return new Packed(k, hkv * d, d, vp, dp);
+        return new Packed(k, hkv * d, vp, dp);
     }
 
-    /** Dense order: task t → the (b, h, m) with m descending, so the longest causal rows start first. */
+    /**
+     * Dense order: head by head, and inside a head the query blocks from the last (the longest causal row) to the
+     * first, so that the workers share one head's K/V while it is hot in cache and the list ends with the cheapest
+     * blocks, which even out the finish.
+     */
     private static int heavyFirst(int t, int bh, int nb) {
-        int m = nb - 1 - t / bh;
-        return (t % bh) * nb + m;
+        return (t / nb) * nb + nb - 1 - t % nb;
     }
 
-    /** Sparse order: (b, h, m) sorted by kept-block count, descending; null for dense. */
+    /** Sparse order: head by head, and inside a head the query blocks by kept-block count, descending. */
     private static int[] taskOrder(BlockMask mask, int batch, int hq, int nb) {
         if (mask == null) {
             return null;
@@ -145,14 +152,17 @@ final class FlashAttention {
                             cost++;
                         }
                     }
-                    keys[id] = ((long) cost << 32) | id;
+                    // ascending sort: head first, then the largest cost first
+                    keys[id] = ((long) (b * hq + h) << 42) | ((long) (nb - cost) << 21) | m;
                 }
             }
         }
         Arrays.sort(keys);
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
-            order[i] = (int) keys[n - 1 - i];
+            int bhIndex = (int) (keys[i] >>> 42);
+            int m = (int) (keys[i] & ((1 << 21) - 1));
+            order[i] = bhIndex * nb + m;
         }
         return order;
     }
@@ -215,7 +225,6 @@ final class FlashAttention {
         Arrays.fill(rowMax, 0, bmp, Float.NEGATIVE_INFINITY);
         Arrays.fill(rowSum, 0, bmp, 0f);
         int pvRows = Vec.roundUp(rows, PR);
-        Arrays.fill(o, 0, pvRows * dp, 0f);
 
         boolean first = true;
         int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed V
@@ -225,19 +234,19 @@ final class FlashAttention {
             }
             int c0 = j * bs;
             int nk = Math.min(bs, n - c0);
-            int kBase = (b * n + c0) * kv.kStride() + kh * kv.kHead();
-            scores(qt, k, kBase, kv.kStride(), nk, d, bmp, st);
-            if (j == m) {    // causal inside the diagonal block: key kl hides rows r < kl
+            int kBase = (b * n + c0) * kv.kStride() + kh * d;
+            boolean diagonal = j == m;
+            float[] tileMax = sc.tileMax;
+            scores(qt, k, kBase, kv.kStride(), nk, d, bmp, st, diagonal ? null : tileMax);
+            if (diagonal) {    // causal inside the diagonal block: key kl hides rows r < kl
                 for (int kl = 1; kl < nk; kl++) {
                     Arrays.fill(st, kl * bmp, kl * bmp + kl, Float.NEGATIVE_INFINITY);
                 }
+                tileMax(st, nk, bmp, tileMax);
             }
-            softmaxStep(st, nk, bmp, rowMax, rowSum, corr, target == null ? null : sc.blockMax, j * bmp);
-            if (!first) {
-                rescale(o, corr, pvRows, dp);
-            }
+            softmaxStep(st, nk, bmp, tileMax, rowMax, rowSum, corr, target == null ? null : sc.blockMax, j * bmp);
+            pv(st, v, (kvHead + c0) * dp, dp, nk, bmp, o, dp, pvRows, first ? null : corr);
             first = false;
-            pv(st, v, (kvHead + c0) * dp, dp, nk, bmp, o, dp, pvRows);
         }
 
         // out = O / l
@@ -265,8 +274,12 @@ final class FlashAttention {
      * St[kl][r] = Σ_d Qt[d][r] · K[kl][d] for keys kl &lt; nk (rounded up to 4; the extra keys repeat the last one
      * and are never read).
      */
-    private static void scores(float[] qt, float[] k, int kBase, int kStride, int nk, int d, int bmp, float[] st) {
+    private static void scores(float[] qt, float[] k, int kBase, int kStride, int nk, int d, int bmp, float[] st,
+                               float[] tileMax) {
         int last = nk - 1;
+        if (tileMax != null) {
+            Arrays.fill(tileMax, 0, bmp, Float.NEGATIVE_INFINITY);
+        }
         for (int kg = 0; kg < nk; kg += KG) {
             int k0 = kBase + kg * kStride;
             int k1 = kBase + Math.min(kg + 1, last) * kStride;
@@ -323,22 +336,39 @@ final class FlashAttention {
                 a31.intoArray(st, s3 + L);
                 a32.intoArray(st, s3 + 2 * L);
                 a33.intoArray(st, s3 + 3 * L);
+                if (tileMax != null) {     // the padding keys repeat the last key, so they cannot raise the max
+                    FloatVector.fromArray(F, tileMax, rc).max(a00.max(a10).max(a20.max(a30))).intoArray(tileMax, rc);
+                    FloatVector.fromArray(F, tileMax, rc + L).max(a01.max(a11).max(a21.max(a31)))
+                            .intoArray(tileMax, rc + L);
+                    FloatVector.fromArray(F, tileMax, rc + 2 * L).max(a02.max(a12).max(a22.max(a32)))
+                            .intoArray(tileMax, rc + 2 * L);
+                    FloatVector.fromArray(F, tileMax, rc + 3 * L).max(a03.max(a13).max(a23.max(a33)))
+                            .intoArray(tileMax, rc + 3 * L);
+                }
             }
         }
     }
 
-    /**
-     * Online softmax over one key tile, vectorised over rows: m_new = max(m, max_kl St), corr = e^(m − m_new),
-     * St ← P = e^(St − m_new), l = l·corr + Σ P. Stores the tile's row max at {@code blockMax[bmOff + r]} when
-     * blockMax is not null (the pooled target needs it).
-     */
-    private static void softmaxStep(float[] st, int nk, int bmp, float[] rowMax, float[] rowSum, float[] corr,
-                                    float[] blockMax, int bmOff) {
+    /** tileMax[r] = max_kl St[kl][r]. */
+    private static void tileMax(float[] st, int nk, int bmp, float[] tileMax) {
         for (int r = 0; r < bmp; r += L) {
             FloatVector mt = FloatVector.fromArray(F, st, r);
             for (int kl = 1; kl < nk; kl++) {
                 mt = mt.max(FloatVector.fromArray(F, st, kl * bmp + r));
             }
+            mt.intoArray(tileMax, r);
+        }
+    }
+
+    /**
+     * Online softmax over one key tile, vectorised over rows: m_new = max(m, max St (the tile max), corr = e^(m − m_new),
+     * St ← P = e^(St − m_new), l = l·corr + Σ P. Stores the tile's row max at {@code blockMax[bmOff + r]} when
+     * blockMax is not null (the pooled target needs it).
+     */
+    private static void softmaxStep(float[] st, int nk, int bmp, float[] tileMax, float[] rowMax, float[] rowSum,
+                                    float[] corr, float[] blockMax, int bmOff) {
+        for (int r = 0; r < bmp; r += L) {
+            FloatVector mt = FloatVector.fromArray(F, tileMax, r);
             if (blockMax != null) {
                 mt.intoArray(blockMax, bmOff + r);
             }
@@ -357,44 +387,73 @@ final class FlashAttention {
         }
     }
 
-    /** O[r] *= corr[r] for the rows whose running max moved. */
-    private static void rescale(float[] o, float[] corr, int rows, int dp) {
-        for (int r = 0; r < rows; r++) {
-            float c = corr[r];
-            if (c != 1f) {
-                int base = r * dp;
-                for (int x = 0; x < dp; x += L) {
-                    FloatVector.fromArray(F, o, base + x).mul(c).intoArray(o, base + x);
-                }
-            }
-        }
-    }
-
-    /** O[r][:] += Σ_kl P[kl][r] · V[kl][:], 4 rows × 4 vectors over D per micro-tile. */
+    /**
+     * O[r][:] = corr[r] · O[r][:] + Σ_kl P[kl][r] · V[kl][:], 4 rows × 4 vectors over D per micro-tile; O starts
+     * from zero when corr is null (the first visited key block).
+     */
     private static void pv(float[] p, float[] v, int vBase, int vStride, int nk, int bmp, float[] o, int dp,
-                           int rows) {
+                           int rows, float[] corr) {
         for (int x = 0; x < dp; x += DW) {          // one D chunk of the V tile stays in L1 across all rows
             for (int r = 0; r < rows; r += PR) {
                 int o0 = r * dp;
                 int o1 = o0 + dp;
                 int o2 = o1 + dp;
                 int o3 = o2 + dp;
-                FloatVector a00 = FloatVector.fromArray(F, o, o0 + x);
-                FloatVector a01 = FloatVector.fromArray(F, o, o0 + x + L);
-                FloatVector a02 = FloatVector.fromArray(F, o, o0 + x + 2 * L);
-                FloatVector a03 = FloatVector.fromArray(F, o, o0 + x + 3 * L);
-                FloatVector a10 = FloatVector.fromArray(F, o, o1 + x);
-                FloatVector a11 = FloatVector.fromArray(F, o, o1 + x + L);
-                FloatVector a12 = FloatVector.fromArray(F, o, o1 + x + 2 * L);
-                FloatVector a13 = FloatVector.fromArray(F, o, o1 + x + 3 * L);
-                FloatVector a20 = FloatVector.fromArray(F, o, o2 + x);
-                FloatVector a21 = FloatVector.fromArray(F, o, o2 + x + L);
-                FloatVector a22 = FloatVector.fromArray(F, o, o2 + x + 2 * L);
-                FloatVector a23 = FloatVector.fromArray(F, o, o2 + x + 3 * L);
-                FloatVector a30 = FloatVector.fromArray(F, o, o3 + x);
-                FloatVector a31 = FloatVector.fromArray(F, o, o3 + x + L);
-                FloatVector a32 = FloatVector.fromArray(F, o, o3 + x + 2 * L);
-                FloatVector a33 = FloatVector.fromArray(F, o, o3 + x + 3 * L);
+                FloatVector a00;
+                FloatVector a01;
+                FloatVector a02;
+                FloatVector a03;
+                FloatVector a10;
+                FloatVector a11;
+                FloatVector a12;
+                FloatVector a13;
+                FloatVector a20;
+                FloatVector a21;
+                FloatVector a22;
+                FloatVector a23;
+                FloatVector a30;
+                FloatVector a31;
+                FloatVector a32;
+                FloatVector a33;
+                if (corr == null) {
+                    a00 = FloatVector.zero(F);
+                    a01 = a00;
+                    a02 = a00;
+                    a03 = a00;
+                    a10 = a00;
+                    a11 = a00;
+                    a12 = a00;
+                    a13 = a00;
+                    a20 = a00;
+                    a21 = a00;
+                    a22 = a00;
+                    a23 = a00;
+                    a30 = a00;
+                    a31 = a00;
+                    a32 = a00;
+                    a33 = a00;
+                } else {
+                    float c0 = corr[r];
+                    float c1 = corr[r + 1];
+                    float c2 = corr[r + 2];
+                    float c3 = corr[r + 3];
+                    a00 = FloatVector.fromArray(F, o, o0 + x).mul(c0);
+                    a01 = FloatVector.fromArray(F, o, o0 + x + L).mul(c0);
+                    a02 = FloatVector.fromArray(F, o, o0 + x + 2 * L).mul(c0);
+                    a03 = FloatVector.fromArray(F, o, o0 + x + 3 * L).mul(c0);
+                    a10 = FloatVector.fromArray(F, o, o1 + x).mul(c1);
+                    a11 = FloatVector.fromArray(F, o, o1 + x + L).mul(c1);
+                    a12 = FloatVector.fromArray(F, o, o1 + x + 2 * L).mul(c1);
+                    a13 = FloatVector.fromArray(F, o, o1 + x + 3 * L).mul(c1);
+                    a20 = FloatVector.fromArray(F, o, o2 + x).mul(c2);
+                    a21 = FloatVector.fromArray(F, o, o2 + x + L).mul(c2);
+                    a22 = FloatVector.fromArray(F, o, o2 + x + 2 * L).mul(c2);
+                    a23 = FloatVector.fromArray(F, o, o2 + x + 3 * L).mul(c2);
+                    a30 = FloatVector.fromArray(F, o, o3 + x).mul(c3);
+                    a31 = FloatVector.fromArray(F, o, o3 + x + L).mul(c3);
+                    a32 = FloatVector.fromArray(F, o, o3 + x + 2 * L).mul(c3);
+                    a33 = FloatVector.fromArray(F, o, o3 + x + 3 * L).mul(c3);
+                }
                 for (int kl = 0, vo = vBase + x, po = r; kl < nk; kl++, vo += vStride, po += bmp) {
                     FloatVector v0 = FloatVector.fromArray(F, v, vo);
                     FloatVector v1 = FloatVector.fromArray(F, v, vo + L);

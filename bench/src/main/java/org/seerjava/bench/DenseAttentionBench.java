@@ -1,0 +1,57 @@
+package org.seerjava.bench;
+
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.seerjava.cpu.CpuEngine;
+import org.seerjava.reference.AttentionShape;
+
+/**
+ * Dense causal attention on the CPU engine: fp32, B = 1, H = 8 (MHA), D = 128. GFLOP/s = 2·N²·D·H / time.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 3)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx8g"})
+public class DenseAttentionBench {
+    @Param({"1024", "2048", "4096", "8192", "16384"})
+    public int n;
+
+    private final CpuEngine engine = new CpuEngine();
+    private AttentionShape shape;
+    private float[] q;
+    private float[] k;
+    private float[] v;
+    private float[] out;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        shape = new AttentionShape(1, n, 8, 8, 128);
+        Random random = new Random(Inputs.SEED + n);
+        q = Inputs.gaussian(random, shape.qElements());
+        k = Inputs.gaussian(random, shape.kvElements());
+        v = Inputs.gaussian(random, shape.kvElements());
+        out = new float[shape.qElements()];
+        System.out.printf("%n[DenseAttentionBench] %s, engine %s%n", shape, engine.description());
+    }
+
+    /** Dense causal attention. */
+    @Benchmark
+    public float[] dense() {
+        engine.denseCausal(q, k, v, out, shape, shape.defaultScale());
+        return out;
+    }
+}

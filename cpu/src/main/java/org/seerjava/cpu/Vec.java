@@ -36,23 +36,39 @@ final class Vec {
     }
 
     /**
-     * Requires every element to be finite; vectorised, and on failure delegates to {@link Checks#allFinite} for the
+     * Requires every element to be finite; vectorised (in parallel for large arrays), and on failure delegates to {@link Checks#allFinite} for the
      * message that names the tensor and the index.
      */
     static float[] allFinite(String name, float[] a) {
+        int chunk = 1 << 18;
+        int chunks = Math.ceilDiv(a.length, chunk);
+        boolean[] bad = new boolean[1];
+        if (chunks <= 1) {
+            bad[0] = !finite(a, 0, a.length);
+        } else {
+            Parallel.forEach(chunks, c -> {
+                if (!finite(a, c * chunk, Math.min(a.length, (c + 1) * chunk))) {
+                    bad[0] = true;
+                }
+            });
+        }
+        if (bad[0]) {
+            Checks.allFinite(name, a);
+        }
+        return a;
+    }
+
+    private static boolean finite(float[] a, int from, int to) {
         FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        int bound = F.loopBound(a.length);
+        int i = from;
+        int bound = from + F.loopBound(to - from);
         for (; i < bound; i += L) {
             acc = acc.add(FloatVector.fromArray(F, a, i).mul(0f)); // x·0 is NaN for NaN and ±∞
         }
         float tail = 0f;
-        for (; i < a.length; i++) {
+        for (; i < to; i++) {
             tail += a[i] * 0f;
         }
-        if (Float.isNaN(acc.reduceLanes(VectorOperators.ADD) + tail)) {
-            Checks.allFinite(name, a);
-        }
-        return a;
+        return !Float.isNaN(acc.reduceLanes(VectorOperators.ADD) + tail);
     }
 }

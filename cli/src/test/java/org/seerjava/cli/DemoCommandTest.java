@@ -57,13 +57,14 @@ class DemoCommandTest {
         try (LlamaModel m = LlamaModel.load(MODEL)) {
             GateSet gates = GateSet.load(gateFile, ModelDims.of(m.config()));
             double dense = Metrics.bitsPerByte(m.forward(input, AttentionPolicy.dense(engine)), targets);
-            assertThat(rows.get(0).get("bitsPerByte").asDouble()).isCloseTo(dense, within(1e-9));
+            // Same numbers up to float rounding: Vector API code may round differently before and after the JIT.
+            assertThat(rows.get(0).get("bitsPerByte").asDouble()).isCloseTo(dense, within(1e-5));
             double[] densities = {0.5, 0.2};
             for (int i = 0; i < densities.length; i++) {
                 SeerAttentionPolicy policy = SeerAttentionPolicy.gate(engine, gates, densities[i]);
                 double bpb = Metrics.bitsPerByte(m.forward(input, policy), targets);
                 JsonNode row = rows.get(i + 1);
-                assertThat(row.get("bitsPerByte").asDouble()).isCloseTo(bpb, within(1e-9));
+                assertThat(row.get("bitsPerByte").asDouble()).isCloseTo(bpb, within(1e-5));
                 assertThat(row.get("density").asDouble()).isCloseTo(policy.density(), within(1e-12));
                 assertThat(row.get("seconds").asDouble()).isPositive();
             }

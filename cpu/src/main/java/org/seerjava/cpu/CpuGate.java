@@ -48,12 +48,18 @@ final class CpuGate {
         double[] invFreq = Rope.inverseFrequencies(config.rope());
         int half = invFreq.length;
         int repeat = keyHeads / hkv;
-        Parallel.forEach(batch * nb, row -> {
-            int block = row % nb;
-            if (hasQLinear) {
-                linear(qPooled, wq, qGate, row, hq, hq, qIn, dg, 1);
+        int rows = batch * nb;
+        int qTasks = hasQLinear ? hq : 0;
+        // The linears head by head, so that one head's weights stay in cache across all block rows.
+        Parallel.forEach(qTasks + keyHeads, task -> {
+            if (task < qTasks) {
+                linearHead(qPooled, wq, qGate, task, rows, hq, hq, qIn, dg, 1);
+            } else {
+                linearHead(kPooled, wk, kGate, task - qTasks, rows, hkv, keyHeads, kIn, dg, repeat);
             }
-            linear(kPooled, wk, kGate, row, hkv, keyHeads, kIn, dg, repeat);
+        });
+        Parallel.forEach(rows, row -> {
+            int block = row % nb;
             double position = (double) block * bs;
             float[] cos = new float[half];
             float[] sin = new float[half];
@@ -92,34 +98,54 @@ final class CpuGate {
         });
     }
 
-    /** y[row, oh, :] = Σ_i x[row, oh / repeat, i] · W[oh, i, :], vector over the output. */
-    private static void linear(float[] x, float[] w, float[] y, int row, int inHeads, int outHeads, int in, int out,
-                               int repeat) {
+    /**
+     * y[row, oh, :] = Σ_i x[row, oh / repeat, i] · W[oh, i, :] for every row of one output head: 4 rows × one
+     * output vector per micro-tile, so each weight vector loaded serves 4 rows.
+     */
+    private static void linearHead(float[] x, float[] w, float[] y, int oh, int rows, int inHeads, int outHeads,
+                                   int in, int out, int repeat) {
+        int xh = oh / repeat;
+        int wHead = oh * in * out;
         int bound = F.loopBound(out);
-        for (int oh = 0; oh < outHeads; oh++) {
-            int xBase = (row * inHeads + oh / repeat) * in;
-            int yBase = (row * outHeads + oh) * out;
-            int wHead = oh * in * out;
+        for (int r0 = 0; r0 < rows; r0 += 4) {
+            int last = Math.min(rows, r0 + 4) - 1;
+            int x0 = (r0 * inHeads + xh) * in;
+            int x1 = (Math.min(r0 + 1, last) * inHeads + xh) * in;
+            int x2 = (Math.min(r0 + 2, last) * inHeads + xh) * in;
+            int x3 = (Math.min(r0 + 3, last) * inHeads + xh) * in;
             int o = 0;
             for (; o < bound; o += L) {
                 FloatVector a0 = FloatVector.zero(F);
                 FloatVector a1 = a0;
-                int i = 0;
-                for (; i + 1 < in; i += 2) {
-                    a0 = FloatVector.fromArray(F, w, wHead + i * out + o).fma(FloatVector.broadcast(F, x[xBase + i]), a0);
-                    a1 = FloatVector.fromArray(F, w, wHead + (i + 1) * out + o).fma(FloatVector.broadcast(F, x[xBase + i + 1]), a1);
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                for (int i = 0, wo = wHead + o; i < in; i++, wo += out) {
+                    FloatVector wv = FloatVector.fromArray(F, w, wo);
+                    a0 = wv.fma(FloatVector.broadcast(F, x[x0 + i]), a0);
+                    a1 = wv.fma(FloatVector.broadcast(F, x[x1 + i]), a1);
+                    a2 = wv.fma(FloatVector.broadcast(F, x[x2 + i]), a2);
+                    a3 = wv.fma(FloatVector.broadcast(F, x[x3 + i]), a3);
                 }
-                if (i < in) {
-                    a0 = FloatVector.fromArray(F, w, wHead + i * out + o).fma(FloatVector.broadcast(F, x[xBase + i]), a0);
+                a0.intoArray(y, (r0 * outHeads + oh) * out + o);
+                if (r0 + 1 <= last) {
+                    a1.intoArray(y, ((r0 + 1) * outHeads + oh) * out + o);
                 }
-                a0.add(a1).intoArray(y, yBase + o);
+                if (r0 + 2 <= last) {
+                    a2.intoArray(y, ((r0 + 2) * outHeads + oh) * out + o);
+                }
+                if (r0 + 3 <= last) {
+                    a3.intoArray(y, ((r0 + 3) * outHeads + oh) * out + o);
+                }
             }
             for (; o < out; o++) {
-                float acc = 0f;
-                for (int i = 0; i < in; i++) {
-                    acc += x[xBase + i] * w[wHead + i * out + o];
+                for (int r = r0; r <= last; r++) {
+                    int xb = (r * inHeads + xh) * in;
+                    float acc = 0f;
+                    for (int i = 0; i < in; i++) {
+                        acc += x[xb + i] * w[wHead + i * out + o];
+                    }
+                    y[(r * outHeads + oh) * out + o] = acc;
                 }
-                y[yBase + o] = acc;
             }
         }
     }

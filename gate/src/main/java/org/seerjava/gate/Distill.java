@@ -73,7 +73,6 @@ public final class Distill {
                     }
                     return batch;
                 };
-                tokensPerStep = 0;
             } else {
                 source = step -> {
                     List<GateSample[]> batch = new ArrayList<>();
@@ -84,8 +83,8 @@ public final class Distill {
                     }
                     return batch;
                 };
-                tokensPerStep = (long) o.batch() * o.seqLen();
             }
+            tokensPerStep = (long) o.batch() * o.seqLen();   // tokens of the windows each step trains on
             DistillationTrainer.StepListener listener = (log, g) -> {
                 if (o.outputDir() != null && o.checkpointEvery() > 0 && (log.step() + 1) % o.checkpointEvery() == 0
                         && log.step() + 1 < o.steps()) {

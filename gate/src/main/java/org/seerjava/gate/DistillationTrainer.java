@@ -185,8 +185,7 @@ public final class DistillationTrainer {
     /**
      * Trains for {@code settings.steps()} steps.
      *
-     * @param tokensPerStep tokens the model processes per step (for the tokens/s figure; 0 when windows are
-     *                      replayed)
+     * @param tokensPerStep tokens of the windows each step trains on (for the tokens/s figure)
      * @return the loss history, one entry per step
      */
     public List<StepLog> train(BatchSource source, long tokensPerStep, Progress progress, StepListener listener) {

@@ -228,6 +228,23 @@ public final class Evaluate {
      */
     public static void main(String[] args) {
         Args a = Args.parse(args);
+        if (!a.string("merge", "").isEmpty()) {
+            List<Report> parts = new ArrayList<>();
+            for (String f : a.string("merge", "").split(",")) {
+                try {
+                    parts.add(new com.fasterxml.jackson.databind.ObjectMapper().readValue(Path.of(f).toFile(),
+                            Report.class));
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read report " + f, e);
+                }
+            }
+            Report merged = merge(parts);
+            if (a.path("json", null) != null) {
+                writeJson(a.path("json", null), merged);
+            }
+            System.out.println(merged.table());
+            return;
+        }
         List<EvalOptions.NamedGates> gates = new ArrayList<>();
         String g = a.string("gates", "");
         if (!g.isEmpty()) {
@@ -238,8 +255,9 @@ public final class Evaluate {
         }
         int context = a.integer("context", 8192);
         List<EvalOptions.Window> windows = EvalOptions.acceptanceWindows(a.path("corpus", "corpus"), context);
-        int n = a.integer("windows", windows.size());
-        windows = windows.subList(0, n);
+        int from = a.integer("from", 0);
+        int n = a.integer("windows", windows.size() - from);
+        windows = windows.subList(from, from + n);
         List<Double> densities = new ArrayList<>();
         for (String d : a.string("densities", "0.5,0.3,0.2,0.1").split(",")) {
             if (!d.isBlank()) {
@@ -247,12 +265,65 @@ public final class Evaluate {
             }
         }
         EvalOptions o = new EvalOptions(a.path("model", "models/tiny-llama-bytes"), gates, windows, densities,
-                a.flag("oracle", true), a.flag("sink", true), Math.min(n, a.integer("copy", n)), 1024,
+                a.flag("oracle", true), a.flag("sink", true), Math.min(n, a.integer("copy", n)), a.integer("copyLength", 1024),
                 a.integer("copyFrom", 1024), a.string("engine", "auto"), a.path("json", null), true);
         Report r = run(o);
         System.out.println(r.table());
         System.out.printf(Locale.ROOT, "%d windows at context %d, %.1f s%n", r.windowsDone(), r.context(),
                 r.seconds());
+    }
+
+    /**
+     * Merges reports of the same rows over disjoint window sets (e.g. run in parts): cross-entropies and byte counts
+     * add up; densities are averaged weighted by windows.
+     */
+    public static Report merge(List<Report> parts) {
+        Report first = parts.getFirst();
+        List<Row> rows = new ArrayList<>();
+        int windows = 0;
+        int copy = 0;
+        double seconds = 0;
+        for (Report r : parts) {
+            windows += r.windowsDone();
+            copy += Math.min(r.copyWindows(), r.windowsDone());
+            seconds += r.seconds();
+            if (r.rows().size() != first.rows().size()) {
+                throw new IllegalArgumentException("reports have different rows");
+            }
+        }
+        for (int i = 0; i < first.rows().size(); i++) {
+            double nats = 0;
+            long bytes = 0;
+            double copyNats = 0;
+            long copyBytes = 0;
+            double dens = 0;
+            double[] perLayer = new double[first.rows().get(i).densityPerLayer().length];
+            double secs = 0;
+            for (Report r : parts) {
+                Row row = r.rows().get(i);
+                if (!row.method().equals(first.rows().get(i).method())
+                        || !java.util.Objects.equals(row.density(), first.rows().get(i).density())) {
+                    throw new IllegalArgumentException("row " + i + " differs between reports");
+                }
+                nats += row.nats();
+                bytes += row.bytes();
+                if (row.copyBitsPerByte() != null && row.copyBytes() > 0) {
+                    copyNats += row.copyBitsPerByte() * Math.log(2) * row.copyBytes();
+                    copyBytes += row.copyBytes();
+                }
+                double w = (double) r.windowsDone() / windows;
+                dens += row.realisedDensity() * w;
+                for (int l = 0; l < perLayer.length; l++) {
+                    perLayer[l] += row.densityPerLayer()[l] * w;
+                }
+                secs += row.seconds();
+            }
+            Row f = first.rows().get(i);
+            rows.add(new Row(f.method(), f.density(), nats / Math.log(2) / bytes, nats, bytes, dens, perLayer,
+                    copyBytes > 0 ? copyNats / Math.log(2) / copyBytes : null, copyBytes, secs));
+        }
+        return new Report(first.model(), first.engine(), first.context(), windows, windows, copy, first.gates(), rows,
+                first.started(), seconds);
     }
 
     /** A compact map of a report (for embedding in other JSON). */

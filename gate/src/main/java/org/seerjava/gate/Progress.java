@@ -19,6 +19,7 @@ public final class Progress implements AutoCloseable {
     private final long start = System.nanoTime();
     private long lastPrint;
     private long done;
+    private long printedDone = -1;
     private String message = "";
     private boolean closed;
 
@@ -55,6 +56,7 @@ public final class Progress implements AutoCloseable {
 
     private void print(long now) {
         lastPrint = now;
+        printedDone = done;
         double elapsed = (now - start) / 1e9;
         double frac = total > 0 ? Math.min(1, (double) done / total) : 0;
         String eta = done > 0 && done < total ? " eta " + format(elapsed / done * (total - done)) : "";
@@ -83,7 +85,7 @@ public final class Progress implements AutoCloseable {
             return;
         }
         closed = true;
-        if (out != null) {
+        if (out != null && (terminal || printedDone != done)) {
             print(System.nanoTime());
             if (terminal) {
                 out.println();

@@ -55,6 +55,12 @@ class DistillationRunTest {
         }
     }
 
+    /**
+     * Same seed, same run. The trainer itself is bit-for-bit deterministic (see
+     * {@link #trainerIsBitwiseDeterministicOnFixedSamples}); the captured activations come from the model's and the
+     * engine's Vector API code, whose float reductions can round differently once the JIT recompiles them, so the
+     * end-to-end comparison allows float32 rounding of the captured activations.
+     */
     @Test
     void deterministicForASeed() {
         DistillOptions o = DistillOptions.defaults(MODEL, TRAIN, null).withSeqLen(256).withBatch(1).withSteps(3)
@@ -62,8 +68,50 @@ class DistillationRunTest {
         Distill.Result a = Distill.run(o);
         Distill.Result b = Distill.run(o);
         for (int i = 0; i < 3; i++) {
-            assertEquals(a.history().get(i).loss(), b.history().get(i).loss(), 0);
+            double x = a.history().get(i).loss();
+            assertEquals(x, b.history().get(i).loss(), 1e-6 * Math.abs(x));
         }
-        assertArrayEquals(a.gates().layer(2).wk(), b.gates().layer(2).wk(), 0);
+        // Adam normalises each gradient coordinate, so a rounding-level difference in a near-zero gradient can move a
+        // weight by up to ~lr; in practice the differences stay far below that.
+        assertArrayEquals(a.gates().layer(2).wk(), b.gates().layer(2).wk(), 1e-4);
+    }
+
+    @Test
+    void trainerIsBitwiseDeterministicOnFixedSamples() {
+        GateSpec spec = GateSetTest.TINY.spec(GateType.DEFAULT, 64, 64);
+        java.util.SplittableRandom r = new java.util.SplittableRandom(11);
+        List<GateSample[]> windows = new ArrayList<>();
+        int nb = 6;
+        for (int w = 0; w < 3; w++) {
+            GateSample[] layers = new GateSample[spec.layers()];
+            for (int l = 0; l < spec.layers(); l++) {
+                float[] q = new float[nb * 6 * 64];
+                float[] k = new float[nb * 2 * 192];
+                float[] t = new float[6 * nb * nb];
+                for (int i = 0; i < q.length; i++) {
+                    q[i] = (float) GateParameters.gaussian(r);
+                }
+                for (int i = 0; i < k.length; i++) {
+                    k[i] = (float) GateParameters.gaussian(r);
+                }
+                for (int row = 0; row < 6 * nb; row++) {
+                    int i = row % nb;
+                    for (int j = 0; j <= i; j++) {
+                        t[row * nb + j] = 1f / (i + 1);
+                    }
+                }
+                layers[l] = new GateSample(q, k, t, nb);
+            }
+            windows.add(layers);
+        }
+        double[][] results = new double[2][];
+        for (int run = 0; run < 2; run++) {
+            GateSet g = GateSet.init(spec, 5);
+            DistillationTrainer t = new DistillationTrainer(g, new DistillationTrainer.Settings(4, 1e-2, 1, 0, 1.0),
+                    AdamW.Settings.defaults(0));
+            List<DistillationTrainer.StepLog> h = t.train(step -> windows, 0, null, null);
+            results[run] = new double[] {h.get(3).loss(), g.layer(1).wk()[17], g.layer(3).wk()[12345]};
+        }
+        assertArrayEquals(results[0], results[1], 0);
     }
 }

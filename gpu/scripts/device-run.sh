@@ -19,7 +19,7 @@ if [ "${SKIP_TESTS:-0}" != 1 ]; then
   grep -E "seer-gpu\]|✘|tests (successful|failed|aborted|skipped)" "$OUT/tests.log" | grep -v "GPU test skipped" | tail -${TEST_TAIL:-60}
 fi
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
-  timeout ${BENCH_TIMEOUT:-240} $J $FLAGS -cp "$CP" org.seerjava.gpu.bench.GpuBench ${BENCH_ARGS:-} > "$OUT/bench.log" 2>&1
+  timeout ${BENCH_TIMEOUT:-240} $J $FLAGS ${BENCH_JFLAGS:-} -cp "$CP" org.seerjava.gpu.bench.GpuBench ${BENCH_ARGS:-} > "$OUT/bench.log" 2>&1
   echo "bench rc=$?"
   tail -25 "$OUT/bench.log"
 fi

@@ -111,7 +111,17 @@ public final class KernelCompiler {
         }
         if (image == null) {
             COMPILATIONS.incrementAndGet();
-            image = Nvrtc.get().compile(source, name, opts, true).image();
+            boolean verbose = Boolean.getBoolean("seer.cuda.ptxasVerbose");   // registers / spills per kernel
+            List<String> o = opts;
+            if (verbose) {
+                o = new java.util.ArrayList<>(opts);
+                o.add("--ptxas-options=-v");
+            }
+            var compiled = Nvrtc.get().compile(source, name, o, true);
+            if (verbose) {
+                System.out.println("[ptxas] " + name + " " + defines + "\n" + compiled.log());
+            }
+            image = compiled.image();
             if (file != null) {
                 try {
                     Files.createDirectories(file.getParent());

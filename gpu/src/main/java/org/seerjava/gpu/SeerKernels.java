@@ -84,23 +84,64 @@ public final class SeerKernels {
         };
     }
 
-    /** bf16 tensor-core attention, block 64: sparse / dense / target, parameters as the fp32 ones, scale·log2(e). */
+    /**
+     * bf16 tensor-core attention, block 64, parameters as the fp32 ones with scale·log2(e): {@code sparse} (64-row
+     * tiles), {@code dense} and {@code target} (128-row tiles; {@code target}'s scratch is
+     * {@link #targetScratchElements} floats), {@code dense64} (the 64-row dense kernel, for comparison). Launch
+     * with {@link #attentionBf16Launch(String, int, int, int, int)}.
+     */
     public static KernelSpec attentionBf16(String mode, int headDim) {
+        return attentionBf16(mode, headDim, TARGET_SHARED_MAX_NB);
+    }
+
+    /**
+     * As {@link #attentionBf16(String, int)}, with the largest block count whose target scratch lives in shared
+     * memory (larger counts use the global scratch; tests pass 0 to force it).
+     */
+    public static KernelSpec attentionBf16(String mode, int headDim, int sharedScratchMaxNb) {
         if (headDim % 16 != 0 || headDim > 128) {
             throw new IllegalArgumentException("the tensor-core attention needs a head dim that is a multiple of 16"
                     + " and at most 128, got " + headDim);
         }
-        Map<String, Object> d = Map.of("HEAD_DIM", headDim);
+        Map<String, Object> d = sharedScratchMaxNb == TARGET_SHARED_MAX_NB ? Map.of("HEAD_DIM", headDim)
+                : Map.of("HEAD_DIM", headDim, "SCRATCH_SMEM_NB", sharedScratchMaxNb);
         return switch (mode) {
             case "sparse" -> new KernelSpec(ATT, d, "attn_sparse_bf16", List.of(in("q", DType.BF16),
                     in("k", DType.BF16), in("v", DType.BF16), in("mask", DType.U8), out("out", DType.BF16), i32("N"),
                     i32("Hq"), i32("Hkv"), i32("nb"), f32("scaleLog2")));
-            case "dense" -> new KernelSpec(ATT, d, "attn_dense_bf16", List.of(in("q", DType.BF16), in("k", DType.BF16),
-                    in("v", DType.BF16), out("out", DType.BF16), i32("N"), i32("Hq"), i32("Hkv"), i32("nb"),
-                    f32("scaleLog2")));
-            case "target" -> new KernelSpec(ATT, d, "attn_dense_target_bf16", List.of(in("q", DType.BF16),
-                    in("k", DType.BF16), in("v", DType.BF16), out("out", DType.BF16), out("rowmax", DType.F32),
+            case "dense", "dense64" -> new KernelSpec(ATT, d, mode.equals("dense") ? "attn2_dense_bf16"
+                    : "attn_dense_bf16", List.of(in("q", DType.BF16), in("k", DType.BF16), in("v", DType.BF16),
+                    out("out", DType.BF16), i32("N"), i32("Hq"), i32("Hkv"), i32("nb"), f32("scaleLog2")));
+            case "target" -> new KernelSpec(ATT, d, "attn2_target_bf16", List.of(in("q", DType.BF16),
+                    in("k", DType.BF16), in("v", DType.BF16), out("out", DType.BF16), out("scratch", DType.F32),
                     out("target", DType.F32), i32("N"), i32("Hq"), i32("Hkv"), i32("nb"), f32("scaleLog2")));
+            default -> throw new IllegalArgumentException("unknown attention mode " + mode);
+        };
+    }
+
+    /**
+     * Largest block count for which the fused target pass keeps every row's block maxima (128 rows × nb fp32) in
+     * shared memory while two CTAs still fit on an SM; above it they go to a global scratch.
+     */
+    public static final int TARGET_SHARED_MAX_NB = 24;
+
+    /** Floats of the fused target pass's global scratch: [B·Hq, ⌈nb/2⌉, nb, 128] (allocated whatever nb is). */
+    public static long targetScratchElements(int batch, int heads, int nb) {
+        return (long) batch * heads * ((nb + 1) / 2) * nb * 128;
+    }
+
+    /** Launch of a tensor-core kernel by mode: 64-row tiles for sparse / dense64, 128-row tiles for dense / target. */
+    public static Launch attentionBf16Launch(String mode, int nb, int heads, int batch, int headDim) {
+        return attentionBf16Launch(mode, nb, heads, batch, headDim, TARGET_SHARED_MAX_NB);
+    }
+
+    /** As {@link #attentionBf16Launch(String, int, int, int, int)} for a kernel built with that shared limit. */
+    public static Launch attentionBf16Launch(String mode, int nb, int heads, int batch, int headDim,
+                                             int sharedScratchMaxNb) {
+        return switch (mode) {
+            case "sparse", "dense64" -> attentionBf16Launch(nb, heads, batch, headDim);
+            case "dense", "target" -> new Launch((nb + 1) / 2, heads, batch, 128, 1, 1, 6 * 64 * headDim * 2
+                    + (mode.equals("target") && nb <= sharedScratchMaxNb ? 128 * nb * 4 : 0));
             default -> throw new IllegalArgumentException("unknown attention mode " + mode);
         };
     }
@@ -113,7 +154,7 @@ public final class SeerKernels {
         return new Launch(nb, heads, batch, block, 1, 1, 0);
     }
 
-    /** Launch of the tensor-core kernels: 128 threads per (query block, head, batch), dynamic shared memory. */
+    /** Launch of the 64-row tensor-core kernels (sparse): 128 threads per (query block, head, batch). */
     public static Launch attentionBf16Launch(int nb, int heads, int batch, int headDim) {
         return new Launch(nb, heads, batch, 128, 1, 1, attentionBf16Shared(headDim, nb));
     }

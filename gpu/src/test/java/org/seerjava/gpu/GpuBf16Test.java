@@ -78,7 +78,7 @@ class GpuBf16Test {
             Tensor sparse = bf16Out(a, "sparse", B, N, Hq, D);
             Tensor dense = bf16Out(a, "dense", B, N, Hq, D);
             Tensor fused = bf16Out(a, "fused", B, N, Hq, D);
-            Tensor rowmax = Tensor.of("rowmax", DType.F32, (long) B * Hq * nb * 64, nb);
+            Tensor rowmax = Tensor.of("scratch", DType.F32, SeerKernels.targetScratchElements(B, Hq, nb));
             Tensor target = Tensor.of("target", DType.F32, B, Hq, nb, nb);
             target.withHost(a.allocate(target.bytes(), 8));
             var launch = SeerKernels.attentionBf16Launch(nb, Hq, B, D);
@@ -86,8 +86,10 @@ class GpuBf16Test {
                     .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt, mt)
                     .task("sparse", SeerKernels.attentionBf16("sparse", D), launch, qt, kt, vt, mt, sparse, N, Hq, Hkv,
                             nb, sl)
-                    .task("dense", SeerKernels.attentionBf16("dense", D), launch, qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
-                    .task("fused", SeerKernels.attentionBf16("target", D), launch, qt, kt, vt, fused, rowmax, target,
+                    .task("dense", SeerKernels.attentionBf16("dense", D),
+                            SeerKernels.attentionBf16Launch("dense", nb, Hq, B, D), qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
+                    .task("fused", SeerKernels.attentionBf16("target", D),
+                            SeerKernels.attentionBf16Launch("target", nb, Hq, B, D), qt, kt, vt, fused, rowmax, target,
                             N, Hq, Hkv, nb, sl)
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, sparse, dense, fused, target);
             try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot()).withPoison(sparse, dense, fused, target)) {
@@ -113,6 +115,70 @@ class GpuBf16Test {
                 }
             }
         }
+    }
+
+    /**
+     * The 128-row dense and fused kernels: the target's scratch in shared memory (nb ≤ 24) and in global memory
+     * (nb above it, or the limit forced to 0), odd and even block counts, N not a multiple of 64 or 128, and the
+     * 64-row dense kernel.
+     */
+    @ParameterizedTest
+    @CsvSource({"1, 1000, 4, 2, 128, 24", "1, 1000, 4, 2, 128, 0", "1, 1472, 2, 1, 128, 24", "1, 2200, 2, 1, 128, 24",
+            "2, 1601, 2, 2, 64, 24", "1, 2560, 2, 2, 128, 0"})
+    void denseAndFusedTarget(int B, int N, int Hq, int Hkv, int D, int sharedMaxNb) {
+        Random r = new Random(11L * N + Hq + sharedMaxNb);
+        AttentionShape shape = new AttentionShape(B, N, Hq, Hkv, D);
+        int nb = shape.blocks(64);
+        String tag = "dense/fused B" + B + " N" + N + " Hq" + Hq + " Hkv" + Hkv + " D" + D + " nb" + nb
+                + (nb <= sharedMaxNb ? " (shared scratch)" : " (global scratch)");
+        float[] q = Gpu.roundBf16(Gpu.random(r, shape.qElements()));
+        float[] k = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
+        float[] v = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
+        for (int i = 0; i < q.length; i++) {
+            q[i] *= 3;                                   // sharper rows: targets far from uniform
+        }
+        q = Gpu.roundBf16(q);
+        double scale = 1 / Math.sqrt(D);
+        float sl = (float) (scale * SeerKernels.LOG2E);
+        try (Arena a = Arena.ofConfined()) {
+            Tensor qt = bf16(a, "q", q, B, N, Hq, D);
+            Tensor kt = bf16(a, "k", k, B, N, Hkv, D);
+            Tensor vt = bf16(a, "v", v, B, N, Hkv, D);
+            Tensor dense = bf16Out(a, "dense", B, N, Hq, D);
+            Tensor dense64 = bf16Out(a, "dense64", B, N, Hq, D);
+            Tensor fused = bf16Out(a, "fused", B, N, Hq, D);
+            Tensor scratch = Tensor.of("scratch", DType.F32, SeerKernels.targetScratchElements(B, Hq, nb));
+            Tensor target = Tensor.of("target", DType.F32, B, Hq, nb, nb);
+            target.withHost(a.allocate(target.bytes(), 8));
+            TaskGraph tg = new TaskGraph("bf16.fused")
+                    .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt)
+                    .task("dense", SeerKernels.attentionBf16("dense", D),
+                            SeerKernels.attentionBf16Launch("dense", nb, Hq, B, D), qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
+                    .task("dense64", SeerKernels.attentionBf16("dense64", D),
+                            SeerKernels.attentionBf16Launch("dense64", nb, Hq, B, D), qt, kt, vt, dense64, N, Hq, Hkv,
+                            nb, sl)
+                    .task("fused", SeerKernels.attentionBf16("target", D, sharedMaxNb),
+                            SeerKernels.attentionBf16Launch("target", nb, Hq, B, D, sharedMaxNb), qt, kt, vt, fused,
+                            scratch, target, N, Hq, Hkv, nb, sl)
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, dense, dense64, fused, target);
+            try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot()).withPoison(dense, dense64, fused, target)) {
+                for (int run = 0; run < 2; run++) {
+                    plan.execute();
+                    float[] want = new float[(int) shape.qElements()];
+                    float[] tref = new float[B * Hq * nb * nb];
+                    ref.attentionWithPooledTarget(q, k, v, want, tref, shape, 64, scale);
+                    for (Tensor t : new Tensor[] {dense, dense64, fused}) {
+                        float[] o = readBf16(t);
+                        Gpu.assertAllFinite(tag + " " + t.name(), o);
+                        Gpu.assertClose(tag + " " + t.name(), o, want, TOL);
+                    }
+                    float[] tg1 = readF32(target);
+                    Gpu.assertAllFinite(tag + " target", tg1);
+                    Gpu.assertClose(tag + " pooled target", tg1, tref, TOL);
+                }
+            }
+        }
+        System.out.println("[seer-gpu] " + tag + " ok");
     }
 
     @ParameterizedTest

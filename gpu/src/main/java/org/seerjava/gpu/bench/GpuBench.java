@@ -83,6 +83,7 @@ public final class GpuBench {
             }
             if (!quick) {
                 rows.add(attention(stream, 32768, 1.0, Math.max(3, reps / 2), 25.2));
+                rows.add(attention(stream, 32768, 2.0, Math.max(3, reps / 4), Double.NaN));   // 64-row dense kernel
                 rows.add(distillation(stream, 32768, Math.max(3, reps / 2), 22.6));
                 rows.addAll(prefill(stream, 32768, reps));
             }
@@ -166,8 +167,9 @@ public final class GpuBench {
             fill(k, elems, 2, s);
             fill(v, elems, 3, s);
             boolean dense = density >= 1.0;
-            KernelSpec spec = SeerKernels.attentionBf16(dense ? "dense" : "sparse", D);
-            KernelSpec.Launch l = SeerKernels.attentionBf16Launch(nb, H, 1, D);
+            String mode = density > 1.0 ? "dense64" : dense ? "dense" : "sparse";   // density 2: the 64-row kernel
+            KernelSpec spec = SeerKernels.attentionBf16(mode, D);
+            KernelSpec.Launch l = SeerKernels.attentionBf16Launch(mode, nb, H, 1, D);
             Kernel kernel = spec.kernel();
             float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
             long tiles;
@@ -189,7 +191,8 @@ public final class GpuBench {
             });
             double realDensity = tiles / ((double) H * nb * (nb + 1) / 2);
             double flops = tiles * 4.0 * BLOCK * BLOCK * D;
-            return new Row(dense ? "dense attention (all causal blocks)" : "block-sparse attention", n, realDensity, ms,
+            return new Row(density > 1.0 ? "dense attention, 64-row kernel" : dense ? "dense attention (all causal blocks)"
+                    : "block-sparse attention", n, realDensity, ms,
                     flops / ms / 1e9, targetMs);
         }
     }
@@ -199,13 +202,13 @@ public final class GpuBench {
         long elems = (long) n * H * D;
         try (DeviceBuffer q = DeviceBuffer.allocate(elems * 2); DeviceBuffer k = DeviceBuffer.allocate(elems * 2);
              DeviceBuffer v = DeviceBuffer.allocate(elems * 2); DeviceBuffer o = DeviceBuffer.allocate(elems * 2);
-             DeviceBuffer rowmax = DeviceBuffer.allocate((long) H * nb * BLOCK * nb * 4);
+             DeviceBuffer rowmax = DeviceBuffer.allocate(SeerKernels.targetScratchElements(1, H, nb) * 4);
              DeviceBuffer target = DeviceBuffer.allocate((long) H * nb * nb * 4)) {
             fill(q, elems, 4, s);
             fill(k, elems, 5, s);
             fill(v, elems, 6, s);
             Kernel kernel = SeerKernels.attentionBf16("target", D).kernel();
-            KernelSpec.Launch l = SeerKernels.attentionBf16Launch(nb, H, 1, D);
+            KernelSpec.Launch l = SeerKernels.attentionBf16Launch("target", nb, H, 1, D);
             float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
             double ms = time(s, reps, () -> kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
                     l.sharedBytes(), q, k, v, o, rowmax, target, n, H, H, nb, scale));

@@ -1,7 +1,8 @@
 // Block-sparse FlashAttention forward on bf16 tensor cores (mma.sync m16n8k16, fp32 accumulation).
 //
 // Layouts (the official "bshd"): q, out [B, N, Hq, D]; k, v [B, N, Hkv, D]; mask [B, Hq, nb, nb] bytes.
-// One CTA = one 64-row query block of one (b, h); 4 warps, 16 query rows each. Key blocks of 64 are
+// Sparse (and the 64-row dense kernel): one CTA = one 64-row query block of one (b, h); 4 warps, 16 query rows each.
+// Dense and dense + pooled target: 128-row CTAs, 4 warps x 32 rows (attention2_body, at the end of this file). Key blocks of 64 are
 // visited in ascending order; only kept blocks are loaded (a skipped block costs no K/V traffic).
 // GQA: query head h reads kv head h / (Hq / Hkv) straight from k, v (no repeated copy).
 // Online softmax in log2 units (scale * log2(e) folded into the scores). Rows with no kept block are 0.
@@ -80,8 +81,9 @@ static __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
 // Loads a 64 x HEAD_DIM tile whose row r lives at base + r * rowStride (elements); rows >= rows are zero.
 // Thread tid copies chunk c = tid % CHUNKS of rows tid / CHUNKS + j * (NTHREADS / CHUNKS).
 #define ROWS_PER_PASS (NTHREADS / CHUNKS)
-static __device__ __forceinline__ void load_tile(__nv_bfloat16 *dst, const __nv_bfloat16 *base, long rowStride,
-                                                 int rows, int tid) {
+// Rows that are not copied read nothing (src-size 0) but still need an address: safe (a valid row) is given.
+static __device__ __forceinline__ void load_tile_s(__nv_bfloat16 *dst, const __nv_bfloat16 *base, long rowStride,
+                                                   int rows, int tid, const __nv_bfloat16 *safe) {
     const int c = tid % CHUNKS, r0 = tid / CHUNKS;
     const __nv_bfloat16 *src = base + (long)r0 * rowStride + c * 8;
     __nv_bfloat16 *d = dst + swz(r0, c);
@@ -90,8 +92,12 @@ static __device__ __forceinline__ void load_tile(__nv_bfloat16 *dst, const __nv_
     for (int j = 0; j < BM / ROWS_PER_PASS; j++) {
         int r = r0 + j * ROWS_PER_PASS;          // r & SWZ == r0 & SWZ since ROWS_PER_PASS % 8 == 0
         bool valid = r < rows;
-        cp_async16(d + j * ROWS_PER_PASS * HEAD_DIM, valid ? src + j * step : base, valid);
+        cp_async16(d + j * ROWS_PER_PASS * HEAD_DIM, valid ? src + j * step : safe, valid);
     }
+}
+static __device__ __forceinline__ void load_tile(__nv_bfloat16 *dst, const __nv_bfloat16 *base, long rowStride,
+                                                 int rows, int tid) {
+    load_tile_s(dst, base, rowStride, rows, tid, base);
 }
 
 // Byte offsets, inside a swizzled tile, of this lane's ldmatrix row address for 16-wide step s (ks over D for
@@ -112,13 +118,12 @@ static __device__ __forceinline__ LdsmOffsets ldsm_offsets(int row, int c) {
 #define LDSM_ADDR(tile, offs, s, rowOffsetBytes) \
     ((tile) + (offs).off[(s) % QB] + (u32)(((s) / QB) * QB * 2 * 8 * 2) + (u32)(rowOffsetBytes))
 
-// MODE 0: block-sparse with mask; MODE 1: dense causal; MODE 2: dense causal + per-row block maxima for the
-// pooled distillation target (rowmax [B*Hq, nb*64, nb] fp32, log2 units) and the target itself.
+// MODE 0: block-sparse with mask; MODE 1: dense causal (64-row tiles; the dense and fused entry points below use
+// the 128-row kernel attention2_body).
 template <int MODE>
 static __device__ __forceinline__ void attention_body(
         const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__restrict__ k,
         const __nv_bfloat16 *__restrict__ v, const u8 *__restrict__ mask, __nv_bfloat16 *__restrict__ out,
-        float *__restrict__ rowmax, float *__restrict__ target,
         int N, int Hq, int Hkv, int nb, float scaleLog2) {
     extern __shared__ __align__(128) unsigned char smem_raw[];
     __nv_bfloat16 *sK = reinterpret_cast<__nv_bfloat16 *>(smem_raw);   // 2 stages
@@ -126,7 +131,6 @@ static __device__ __forceinline__ void attention_body(
     __nv_bfloat16 *sQ = sV + TILE_ELEMS;          // Q (then the output tile) lives in V's stage 1 until it is needed
     unsigned short *sList = reinterpret_cast<unsigned short *>(sV + 2 * TILE_ELEMS);   // nb entries
     __shared__ int sCount;
-    __shared__ float sRowM[BM], sRowL[BM], sRed[NWARPS];
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int m = nb - 1 - blockIdx.x;            // heavy (late) query blocks first
@@ -137,6 +141,9 @@ static __device__ __forceinline__ void attention_body(
     const __nv_bfloat16 *kBase = k + (long)b * N * kvStride + (long)kh * HEAD_DIM;
     const __nv_bfloat16 *vBase = v + (long)b * N * kvStride + (long)kh * HEAD_DIM;
     const int qRows = min(BM, N - m * BM);
+
+    // Q's copy is issued first so that it overlaps building the list (it joins the first K/V tile's group).
+    load_tile(sQ, qBase, qStride, qRows, tid);
 
     // The list of kept key blocks (ascending), built by warp 0 with ballots.
     int count;
@@ -164,6 +171,8 @@ static __device__ __forceinline__ void attention_body(
     const long outRow0 = (long)m * BM + r0;
 
     if (count == 0) {                             // empty row block: zeros
+        cp_commit();
+        cp_wait<0>();                             // Q's copy lands before the CTA leaves
         for (int i = tid; i < qRows * CHUNKS; i += NTHREADS) {
             int r = i / CHUNKS, c = i % CHUNKS;
             *reinterpret_cast<uint4 *>(out + ((long)b * N + (long)m * BM + r) * qStride + (long)h * HEAD_DIM + c * 8) =
@@ -172,7 +181,6 @@ static __device__ __forceinline__ void attention_body(
         return;
     }
 
-    load_tile(sQ, qBase, qStride, qRows, tid);
     {
         int n0 = MODE == 0 ? sList[0] : 0;
         int rows = min(BN, N - n0 * BN);
@@ -255,11 +263,6 @@ static __device__ __forceinline__ void attention_body(
             mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
             mx[i] *= scaleLog2;
         }
-        if (MODE == 2 && t == 0) {
-            float *rm = rowmax + ((((long)b * Hq + h) * nb + m) * BM) * (long)nb;
-            rm[(long)r0 * nb + n] = mx[0];
-            rm[(long)(r0 + 8) * nb + n] = mx[1];
-        }
         float corr[2], mUse[2];
 #pragma unroll
         for (int i = 0; i < 2; i++) {
@@ -319,12 +322,6 @@ static __device__ __forceinline__ void attention_body(
         *reinterpret_cast<u32 *>(sQ + swz(r0, chunk) + within) = pack_bf16(o[nt][0] * inv0, o[nt][1] * inv0);
         *reinterpret_cast<u32 *>(sQ + swz(r0 + 8, chunk) + within) = pack_bf16(o[nt][2] * inv1, o[nt][3] * inv1);
     }
-    if (MODE == 2 && t == 0) {
-        sRowM[r0] = mRow[0];
-        sRowM[r0 + 8] = mRow[1];
-        sRowL[r0] = lRow[0];
-        sRowL[r0 + 8] = lRow[1];
-    }
     __syncthreads();
     for (int i = tid; i < qRows * CHUNKS; i += NTHREADS) {
         int r = i / CHUNKS, c = i % CHUNKS;
@@ -332,49 +329,284 @@ static __device__ __forceinline__ void attention_body(
             *reinterpret_cast<const uint4 *>(sQ + swz(r, c));
     }
     (void)outRow0;
-
-    if (MODE == 2) {
-        // raw[m, n] = max_r 2^(R[r, n] - m_r) / l_r over the block's real rows; then divide by the row sum
-        const float *rm = rowmax + ((((long)b * Hq + h) * nb + m) * BM) * (long)nb;
-        float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
-        float partial = 0.f;
-        for (int n = tid; n < nb; n += NTHREADS) {
-            float raw = 0.f;
-            if (n <= m) {
-                for (int r = 0; r < qRows; r++) {
-                    raw = fmaxf(raw, exp2f(rm[(long)r * nb + n] - sRowM[r]) / sRowL[r]);   // accurate exp2 here
-                }
-            }
-            tg[n] = raw;
-            partial += raw;
-        }
-#pragma unroll
-        for (int off = 16; off > 0; off >>= 1) partial += __shfl_xor_sync(0xffffffffu, partial, off);
-        if (lane == 0) sRed[warp] = partial;
-        __syncthreads();
-        float total = 0.f;
-#pragma unroll
-        for (int w = 0; w < NWARPS; w++) total += sRed[w];
-        float inv = total > 0.f ? 1.f / total : 0.f;
-        for (int n = tid; n < nb; n += NTHREADS) tg[n] *= inv;
-    }
 }
 
 extern "C" __global__ void __launch_bounds__(NTHREADS, MIN_CTAS)
 attn_sparse_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v, const u8 *mask,
                  __nv_bfloat16 *out, int N, int Hq, int Hkv, int nb, float scaleLog2) {
-    attention_body<0>(q, k, v, mask, out, nullptr, nullptr, N, Hq, Hkv, nb, scaleLog2);
+    attention_body<0>(q, k, v, mask, out, N, Hq, Hkv, nb, scaleLog2);
 }
 
 extern "C" __global__ void __launch_bounds__(NTHREADS, MIN_CTAS)
 attn_dense_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
                 __nv_bfloat16 *out, int N, int Hq, int Hkv, int nb, float scaleLog2) {
-    attention_body<1>(q, k, v, nullptr, out, nullptr, nullptr, N, Hq, Hkv, nb, scaleLog2);
+    attention_body<1>(q, k, v, nullptr, out, N, Hq, Hkv, nb, scaleLog2);
 }
 
-extern "C" __global__ void __launch_bounds__(NTHREADS, MIN_CTAS)
-attn_dense_target_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
-                       __nv_bfloat16 *out, float *rowmax, float *target, int N, int Hq, int Hkv, int nb,
-                       float scaleLog2) {
-    attention_body<2>(q, k, v, nullptr, out, rowmax, target, N, Hq, Hkv, nb, scaleLog2);
+
+// ---------------------------------------------------------------------------------------------------------
+// Dense causal attention on 128-row query tiles (the FlashAttention-2 layout): one CTA = query blocks 2p and
+// 2p + 1 of one (b, h); 4 warps x 32 rows, two m16 tiles per warp, so every K/V fragment read from shared memory
+// feeds two MMAs and every K/V tile copied from L2 serves 128 rows. Q stays in shared memory and is re-read per key
+// block (registers hold the two output tiles); K/V are double-buffered with cp.async, one barrier per key block.
+// Warps whose rows all precede a key block skip it; only tiles crossing the diagonal (or N) are masked.
+// MODE 1: dense. MODE 2: dense + the pooled distillation target: every row's block maxima (log2 units, fp32) go to
+// a per-CTA scratch [nb][128] (row index fastest, so the 8 row-owning lanes of a warp write one 32-byte sector):
+// in shared memory when nb <= SCRATCH_SMEM_NB, else in global memory [B*Hq, ceil(nb/2), nb, 128]; at the end of the
+// CTA, target[m, n] = max_r 2^(R[r, n] - m_r) / l_r = max_r 2^(R[r, n] - c_r) (c_r = m_r + log2 l_r) over the
+// block's real rows, normalised over n (one warp per n).
+#define BM2 128
+#ifndef SCRATCH_SMEM_NB
+#define SCRATCH_SMEM_NB 24
+#endif
+
+template <int MODE>
+static __device__ __forceinline__ void attention2_body(
+        const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__restrict__ k,
+        const __nv_bfloat16 *__restrict__ v, __nv_bfloat16 *__restrict__ out,
+        float *__restrict__ scratch, float *__restrict__ target,
+        int N, int Hq, int Hkv, int nb, float scaleLog2) {
+    extern __shared__ __align__(128) unsigned char smem_raw[];
+    __nv_bfloat16 *sQ = reinterpret_cast<__nv_bfloat16 *>(smem_raw);   // 128 rows (2 tiles); later the output
+    __nv_bfloat16 *sK = sQ + 2 * TILE_ELEMS;                            // 2 stages
+    __nv_bfloat16 *sV = sK + 2 * TILE_ELEMS;                            // 2 stages
+    __shared__ float sRowC[BM2], sRed[2][NWARPS];
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int np2 = (nb + 1) >> 1;
+    const int p = np2 - 1 - blockIdx.x;           // heavy (late) query tiles first
+    const int h = blockIdx.y, b = blockIdx.z;
+    const int kh = h / (Hq / Hkv);
+    const long qStride = (long)Hq * HEAD_DIM, kvStride = (long)Hkv * HEAD_DIM;
+    const int row0 = p * BM2;
+    const __nv_bfloat16 *qBase = q + ((long)b * N + row0) * qStride + (long)h * HEAD_DIM;
+    const __nv_bfloat16 *kBase = k + (long)b * N * kvStride + (long)kh * HEAD_DIM;
+    const __nv_bfloat16 *vBase = v + (long)b * N * kvStride + (long)kh * HEAD_DIM;
+    const int qRows = min(BM2, N - row0);
+    const int count = min(2 * p + 2, nb);         // key blocks 0 .. count - 1
+    float *sc = nullptr;
+    if (MODE == 2) {
+        sc = nb <= SCRATCH_SMEM_NB ? reinterpret_cast<float *>(sV + 2 * TILE_ELEMS)
+                                   : scratch + (((long)b * Hq + h) * np2 + p) * (long)nb * BM2;
+    }
+
+    load_tile_s(sQ, qBase, qStride, min(BM, qRows), tid, qBase);
+    load_tile_s(sQ + TILE_ELEMS, qBase + (long)BM * qStride, qStride, qRows - BM, tid, qBase);
+    load_tile(sK, kBase, kvStride, min(BN, N), tid);
+    load_tile(sV, vBase, kvStride, min(BN, N), tid);
+    cp_commit();
+
+    const int g = lane >> 2, t = lane & 3;
+    const int wRow0 = row0 + warp * 32;           // this warp's first query row
+    float o[2][HEAD_DIM / 8][4];
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int i = 0; i < HEAD_DIM / 8; i++) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+    float mRow[2][2] = {{-INFINITY, -INFINITY}, {-INFINITY, -INFINITY}};
+    float lRow[2][2] = {{0.f, 0.f}, {0.f, 0.f}};
+
+    const LdsmOffsets kOffs = ldsm_offsets((lane & 7) + ((lane >> 4) << 3), (lane >> 3) & 1);
+    const LdsmOffsets aOffs = ldsm_offsets((lane & 7) + (((lane >> 3) & 1) << 3), lane >> 4);   // Q and V (trans)
+    const u32 sQw = smem_u32(sQ) + (u32)(warp * 32 * HEAD_DIM * 2), sK0 = smem_u32(sK), sV0 = smem_u32(sV);
+
+    for (int n = 0; n < count; n++) {
+        const int stage = n & 1;
+        cp_wait<0>();
+        __syncthreads();   // tile n has landed everywhere, and every warp is done with tile n - 1's stage
+        if (n + 1 < count) {
+            int rows = min(BN, N - (n + 1) * BN);
+            load_tile(sK + (stage ^ 1) * TILE_ELEMS, kBase + (long)(n + 1) * BN * kvStride, kvStride, rows, tid);
+            load_tile(sV + (stage ^ 1) * TILE_ELEMS, vBase + (long)(n + 1) * BN * kvStride, kvStride, rows, tid);
+            cp_commit();
+        }
+        if (n * BN > wRow0 + 31 || wRow0 >= N) continue;   // every key of the block follows every row of the warp
+        const u32 cK = sK0 + stage * TILE_ELEMS * 2;
+        const u32 cV = sV0 + stage * TILE_ELEMS * 2;
+
+        // S = Q K^T (32 x 64 per warp)
+        float s[2][BN / 8][4];
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+            for (int i = 0; i < BN / 8; i++) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
+#pragma unroll
+        for (int ks = 0; ks < HEAD_DIM / 16; ks++) {
+            u32 a0[4], a1[4];
+            ldsm_x4a(a0[0], a0[1], a0[2], a0[3], LDSM_ADDR(sQw, aOffs, ks, 0));
+            ldsm_x4a(a1[0], a1[1], a1[2], a1[3], LDSM_ADDR(sQw, aOffs, ks, 16 * HEAD_DIM * 2));
+#pragma unroll
+            for (int np = 0; np < BN / 16; np++) {
+                u32 b0, b1, b2, b3;
+                ldsm_x4a(b0, b1, b2, b3, LDSM_ADDR(cK, kOffs, ks, np * 16 * HEAD_DIM * 2));
+                mma16816(s[0][2 * np], a0, b0, b1);
+                mma16816(s[0][2 * np + 1], a0, b2, b3);
+                mma16816(s[1][2 * np], a1, b0, b1);
+                mma16816(s[1][2 * np + 1], a1, b2, b3);
+            }
+        }
+
+        // causal mask where the block crosses the diagonal (or N); row maxima of the raw scores
+        const bool needMask = n * BN + BN - 1 > wRow0 || n * BN + BN > N;
+        float mx[2][2];
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++) {
+            mx[mt][0] = mx[mt][1] = -INFINITY;
+#pragma unroll
+            for (int nt = 0; nt < BN / 8; nt++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    if (needMask) {
+                        int col = n * BN + nt * 8 + 2 * t + (e & 1);
+                        int row = wRow0 + mt * 16 + g + ((e >> 1) << 3);
+                        if (col > row || col >= N) s[mt][nt][e] = -INFINITY;
+                    }
+                    mx[mt][e >> 1] = fmaxf(mx[mt][e >> 1], s[mt][nt][e]);
+                }
+            }
+        }
+        float corr[2][2], mUse[2][2];
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++) {
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                float x = mx[mt][i];
+                x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+                x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+                x *= scaleLog2;
+                if (MODE == 2 && t == 0) sc[n * BM2 + warp * 32 + mt * 16 + g + i * 8] = x;
+                float mNew = fmaxf(mRow[mt][i], x);
+                mUse[mt][i] = mNew == -INFINITY ? 0.f : mNew;
+                corr[mt][i] = fast_exp2(mRow[mt][i] - mUse[mt][i]);
+                mRow[mt][i] = mNew;
+                lRow[mt][i] *= corr[mt][i];
+            }
+        }
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++) {
+#pragma unroll
+            for (int nt = 0; nt < BN / 8; nt++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    float pr = fast_exp2(fmaf(s[mt][nt][e], scaleLog2, -mUse[mt][e >> 1]));
+                    s[mt][nt][e] = pr;
+                    lRow[mt][e >> 1] += pr;
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < HEAD_DIM / 8; i++) {
+                o[mt][i][0] *= corr[mt][0]; o[mt][i][1] *= corr[mt][0];
+                o[mt][i][2] *= corr[mt][1]; o[mt][i][3] *= corr[mt][1];
+            }
+        }
+
+        // O += P V
+#pragma unroll
+        for (int ks = 0; ks < BN / 16; ks++) {
+            u32 a0[4], a1[4];
+            a0[0] = pack_bf16(s[0][2 * ks][0], s[0][2 * ks][1]);
+            a0[1] = pack_bf16(s[0][2 * ks][2], s[0][2 * ks][3]);
+            a0[2] = pack_bf16(s[0][2 * ks + 1][0], s[0][2 * ks + 1][1]);
+            a0[3] = pack_bf16(s[0][2 * ks + 1][2], s[0][2 * ks + 1][3]);
+            a1[0] = pack_bf16(s[1][2 * ks][0], s[1][2 * ks][1]);
+            a1[1] = pack_bf16(s[1][2 * ks][2], s[1][2 * ks][3]);
+            a1[2] = pack_bf16(s[1][2 * ks + 1][0], s[1][2 * ks + 1][1]);
+            a1[3] = pack_bf16(s[1][2 * ks + 1][2], s[1][2 * ks + 1][3]);
+#pragma unroll
+            for (int dp = 0; dp < HEAD_DIM / 16; dp++) {
+                u32 b0, b1, b2, b3;
+                ldsm_x4_ta(b0, b1, b2, b3, LDSM_ADDR(cV, aOffs, dp, ks * 16 * HEAD_DIM * 2));
+                mma16816(o[0][2 * dp], a0, b0, b1);
+                mma16816(o[0][2 * dp + 1], a0, b2, b3);
+                mma16816(o[1][2 * dp], a1, b0, b1);
+                mma16816(o[1][2 * dp + 1], a1, b2, b3);
+            }
+        }
+    }
+    __syncthreads();   // every warp is done with sQ (reused for the output tile)
+
+    // normalise and store
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++) {
+        float inv[2];
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            lRow[mt][i] += __shfl_xor_sync(0xffffffffu, lRow[mt][i], 1);
+            lRow[mt][i] += __shfl_xor_sync(0xffffffffu, lRow[mt][i], 2);
+            inv[i] = lRow[mt][i] > 0.f ? 1.f / lRow[mt][i] : 0.f;
+        }
+        const int r = warp * 32 + mt * 16 + g;
+#pragma unroll
+        for (int nt = 0; nt < HEAD_DIM / 8; nt++) {
+            int col = nt * 8 + 2 * t;
+            int chunk = col >> 3, within = col & 7;
+            *reinterpret_cast<u32 *>(sQ + swz(r, chunk) + within) =
+                pack_bf16(o[mt][nt][0] * inv[0], o[mt][nt][1] * inv[0]);
+            *reinterpret_cast<u32 *>(sQ + swz(r + 8, chunk) + within) =
+                pack_bf16(o[mt][nt][2] * inv[1], o[mt][nt][3] * inv[1]);
+        }
+        if (MODE == 2 && t == 0) {                // the row's log-sum-exp, log2 units: m_r + log2 l_r
+            sRowC[r] = mRow[mt][0] + log2f(lRow[mt][0]);
+            sRowC[r + 8] = mRow[mt][1] + log2f(lRow[mt][1]);
+        }
+    }
+    __syncthreads();
+    for (int i = tid; i < qRows * CHUNKS; i += NTHREADS) {
+        int r = i / CHUNKS, c = i % CHUNKS;
+        *reinterpret_cast<uint4 *>(out + ((long)b * N + row0 + r) * qStride + (long)h * HEAD_DIM + c * 8) =
+            *reinterpret_cast<const uint4 *>(sQ + swz(r, c));
+    }
+
+    if (MODE == 2) {
+        // query block m = 2p + hb owns tile rows hb*64 .. hb*64+63; one warp per key block n
+#pragma unroll
+        for (int hb = 0; hb < 2; hb++) {
+            const int m = 2 * p + hb;
+            float partial = 0.f;
+            if (m < nb) {
+                const int rows = min(BM, N - m * BM);
+                float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
+                const int r = hb * BM + lane;
+                for (int n = warp; n < nb; n += NWARPS) {
+                    float raw = 0.f;
+                    if (n <= m) {
+                        const float *col = sc + (long)n * BM2;
+                        if (lane < rows) raw = exp2f(col[r] - sRowC[r]);   // accurate exp2 here
+                        if (lane + 32 < rows) raw = fmaxf(raw, exp2f(col[r + 32] - sRowC[r + 32]));
+#pragma unroll
+                        for (int off = 16; off > 0; off >>= 1) raw = fmaxf(raw, __shfl_xor_sync(0xffffffffu, raw, off));
+                    }
+                    if (lane == 0) tg[n] = raw;
+                    partial += raw;
+                }
+            }
+            if (lane == 0) sRed[hb][warp] = partial;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int hb = 0; hb < 2; hb++) {
+            const int m = 2 * p + hb;
+            if (m < nb) {
+                float total = 0.f;
+#pragma unroll
+                for (int w = 0; w < NWARPS; w++) total += sRed[hb][w];
+                float inv = total > 0.f ? 1.f / total : 0.f;
+                float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
+                for (int n = tid; n < nb; n += NTHREADS) tg[n] *= inv;
+            }
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(NTHREADS, 2)
+attn2_dense_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
+                 __nv_bfloat16 *out, int N, int Hq, int Hkv, int nb, float scaleLog2) {
+    attention2_body<1>(q, k, v, out, nullptr, nullptr, N, Hq, Hkv, nb, scaleLog2);
+}
+
+extern "C" __global__ void __launch_bounds__(NTHREADS, 2)
+attn2_target_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
+                  __nv_bfloat16 *out, float *scratch, float *target, int N, int Hq, int Hkv, int nb,
+                  float scaleLog2) {
+    attention2_body<2>(q, k, v, out, scratch, target, N, Hq, Hkv, nb, scaleLog2);
 }

@@ -62,6 +62,17 @@ extern "C" __global__ void pool_f32(const float *x, float *out, int B, int N, in
     pool_body<float>(x, out, B, N, H, D, blockSize, pools);
 }
 // bf16 input, 8 channels per thread with 16-byte loads (D % 8 == 0).
+static __device__ __forceinline__ void pool_acc8(uint4 raw, float (&mx)[8], float (&mn)[8], float (&sum)[8]) {
+    const __nv_bfloat162 *v2 = reinterpret_cast<const __nv_bfloat162 *>(&raw);
+#pragma unroll
+    for (int c = 0; c < 4; c++) {
+        float2 f = __bfloat1622float2(v2[c]);
+        mx[2 * c] = fmaxf(mx[2 * c], f.x); mx[2 * c + 1] = fmaxf(mx[2 * c + 1], f.y);
+        mn[2 * c] = fminf(mn[2 * c], f.x); mn[2 * c + 1] = fminf(mn[2 * c + 1], f.y);
+        sum[2 * c] += f.x; sum[2 * c + 1] += f.y;
+    }
+}
+
 extern "C" __global__ void pool_bf16_v8(const __nv_bfloat16 *__restrict__ x, float *__restrict__ out, int B, int N,
                                         int H, int D, int blockSize, int pools) {
     int nb = (N + blockSize - 1) / blockSize;
@@ -81,17 +92,16 @@ extern "C" __global__ void pool_bf16_v8(const __nv_bfloat16 *__restrict__ x, flo
         for (int c = 0; c < 8; c++) { mx[c] = -INFINITY; mn[c] = INFINITY; sum[c] = 0.f; }
         const __nv_bfloat16 *src = x + (((long)b * N + first) * H + h) * D + gi * 8;
         long stride = (long)H * D;
-#pragma unroll 4
-        for (int tkn = first; tkn < end; tkn++, src += stride) {
-            uint4 raw = __ldg(reinterpret_cast<const uint4 *>(src));
-            const __nv_bfloat162 *v2 = reinterpret_cast<const __nv_bfloat162 *>(&raw);
+        const int len = end - first, len8 = len & ~7;
+        for (int tkn = 0; tkn < len8; tkn += 8, src += 8 * stride) {   // 8 loads in flight per thread
+            uint4 raw[8];
 #pragma unroll
-            for (int c = 0; c < 4; c++) {
-                float2 f = __bfloat1622float2(v2[c]);
-                mx[2 * c] = fmaxf(mx[2 * c], f.x); mx[2 * c + 1] = fmaxf(mx[2 * c + 1], f.y);
-                mn[2 * c] = fminf(mn[2 * c], f.x); mn[2 * c + 1] = fminf(mn[2 * c + 1], f.y);
-                sum[2 * c] += f.x; sum[2 * c + 1] += f.y;
-            }
+            for (int u = 0; u < 8; u++) raw[u] = __ldg(reinterpret_cast<const uint4 *>(src + u * stride));
+#pragma unroll
+            for (int u = 0; u < 8; u++) pool_acc8(raw[u], mx, mn, sum);
+        }
+        for (int tkn = len8; tkn < len; tkn++, src += stride) {
+            pool_acc8(__ldg(reinterpret_cast<const uint4 *>(src)), mx, mn, sum);
         }
         float *o = out + (((long)b * nb + blk) * H + h) * (long)D * npools + gi * 8;
         int f = 0;
@@ -126,8 +136,8 @@ struct GemmArgs {
 extern "C" __global__ void __launch_bounds__(256)
 gemm_f32(const float *__restrict__ A, const float *__restrict__ Bm, float *__restrict__ C, int M, int Nn, int K,
          int H, int repA, int repB, float alpha, int causal, GemmArgs s) {
-    __shared__ float As[GK][GT + 4];
-    __shared__ float Bs[GK][GT + 4];
+    __shared__ __align__(16) float As[GK][GT + 4];
+    __shared__ __align__(16) float Bs[GK][GT + 4];
     int z = blockIdx.z, b = z / H, h = z % H;
     int i0 = blockIdx.y * GT, j0 = blockIdx.x * GT;
     const float *a = A + b * s.sAb + (long)(h / repA) * s.sAh;
@@ -160,9 +170,10 @@ gemm_f32(const float *__restrict__ A, const float *__restrict__ Bm, float *__res
         __syncthreads();
 #pragma unroll
         for (int kk = 0; kk < GK; kk++) {
-            float av[4], bv[4];
-#pragma unroll
-            for (int u = 0; u < 4; u++) { av[u] = As[kk][ty + 16 * u]; bv[u] = Bs[kk][tx + 16 * u]; }
+            // each thread owns a contiguous 4 x 4 block: two 16-byte shared loads per 16 FMAs
+            const float4 a4 = *reinterpret_cast<const float4 *>(&As[kk][ty * 4]);
+            const float4 b4 = *reinterpret_cast<const float4 *>(&Bs[kk][tx * 4]);
+            const float av[4] = {a4.x, a4.y, a4.z, a4.w}, bv[4] = {b4.x, b4.y, b4.z, b4.w};
 #pragma unroll
             for (int u = 0; u < 4; u++)
 #pragma unroll
@@ -174,7 +185,7 @@ gemm_f32(const float *__restrict__ A, const float *__restrict__ Bm, float *__res
     for (int u = 0; u < 4; u++) {
 #pragma unroll
         for (int w = 0; w < 4; w++) {
-            int i = i0 + ty + 16 * u, j = j0 + tx + 16 * w;
+            int i = i0 + ty * 4 + u, j = j0 + tx * 4 + w;
             if (i < M && j < Nn) c[i * s.sCi + j * s.sCj] = (causal && j > i) ? -FLT_MAX_ : acc[u][w] * alpha;
         }
     }
@@ -297,8 +308,15 @@ extern "C" __global__ void select_topk(const float *scores, u8 *mask, int nb, in
     }
 }
 
-// Top-k selection, one warp per row (nb <= 2048): k rounds of a warp argmax (ties to the lower index), the picks
-// kept as one bit per element in a 64-bit register per lane. causal != 0 as in select_topk.
+// Top-k selection, one warp per row (nb <= 2048): the k-th largest score is found exactly by a 32-step bisection
+// on the order-preserving unsigned key of the float (a warp count per step, __reduce_add_sync); every score above it
+// is kept, and of those equal to it the lowest indices (the ties to the lower index of k rounds of argmax).
+// causal != 0 as in select_topk.
+static __device__ __forceinline__ u32 order_key(float v) {
+    u32 u = __float_as_uint(v);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
 extern "C" __global__ void select_topk_warp(const float *scores, u8 *mask, long rows, int nb, int k,
                                             int lastBlockDense, int keepDiagonal, int causal) {
     extern __shared__ float srows[];                     // one row of nb floats per warp
@@ -306,40 +324,39 @@ extern "C" __global__ void select_topk_warp(const float *scores, u8 *mask, long 
     int lane = threadIdx.x & 31;
     if (row >= rows) return;
     int i = (int)(row % nb);
-    float *p = srows + (threadIdx.x >> 5) * nb;
+    u32 *p = reinterpret_cast<u32 *>(srows) + (threadIdx.x >> 5) * nb;   // keys
     int limit = causal ? i + 1 : nb;
-    for (int j = lane; j < limit; j += 32) p[j] = scores[row * nb + j];
+    for (int j = lane; j < limit; j += 32) p[j] = order_key(scores[row * nb + j]);
     __syncwarp();
-    u64 taken = 0;
     int picks = min(k, limit);
-    if (picks >= limit) {
-        taken = ~0ull;                                   // every candidate is in the top k
-    } else {
-        for (int pick = 0; pick < picks; pick++) {
-            float bv = -INFINITY;
-            int bj = 0x7fffffff;
-            for (int c = 0; c * 32 + lane < limit; c++) {
-                int j = c * 32 + lane;
-                if ((taken >> c) & 1ull) continue;
-                float v = p[j];
-                if (bj == 0x7fffffff || v > bv || (v == bv && j < bj)) { bv = v; bj = j; }
-            }
-            for (int o = 16; o > 0; o >>= 1) {
-                float ov = __shfl_xor_sync(0xffffffffu, bv, o);
-                int oj = __shfl_xor_sync(0xffffffffu, bj, o);
-                if (oj != 0x7fffffff && (bj == 0x7fffffff || ov > bv || (ov == bv && oj < bj))) { bv = ov; bj = oj; }
-            }
-            if (bj == 0x7fffffff) break;
-            if ((bj & 31) == lane) taken |= 1ull << (bj >> 5);
+    bool all = picks >= limit;                           // every candidate is in the top k
+    u32 thr = 0;                                         // the picks-th largest key
+    int need = 0;                                        // how many keys equal to thr are taken
+    if (!all && picks > 0) {
+        for (int bit = 31; bit >= 0; bit--) {
+            u32 cand = thr | (1u << bit);
+            int cnt = 0;
+            for (int j = lane; j < limit; j += 32) cnt += p[j] >= cand;
+            if ((int)__reduce_add_sync(0xffffffffu, (u32)cnt) >= picks) thr = cand;
         }
+        int gt = 0;
+        for (int j = lane; j < limit; j += 32) gt += p[j] > thr;
+        need = picks - (int)__reduce_add_sync(0xffffffffu, (u32)gt);
     }
     bool dense = lastBlockDense && i >= nb - 2;
-    for (int c = 0; c * 32 + lane < nb; c++) {
+    int eqBefore = 0;                                    // keys equal to thr at lower indices
+    for (int c = 0; c * 32 < nb; c++) {
         int j = c * 32 + lane;
-        bool keep = dense || (j < limit && ((taken >> c) & 1ull));
+        bool cand = j < limit;
+        u32 key = cand ? p[j] : 0u;
+        bool eq = cand && !all && picks > 0 && key == thr;
+        u32 bal = __ballot_sync(0xffffffffu, eq);
+        bool sel = cand && (all || (picks > 0 && (key > thr || (eq && eqBefore + __popc(bal & ((1u << lane) - 1u)) < need))));
+        eqBefore += __popc(bal);
+        bool keep = dense || sel;
         if (j > i) keep = false;
         if (keepDiagonal && j == i) keep = true;
-        mask[row * nb + j] = keep ? 1 : 0;
+        if (j < nb) mask[row * nb + j] = keep ? 1 : 0;
     }
 }
 

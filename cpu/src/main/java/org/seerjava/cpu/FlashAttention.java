@@ -45,6 +45,19 @@ final class FlashAttention {
         float[] corr = new float[0];
         float[] blockMax = new float[0];
         float[] tileMax = new float[0];
+        int[] gather = new int[L];
+        int gatherStride = -1;
+
+        /** Offsets 0, stride, 2·stride, … of the Q gather. */
+        int[] gather(int stride) {
+            if (stride != gatherStride) {
+                for (int i = 0; i < L; i++) {
+                    gather[i] = i * stride;
+                }
+                gatherStride = stride;
+            }
+            return gather;
+        }
 
         void ensure(int bmp, int bnp, int d, int dp, int maxBlocks, boolean target) {
             if (qt.length < d * bmp) {
@@ -211,7 +224,15 @@ final class FlashAttention {
 
         // Qt[d][r] = q[r0 + r, h, d] · scale; padding rows are zero.
         int qBase = ((b * n + r0) * hq + h) * d;
-        for (int r = 0; r < rows; r++) {
+        int fullRows = rows - rows % L;
+        int[] gather = sc.gather(qStride);
+        for (int r = 0; r < fullRows; r += L) {     // L rows at a time: one gather per channel
+            int src = qBase + r * qStride;
+            for (int c = 0; c < d; c++) {
+                FloatVector.fromArray(F, q, src + c, gather, 0).mul(qScale).intoArray(qt, c * bmp + r);
+            }
+        }
+        for (int r = fullRows; r < rows; r++) {
             int src = qBase + r * qStride;
             for (int c = 0; c < d; c++) {
                 qt[c * bmp + r] = q[src + c] * qScale;

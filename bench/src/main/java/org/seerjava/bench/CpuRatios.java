@@ -1,0 +1,122 @@
+package org.seerjava.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.seerjava.cpu.CpuEngine;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.GateConfig;
+import org.seerjava.reference.GateType;
+import org.seerjava.reference.SelectionRule;
+
+/**
+ * Side-by-side timing on a shared machine: per N, the calls dense, sparse at each density, gate and distillation
+ * pass are run in turn, round after round, so that a change of background load hits all of them alike; the table
+ * gives each call's median and best time and the ratios of medians to dense. Same setup as the JMH benchmarks
+ * (fp32, B = 1, H = 8, D = 128, block 64, random causal masks with the diagonal kept, fixed seed).
+ *
+ * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar org.seerjava.bench.CpuRatios [rounds] [N…]</pre>
+ */
+public final class CpuRatios {
+    private static final double[] DENSITIES = {1.0, 0.5, 0.3, 0.1};
+
+    private CpuRatios() {
+    }
+
+    public static void main(String[] args) {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
+        List<Integer> sizes = new ArrayList<>();
+        for (int i = 1; i < args.length; i++) {
+            sizes.add(Integer.parseInt(args[i]));
+        }
+        if (sizes.isEmpty()) {
+            sizes = List.of(1024, 4096, 8192);
+        }
+        CpuEngine engine = new CpuEngine();
+        System.out.println("engine: " + engine.description() + ", rounds " + rounds);
+        System.out.println();
+        System.out.println("| N | call | density | median ms | best ms | dense-eq GFLOP/s (median / best) | executed GFLOP/s (median) | median / dense median |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
+        for (int n : sizes) {
+            run(engine, n, rounds);
+        }
+    }
+
+    private static void run(CpuEngine engine, int n, int rounds) {
+        AttentionShape shape = new AttentionShape(1, n, 8, 8, 128);
+        int nb = shape.blocks(64);
+        Random random = new Random(Inputs.SEED + n);
+        float[] q = Inputs.gaussian(random, shape.qElements());
+        float[] k = Inputs.gaussian(random, shape.kvElements());
+        float[] v = Inputs.gaussian(random, shape.kvElements());
+        float[] out = new float[shape.qElements()];
+        GateConfig config = GateConfig.of(GateType.DEFAULT, 64, 128, 500000);
+        float[] wk = Inputs.gaussian(random, config.kWeightElements(shape));
+        for (int i = 0; i < wk.length; i++) {
+            wk[i] *= 0.02f;
+        }
+        float[] scores = new float[8 * nb * nb];
+        float[] target = new float[8 * nb * nb];
+        SelectionRule rule = new SelectionRule.Threshold(5e-4, true, true);
+        BlockMask[] masks = new BlockMask[DENSITIES.length];
+        for (int i = 0; i < masks.length; i++) {
+            masks[i] = Inputs.randomCausalMask(1, 8, nb, DENSITIES[i], Inputs.SEED);
+        }
+        String[] names = new String[3 + masks.length];
+        Runnable[] calls = new Runnable[names.length];
+        names[0] = "dense";
+        calls[0] = () -> engine.denseCausal(q, k, v, out, shape, shape.defaultScale());
+        for (int i = 0; i < masks.length; i++) {
+            BlockMask mask = masks[i];
+            names[1 + i] = "sparse";
+            calls[1 + i] = () -> engine.blockSparse(q, k, v, mask, out, shape, 64, shape.defaultScale());
+        }
+        names[1 + masks.length] = "gate (pool + scores + select)";
+        calls[1 + masks.length] = () -> {
+            engine.gateScores(q, k, null, wk, scores, shape, config, true);
+            engine.select(scores, 1, 8, nb, rule);
+        };
+        names[2 + masks.length] = "distillation pass";
+        calls[2 + masks.length] = () -> engine.attentionWithPooledTarget(q, k, v, out, target, shape, 64,
+                shape.defaultScale());
+
+        // warm-up: every call until the JIT has settled (at least 3 s in all, at least twice each)
+        long warmEnd = System.nanoTime() + 3_000_000_000L;
+        for (int w = 0; w < 2 || System.nanoTime() < warmEnd; w++) {
+            for (Runnable c : calls) {
+                c.run();
+            }
+        }
+        double[][] ms = new double[calls.length][rounds];
+        for (int r = 0; r < rounds; r++) {
+            for (int c = 0; c < calls.length; c++) {
+                long t0 = System.nanoTime();
+                calls[c].run();
+                ms[c][r] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        double flops = Inputs.denseFlops(shape);
+        double denseMedian = median(ms[0]);
+        for (int c = 0; c < calls.length; c++) {
+            double med = median(ms[c]);
+            double best = Arrays.stream(ms[c]).min().orElseThrow();
+            boolean attention = c <= masks.length || c == calls.length - 1;
+            double density = c >= 1 && c <= masks.length ? masks[c - 1].density() : 1.0;
+            String dens = c >= 1 && c <= masks.length ? String.format(Locale.ROOT, "%.3f", density) : "";
+            String gf = attention
+                    ? String.format(Locale.ROOT, "%.0f / %.0f", flops / med / 1e6, flops / best / 1e6) : "";
+            String exec = attention ? String.format(Locale.ROOT, "%.0f", flops * density / med / 1e6) : "";
+            System.out.printf(Locale.ROOT, "| %d | %s | %s | %.1f | %.1f | %s | %s | %.3f |%n", n, names[c], dens, med,
+                    best, gf, exec, med / denseMedian);
+        }
+    }
+
+    private static double median(double[] x) {
+        double[] s = x.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}

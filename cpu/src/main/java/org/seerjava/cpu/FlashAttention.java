@@ -85,7 +85,8 @@ final class FlashAttention {
 
     /**
      * Causal attention over the blocks of {@code mask} (all causal blocks when null); also the pooled target
-     * {@code [B, Hq, nb, nb]} when {@code target} is not null. Inputs are validated by the caller.
+     * {@code [B, Hq, nb, nb]} when {@code target} is not null. Inputs are validated by the caller, except that V is
+     * checked to be finite here (while it is packed), before any output is written.
      */
     static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
                     double scale, BlockMask mask) {
@@ -114,6 +115,7 @@ final class FlashAttention {
     record Packed(float[] k, int kStride, float[] v, int dp) {
     }
 
+    /** Packs V (see {@link Packed}) and checks it is finite on the way, which saves the caller a pass over V. */
     private static Packed pack(float[] k, float[] v, AttentionShape shape) {
         int batch = shape.batch();
         int n = shape.seqLen();
@@ -121,21 +123,43 @@ final class FlashAttention {
         int d = shape.headDim();
         int dp = Vec.roundUp(d, DW);
         if (hkv == 1 && dp == d) {
+            Vec.allFinite("v", v);
             return new Packed(k, d, v, dp);
         }
         float[] vp = new float[Checks.arraySize("packed V", (long) batch * hkv * n * dp)];
         int chunk = 256;
         int chunks = Math.ceilDiv(n, chunk);
+        boolean[] bad = new boolean[1];
+        int bound = F.loopBound(d);
         Parallel.forEach(batch * hkv * chunks, task -> {
             int c = task % chunks;
             int bkh = task / chunks;
             int b = bkh / hkv;
             int kh = bkh % hkv;
             int end = Math.min(n, (c + 1) * chunk);
+            FloatVector nan = FloatVector.zero(F);
+            float tail = 0f;
             for (int t = c * chunk; t < end; t++) {
-                System.arraycopy(v, ((b * n + t) * hkv + kh) * d, vp, (bkh * n + t) * dp, d);
+                int src = ((b * n + t) * hkv + kh) * d;
+                int dst = (bkh * n + t) * dp;
+                int x = 0;
+                for (; x < bound; x += L) {
+                    FloatVector e = FloatVector.fromArray(F, v, src + x);
+                    nan = nan.add(e.mul(0f));                // x·0 is NaN for NaN and ±∞
+                    e.intoArray(vp, dst + x);
+                }
+                for (; x < d; x++) {
+                    tail += v[src + x] * 0f;
+                    vp[dst + x] = v[src + x];
+                }
+            }
+            if (Float.isNaN(nan.reduceLanes(VectorOperators.ADD) + tail)) {
+                bad[0] = true;
             }
         });
+        if (bad[0]) {
+            Checks.allFinite("v", v);
+        }
         return new Packed(k, hkv * d, vp, dp);
     }
 

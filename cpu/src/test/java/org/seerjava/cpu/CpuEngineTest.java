@@ -250,10 +250,16 @@ class CpuEngineTest {
         nan[17] = Float.NaN;
         float[] inf = kv.clone();
         inf[3] = Float.POSITIVE_INFINITY;
+        float[] nanV64 = new float[64 * 64];
+        nanV64[4000] = Float.NaN;
         List<Runnable> bad = List.of(
                 () -> CPU.denseCausal(new float[3], kv, kv, out, s, 0.25),
                 () -> CPU.denseCausal(nan, kv, kv, out, s, 0.25),
                 () -> CPU.denseCausal(q, inf, kv, out, s, 0.25),
+                () -> CPU.denseCausal(q, kv, inf, out, s, 0.25),                       // V checked while packed
+                () -> CPU.blockSparse(q, kv, inf, BlockMask.causal(1, 2, 2), out, s, 64, 0.25),
+                () -> CPU.denseCausal(new float[2 * 64 * 64], new float[64 * 64], nanV64, new float[2 * 64 * 64],
+                        new AttentionShape(1, 64, 2, 1, 64), 0.25),                     // V used in place
                 () -> CPU.denseCausal(q, kv, kv, new float[1], s, 0.25),
                 () -> CPU.denseCausal(q, kv, kv, out, s, Double.NaN),
                 () -> CPU.denseCausal(q, kv, kv, out, s, 0),

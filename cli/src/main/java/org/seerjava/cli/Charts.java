@@ -71,6 +71,82 @@ public final class Charts {
         Viridis scale = new Viridis(lo, hi);
         XYBlockRenderer renderer = new XYBlockRenderer();
         renderer.setPaintScale(scale);
+        XYPlot plot = blockPlot(data, nb, renderer);
+        JFreeChart chart = new JFreeChart(title, new Font("SansSerif", Font.BOLD, 14), plot, false);
+        NumberAxis scaleAxis = new NumberAxis(logScale ? "log10 " + scaleLabel : scaleLabel);
+        scaleAxis.setRange(lo, hi);
+        PaintScaleLegend legend = new PaintScaleLegend(scale, scaleAxis);
+        legend.setPosition(RectangleEdge.RIGHT);
+        legend.setMargin(new RectangleInsets(10, 10, 10, 10));
+        legend.setStripWidth(14);
+        chart.addSubtitle(legend);
+        chart.setBackgroundPaint(Color.WHITE);
+        save(chart, png, 560, 480);
+    }
+
+    /** The selected blocks of one head: kept (yellow), skipped causal blocks (purple), above the diagonal (white). */
+    public static void maskMap(boolean[] kept, int nb, String title, Path png) {
+        double[] xs = new double[nb * nb];
+        double[] ys = new double[nb * nb];
+        double[] zs = new double[nb * nb];
+        for (int i = 0; i < nb; i++) {
+            for (int j = 0; j < nb; j++) {
+                int at = i * nb + j;
+                xs[at] = j;
+                ys[at] = i;
+                zs[at] = j > i ? Double.NaN : kept[at] ? 1 : 0;
+            }
+        }
+        DefaultXYZDataset data = new DefaultXYZDataset();
+        data.addSeries("mask", new double[][]{xs, ys, zs});
+        PaintScale twoColours = new PaintScale() {
+            @Override
+            public double getLowerBound() {
+                return -0.5;
+            }
+
+            @Override
+            public double getUpperBound() {
+                return 1.5;
+            }
+
+            @Override
+            public Paint getPaint(double value) {
+                return Double.isNaN(value) ? Color.WHITE : value >= 0.5 ? new Color(0xFDE725) : new Color(0x440154);
+            }
+        };
+        XYBlockRenderer renderer = new XYBlockRenderer();
+        renderer.setPaintScale(twoColours);
+        XYPlot plot = blockPlot(data, nb, renderer);
+        JFreeChart chart = new JFreeChart(title, new Font("SansSerif", Font.BOLD, 14), plot, false);
+        NumberAxis legendAxis = new NumberAxis("block");
+        legendAxis.setRange(-0.5, 1.5);
+        legendAxis.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1, new java.text.NumberFormat() {
+            @Override
+            public StringBuffer format(double number, StringBuffer to, java.text.FieldPosition pos) {
+                return to.append(Math.round(number) == 1 ? "computed" : Math.round(number) == 0 ? "skipped" : "");
+            }
+
+            @Override
+            public StringBuffer format(long number, StringBuffer to, java.text.FieldPosition pos) {
+                return format((double) number, to, pos);
+            }
+
+            @Override
+            public Number parse(String source, java.text.ParsePosition pos) {
+                return null;
+            }
+        }));
+        PaintScaleLegend legend = new PaintScaleLegend(twoColours, legendAxis);
+        legend.setPosition(RectangleEdge.RIGHT);
+        legend.setMargin(new RectangleInsets(10, 10, 10, 10));
+        legend.setStripWidth(14);
+        chart.addSubtitle(legend);
+        chart.setBackgroundPaint(Color.WHITE);
+        save(chart, png, 560, 480);
+    }
+
+    private static XYPlot blockPlot(DefaultXYZDataset data, int nb, XYBlockRenderer renderer) {
         NumberAxis x = new NumberAxis("key block (64 tokens each)");
         NumberAxis y = new NumberAxis("query block");
         y.setInverted(true);
@@ -84,27 +160,7 @@ public final class Charts {
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinesVisible(false);
         plot.setRangeGridlinesVisible(false);
-        JFreeChart chart = new JFreeChart(title, new Font("SansSerif", Font.BOLD, 14), plot, false);
-        NumberAxis scaleAxis = new NumberAxis(logScale ? "log10 " + scaleLabel : scaleLabel);
-        scaleAxis.setRange(lo, hi);
-        PaintScaleLegend legend = new PaintScaleLegend(scale, scaleAxis);
-        legend.setPosition(RectangleEdge.RIGHT);
-        legend.setMargin(new RectangleInsets(10, 10, 10, 10));
-        legend.setStripWidth(14);
-        chart.addSubtitle(legend);
-        chart.setBackgroundPaint(Color.WHITE);
-        save(chart, png, 560, 480);
-    }
-
-    /** The selected blocks of one head: kept (dark), skipped causal blocks (light), above the diagonal (white). */
-    public static void maskMap(boolean[] kept, int nb, String title, Path png) {
-        double[] values = new double[nb * nb];
-        for (int i = 0; i < nb; i++) {
-            for (int j = 0; j < nb; j++) {
-                values[i * nb + j] = j > i ? Double.NaN : kept[i * nb + j] ? 1 : 0;
-            }
-        }
-        heatmap(values, nb, title, "kept (1) / skipped (0)", false, png);
+        return plot;
     }
 
     /** Loss against step, one line per series. */

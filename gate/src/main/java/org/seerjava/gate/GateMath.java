@@ -41,8 +41,8 @@ public final class GateMath {
         int kIn = config.type().kDup() * D;
         check("qPooled [B, nb, Hq, qdup·D]", qPooled, (long) batch * nb * Hq * qIn);
         check("kPooled [B, nb, Hkv, kdup·D]", kPooled, (long) batch * nb * Hkv * kIn);
-        double[] qGate = hasQ ? linear(qPooled, p.wq(), batch * nb, Hq, Hq, qIn, Dg, 1) : qPooled.clone();
-        double[] kGate = linear(kPooled, p.wk(), batch * nb, Hkv, keyHeads, kIn, Dg, keyHeads / Hkv);
+        double[] qGate = hasQ ? AttnGate.multiHeadLinear(qPooled, p.wq(), batch * nb, Hq, Hq, qIn, Dg, 1) : qPooled.clone();
+        double[] kGate = AttnGate.multiHeadLinear(kPooled, p.wk(), batch * nb, Hkv, keyHeads, kIn, Dg, keyHeads / Hkv);
         Rope rope = new Rope(config.rope());
         for (int b = 0; b < batch; b++) {
             for (int block = 0; block < nb; block++) {
@@ -102,26 +102,6 @@ public final class GateMath {
                               int batch, int nb) {
         AttnGate.Forward f = forward(spec, p, qPooled, kPooled, batch, nb);
         return DistillationLoss.klMean(f.logits(), target, batch, spec.qHeads(), nb, null);
-    }
-
-    /** Same loops as the reference's MultiHeadLinear, so the sums are rounded identically. */
-    static double[] linear(double[] x, double[] w, int rows, int inHeads, int outHeads, int in, int out,
-                           int repeat) {
-        double[] y = new double[rows * outHeads * out];
-        for (int r = 0; r < rows; r++) {
-            for (int oh = 0; oh < outHeads; oh++) {
-                int xBase = (r * inHeads + oh / repeat) * in;
-                int yBase = (r * outHeads + oh) * out;
-                for (int i = 0; i < in; i++) {
-                    double xi = x[xBase + i];
-                    int wBase = (oh * in + i) * out;
-                    for (int o = 0; o < out; o++) {
-                        y[yBase + o] += xi * w[wBase + o];
-                    }
-                }
-            }
-        }
-        return y;
     }
 
     private static void check(String what, double[] x, long expected) {

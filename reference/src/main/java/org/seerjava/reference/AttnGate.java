@@ -257,7 +257,7 @@ public final class AttnGate {
      * MultiHeadLinear: {@code y[r, oh, o] = Σ_in x[r, oh / repeat, in] · W[oh, in, o]}; an input with fewer heads is
      * repeat-interleaved ({@code repeat} = outHeads / inHeads) up to the weight's heads first.
      */
-    static double[] multiHeadLinear(double[] x, double[] w, int rows, int inHeads, int outHeads, int in, int out,
+    public static double[] multiHeadLinear(double[] x, double[] w, int rows, int inHeads, int outHeads, int in, int out,
                                     int repeat) {
         double[] y = new double[rows * outHeads * out];
         for (int r = 0; r < rows; r++) {

@@ -28,28 +28,14 @@ public final class DenseAttention {
             for (int h = 0; h < Hq; h++) {
                 int kh = h / g;
                 for (int r = 0; r < N; r++) {
-                    int qBase = ((b * N + r) * Hq + h) * D;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int c = 0; c <= r; c++) {
-                        int kBase = ((b * N + c) * Hkv + kh) * D;
-                        double s = 0;
-                        for (int d = 0; d < D; d++) {
-                            s += q[qBase + d] * k[kBase + d];
-                        }
-                        p[c] = s * scale;
-                        max = Math.max(max, p[c]);
-                    }
-                    double sum = 0;
-                    for (int c = 0; c <= r; c++) {
-                        p[c] = Math.exp(p[c] - max);
-                        sum += p[c];
-                    }
+                    CausalSoftmax.row(q, k, shape, b, h, r, scale, p);
+                    int outBase = ((b * N + r) * Hq + h) * D;
                     for (int d = 0; d < D; d++) {
                         double acc = 0;
                         for (int c = 0; c <= r; c++) {
                             acc += p[c] * v[((b * N + c) * Hkv + kh) * D + d];
                         }
-                        out[qBase + d] = acc / sum;
+                        out[outBase + d] = acc;
                     }
                 }
             }

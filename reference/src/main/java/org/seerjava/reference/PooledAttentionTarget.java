@@ -57,36 +57,17 @@ public final class PooledAttentionTarget {
         Checks.length("raw", raw, (long) shape.batch() * shape.qHeads() * nb * nb);
         int N = shape.seqLen();
         int Hq = shape.qHeads();
-        int Hkv = shape.kvHeads();
-        int D = shape.headDim();
-        int g = shape.groupSize();
         java.util.Arrays.fill(raw, 0);
         double[] p = new double[N];
         for (int b = 0; b < shape.batch(); b++) {
             for (int h = 0; h < Hq; h++) {
-                int kh = h / g;
                 int mapBase = (b * Hq + h) * nb * nb;
                 for (int r = 0; r < N; r++) {
-                    int qBase = ((b * N + r) * Hq + h) * D;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int c = 0; c <= r; c++) {
-                        int kBase = ((b * N + c) * Hkv + kh) * D;
-                        double dot = 0;
-                        for (int d = 0; d < D; d++) {
-                            dot += q[qBase + d] * k[kBase + d];
-                        }
-                        p[c] = dot * scale;
-                        max = Math.max(max, p[c]);
-                    }
-                    double sum = 0;
-                    for (int c = 0; c <= r; c++) {
-                        p[c] = Math.exp(p[c] - max);
-                        sum += p[c];
-                    }
+                    CausalSoftmax.row(q, k, shape, b, h, r, scale, p);
                     int row = mapBase + (r / blockSize) * nb;
                     for (int c = 0; c <= r; c++) {
                         int cell = row + c / blockSize;
-                        raw[cell] = Math.max(raw[cell], p[c] / sum);
+                        raw[cell] = Math.max(raw[cell], p[c]);
                     }
                 }
             }

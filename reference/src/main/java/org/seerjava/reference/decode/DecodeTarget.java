@@ -3,6 +3,7 @@ package org.seerjava.reference.decode;
 import java.util.Arrays;
 
 import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.CausalSoftmax;
 import org.seerjava.reference.Checks;
 
 /**
@@ -37,37 +38,18 @@ public final class DecodeTarget {
         int batch = shape.batch();
         int L = shape.seqLen();
         int Hq = shape.qHeads();
-        int Hkv = shape.kvHeads();
-        int D = shape.headDim();
-        int g = shape.groupSize();
         int nb = shape.blocks(blockSize);
         Checks.length("maxima [batch, Hq, L, nb]", maxima, (long) batch * Hq * L * nb);
         Arrays.fill(maxima, 0);
         double[] p = new double[L];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < Hq; h++) {
-                int kh = h / g;
                 for (int t = 0; t < L; t++) {
-                    int qBase = ((b * L + t) * Hq + h) * D;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int c = 0; c <= t; c++) {
-                        int kBase = ((b * L + c) * Hkv + kh) * D;
-                        double dot = 0;
-                        for (int d = 0; d < D; d++) {
-                            dot += q[qBase + d] * k[kBase + d];
-                        }
-                        p[c] = dot * scale;
-                        max = Math.max(max, p[c]);
-                    }
-                    double sum = 0;
-                    for (int c = 0; c <= t; c++) {
-                        p[c] = Math.exp(p[c] - max);
-                        sum += p[c];
-                    }
+                    CausalSoftmax.row(q, k, shape, b, h, t, scale, p);
                     int row = ((b * Hq + h) * L + t) * nb;
                     for (int c = 0; c <= t; c++) {
                         int cell = row + c / blockSize;
-                        maxima[cell] = Math.max(maxima[cell], p[c] / sum);
+                        maxima[cell] = Math.max(maxima[cell], p[c]);
                     }
                 }
             }

@@ -4,7 +4,6 @@ import static org.seerjava.cpu.Vec.F;
 import static org.seerjava.cpu.Vec.L;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.AttnGate;
 import org.seerjava.reference.GateConfig;
@@ -183,7 +182,7 @@ final class CpuGate {
         for (; i + L <= n; i += L) {
             s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
         }
-        float acc = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float acc = VectorMath.sum(s0.add(s1));   // fixed order: same bits in every JIT tier
         for (; i < n; i++) {
             acc += a[aOff + i] * b[bOff + i];
         }

@@ -12,7 +12,7 @@ import org.seerjava.reference.Checks;
 
 /**
  * FlashAttention-2 style causal attention on the CPU: one task per (batch, query head, query block of {@code bs}
- * rows); the task walks the kept key blocks with an online softmax (exponentials by the Vector API EXP intrinsic).
+ * rows); the task walks the kept key blocks with an online softmax (exponentials by {@link VectorMath#exp}, bit-identical in every JIT tier).
  *
  * <p>Tiles. The task's query block is transposed once into {@code Qt [D][BMp]} (rows in vector lanes, pre-scaled
  * by the softmax scale; one gather of L rows per channel — the scalar transpose it replaced cost 15 % of a sparse
@@ -154,7 +154,7 @@ final class FlashAttention {
                     vp[dst + x] = v[src + x];
                 }
             }
-            if (Float.isNaN(nan.reduceLanes(VectorOperators.ADD) + tail)) {
+            if (Float.isNaN(VectorMath.sum(nan) + tail)) {
                 bad[0] = true;
             }
         });
@@ -420,12 +420,12 @@ final class FlashAttention {
             }
             FloatVector mOld = FloatVector.fromArray(F, rowMax, r);
             FloatVector mNew = mOld.max(mt);
-            FloatVector c = mOld.sub(mNew).lanewise(VectorOperators.EXP);   // exp(−∞) = 0 on the first block
+            FloatVector c = VectorMath.exp(mOld.sub(mNew));   // exp(−∞) = 0 on the first block
             c.intoArray(corr, r);
             mNew.intoArray(rowMax, r);
             FloatVector sum = FloatVector.zero(F);
             for (int kl = 0, at = r; kl < nk; kl++, at += bmp) {
-                FloatVector e = FloatVector.fromArray(F, st, at).sub(mNew).lanewise(VectorOperators.EXP);
+                FloatVector e = VectorMath.exp(FloatVector.fromArray(F, st, at).sub(mNew));
                 e.intoArray(st, at);
                 sum = sum.add(e);
             }
@@ -562,14 +562,13 @@ final class FlashAttention {
                 FloatVector best = FloatVector.zero(F);
                 int bound = F.loopBound(rows);
                 for (; r < bound; r += L) {
-                    FloatVector p = FloatVector.fromArray(F, blockMax, base + r)
-                            .sub(FloatVector.fromArray(F, rowMax, r)).lanewise(VectorOperators.EXP)
-                            .div(FloatVector.fromArray(F, rowSum, r));
+                    FloatVector p = VectorMath.exp(FloatVector.fromArray(F, blockMax, base + r)
+                            .sub(FloatVector.fromArray(F, rowMax, r))).div(FloatVector.fromArray(F, rowSum, r));
                     best = best.max(p);
                 }
                 raw = best.reduceLanes(VectorOperators.MAX);
                 for (; r < rows; r++) {
-                    float p = (float) (Math.exp((double) blockMax[base + r] - rowMax[r]) / rowSum[r]);
+                    float p = VectorMath.exp(blockMax[base + r] - rowMax[r]) / rowSum[r];
                     raw = Math.max(raw, p);
                 }
             }

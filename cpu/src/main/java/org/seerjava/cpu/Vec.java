@@ -1,7 +1,6 @@
 package org.seerjava.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.seerjava.reference.Checks;
 
@@ -69,6 +68,6 @@ final class Vec {
         for (; i < to; i++) {
             tail += a[i] * 0f;
         }
-        return !Float.isNaN(acc.reduceLanes(VectorOperators.ADD) + tail);
+        return !Float.isNaN(VectorMath.sum(acc) + tail);
     }
 }

@@ -1,0 +1,118 @@
+package org.seerjava.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Float32 functions built only from IEEE-exact Vector API operations (add, mul, fma, min, max, compare, blend,
+ * conversions, shifts, rearrange), so that every lane gives the same bits whether the code is interpreted, C1- or
+ * C2-compiled, and the scalar twins give the same bits as the vector versions. The intrinsics they replace do not:
+ * {@code lanewise(EXP)} is SVML when C2-compiled and {@code Math.exp} per lane otherwise, and
+ * {@code reduceLanes(ADD)} is a tree when compiled and a left-to-right sum otherwise.
+ */
+public final class VectorMath {
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 split in a part with few mantissa bits (exact products with n) and the rest (Cephes). */
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 · 2^23: adding and subtracting it rounds a float of magnitude &lt; 2^22 to the nearest integer. */
+    private static final float ROUND = 12582912f;
+    private static final float MAX_X = 88.0f;
+    private static final float MIN_X = -87.0f;
+    private static final float P0 = 1.9875691500e-4f;
+    private static final float P1 = 1.3981999507e-3f;
+    private static final float P2 = 8.3334519073e-3f;
+    private static final float P3 = 4.1665795894e-2f;
+    private static final float P4 = 1.6666665459e-1f;
+    private static final float P5 = 5.0000001201e-1f;
+
+    private VectorMath() {
+    }
+
+    /**
+     * e^x in float32 (Cephes {@code expf}: x = n·ln2 + r, |r| ≤ ln2/2, degree-7 polynomial, times 2^n), about
+     * 1 ulp for x in [−87, 88]; x &gt; 88 gives e^88, x &lt; −87 (−∞ included) gives exactly 0, NaN gives NaN.
+     * Any species.
+     */
+    public static FloatVector exp(FloatVector x) {
+        VectorMask<Float> under = x.compare(VectorOperators.LT, MIN_X);
+        FloatVector c = x.max(MIN_X).min(MAX_X);
+        FloatVector n = c.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector r = n.fma(n.broadcast(-LN2_HI), c);
+        r = n.fma(n.broadcast(-LN2_LO), r);
+        FloatVector p = r.fma(P0, P1);       // P0·r + P1, as the scalar twin's fma(P0, r, P1)
+        p = p.fma(r, p.broadcast(P2));
+        p = p.fma(r, p.broadcast(P3));
+        p = p.fma(r, p.broadcast(P4));
+        p = p.fma(r, p.broadcast(P5));
+        FloatVector r2 = r.mul(r);
+        FloatVector y = p.fma(r2, r.add(1f));
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return y.mul(bits.reinterpretAsFloats()).blend(0f, under);
+    }
+
+    /** The same computation on one float, operation for operation ({@link Math#fma} is exact like the vector fma). */
+    public static float exp(float x) {
+        if (x < MIN_X) {
+            return 0f;
+        }
+        float c = Math.min(Math.max(x, MIN_X), MAX_X);
+        float n = c * LOG2E + ROUND - ROUND;
+        float r = Math.fma(n, -LN2_HI, c);
+        r = Math.fma(n, -LN2_LO, r);
+        float p = Math.fma(r, P0, P1);
+        p = Math.fma(p, r, P2);
+        p = Math.fma(p, r, P3);
+        p = Math.fma(p, r, P4);
+        p = Math.fma(p, r, P5);
+        float r2 = r * r;
+        float y = Math.fma(p, r2, r + 1f);
+        return y * Float.intBitsToFloat(((int) n + 127) << 23);
+    }
+
+    /**
+     * Σ lanes of v in a fixed order: a butterfly (lane i += lane i xor s, for s = L/2, L/4, …, 1), so every tier
+     * adds the same pairs in the same order; about as cheap as {@code reduceLanes(ADD)}.
+     */
+    public static float sum(FloatVector v) {
+        VectorShuffle<Float>[] steps = butterfly(v.species());
+        for (VectorShuffle<Float> s : steps) {
+            v = v.add(v.rearrange(s));
+        }
+        return v.lane(0);
+    }
+
+    private static final VectorShuffle<Float>[] B128 = shuffles(FloatVector.SPECIES_128);
+    private static final VectorShuffle<Float>[] B256 = shuffles(FloatVector.SPECIES_256);
+    private static final VectorShuffle<Float>[] B512 = shuffles(FloatVector.SPECIES_512);
+    private static final VectorShuffle<Float>[] B64 = shuffles(FloatVector.SPECIES_64);
+
+    private static VectorShuffle<Float>[] butterfly(VectorSpecies<Float> s) {
+        return switch (s.length()) {
+            case 2 -> B64;
+            case 4 -> B128;
+            case 8 -> B256;
+            case 16 -> B512;
+            default -> shuffles(s);
+        };
+    }
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] shuffles(VectorSpecies<Float> s) {
+        int l = s.length();
+        int steps = Integer.numberOfTrailingZeros(l);
+        VectorShuffle<Float>[] out = new VectorShuffle[steps];
+        for (int k = 0, step = l / 2; k < steps; k++, step /= 2) {
+            int[] idx = new int[l];
+            for (int i = 0; i < l; i++) {
+                idx[i] = i ^ step;
+            }
+            out[k] = VectorShuffle.fromArray(s, idx, 0);
+        }
+        return out;
+    }
+}

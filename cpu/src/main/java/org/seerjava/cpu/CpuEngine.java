@@ -169,9 +169,9 @@ public final class CpuEngine implements Engine {
         if (scale <= 0) {
             throw new IllegalArgumentException("scale must be > 0, got " + scale);
         }
-        Vec.allFinite("q", Checks.length("q", q, shape.qElements()));
-        Vec.allFinite("k", Checks.length("k", k, shape.kvElements()));
-        Checks.length("v", v, shape.kvElements());   // finiteness is checked while V is packed
+        Checks.length("q", q, shape.qElements());    // finiteness of q, k and v is checked in the kernel's packing
+        Checks.length("k", k, shape.kvElements());   // passes (k and v before any output is written)
+        Checks.length("v", v, shape.kvElements());
         Checks.length("out", out, shape.qElements());
     }
 

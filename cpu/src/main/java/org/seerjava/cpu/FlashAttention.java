@@ -11,18 +11,21 @@ import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.Checks;
 
 /**
- * FlashAttention-2 style causal attention on the CPU: one task per (batch, query head, query block of {@code bs}
- * rows); the task walks the kept key blocks with an online softmax (exponentials by {@link VectorMath#exp}, bit-identical in every JIT tier).
+ * FlashAttention-2 style causal attention on the CPU: the work is split into units (batch, query head, query block
+ * of {@code bs} rows), and a task takes two units of one KV head — the g query heads of a block when g &gt; 1, two
+ * adjacent query blocks when g = 1 — and walks the kept key blocks once for both, so each K/V tile fetched serves
+ * both; an online softmax per unit (exponentials by {@link VectorMath#exp}, bit-identical in every JIT tier).
  *
- * <p>Tiles. The task's query block is transposed once into {@code Qt [D][BMp]} (rows in vector lanes, pre-scaled
- * by the softmax scale; one gather of L rows per channel — the scalar transpose it replaced cost 15 % of a sparse
- * run). For each key block, the score tile {@code St [key][row] = Qt · Kᵀ} is a register-tiled
- * product (4 keys × 4 row vectors = 16 FMA accumulators, K elements broadcast straight from the input); the
- * softmax statistics (running max, sum, correction) are then vectors over rows. {@code O += P · V} is a second
- * register tile (4 rows × 4 vectors over D, P broadcast, V rows loaded contiguously); the online-softmax
- * correction of O is folded into the load of its accumulators. K/V are never repeated for GQA: query head h reads
- * key head h / g. K is read in place; V is laid out once per call as {@code [B, Hkv, N, Dp]} (contiguous key
- * blocks, D zero-padded to the micro-tile). Tasks run head by head, heaviest query block first within a head.
+ * <p>Tiles. A unit's query block is transposed once into {@code Qt [D][BMp]} (rows in vector lanes, pre-scaled
+ * by the softmax scale; one gather of L rows per channel, which also checks q for NaN/±∞). For each key block, the
+ * score tile {@code St [key][row] = Qt · Kᵀ} is a register-tiled product (4 keys × 4 row vectors = 16 FMA
+ * accumulators, K elements broadcast); the softmax statistics (running max, sum, correction) are then vectors over
+ * rows. {@code O += P · V} is a second register tile (4 rows × 4 vectors over D, P broadcast, V rows loaded
+ * contiguously); the online-softmax correction of O is folded into the load of its accumulators. K/V are never
+ * repeated for GQA: query head h reads key head h / g. K and V are laid out once per call per KV head
+ * ({@code [B, Hkv, N, D]}, {@code [B, Hkv, N, Dp]}: contiguous key blocks, D zero-padded to the micro-tile for V),
+ * checked for NaN/±∞ on the way, in buffers the calling thread keeps for its next call. Tasks run KV head by KV
+ * head, heaviest query blocks first within a head.
  *
  * <p>Per-thread scratch holds every tile, so the hot loops allocate nothing.
  */
@@ -36,15 +39,46 @@ final class FlashAttention {
     private FlashAttention() {
     }
 
-    /** Per-thread tiles, grown on demand. */
-    private static final class Scratch {
+    /** Units per task: two, so that each K/V tile fetched serves 128 query rows. */
+    static final int UNITS = 2;
+    /** Packed K/V buffers are kept for the next call of the same thread up to this many floats each. */
+    private static final int KEEP_FLOATS = 1 << 24;
+
+    /** The state of one unit (query head h, query block m) of a task: its Q tile, O and softmax statistics. */
+    private static final class Unit {
         float[] qt = new float[0];
-        float[] st = new float[0];
         float[] o = new float[0];
         float[] rowMax = new float[0];
         float[] rowSum = new float[0];
         float[] corr = new float[0];
         float[] blockMax = new float[0];
+        int h;
+        int m;
+        int rows;
+        boolean first;
+
+        void ensure(int bmp, int d, int dp, int maxBlocks, boolean target) {
+            if (qt.length < d * bmp) {
+                qt = new float[d * bmp];
+            }
+            if (o.length < bmp * dp) {
+                o = new float[bmp * dp];
+            }
+            if (rowMax.length < bmp) {
+                rowMax = new float[bmp];
+                rowSum = new float[bmp];
+                corr = new float[bmp];
+            }
+            if (target && blockMax.length < maxBlocks * bmp) {
+                blockMax = new float[maxBlocks * bmp];
+            }
+        }
+    }
+
+    /** Per-thread tiles, grown on demand. */
+    private static final class Scratch {
+        Unit[] units = new Unit[0];
+        float[] st = new float[0];
         float[] tileMax = new float[0];
         int[] gather = new int[L];
         int gatherStride = -1;
@@ -60,77 +94,108 @@ final class FlashAttention {
             return gather;
         }
 
-        void ensure(int bmp, int bnp, int d, int dp, int maxBlocks, boolean target) {
-            if (qt.length < d * bmp) {
-                qt = new float[d * bmp];
+        void ensure(int count, int bmp, int bnp, int d, int dp, int maxBlocks, boolean target) {
+            if (units.length < count) {
+                Unit[] grown = java.util.Arrays.copyOf(units, count);
+                for (int i = units.length; i < count; i++) {
+                    grown[i] = new Unit();
+                }
+                units = grown;
+            }
+            for (int i = 0; i < count; i++) {
+                units[i].ensure(bmp, d, dp, maxBlocks, target);
             }
             if (st.length < bnp * bmp) {
                 st = new float[bnp * bmp];
             }
-            if (o.length < bmp * dp) {
-                o = new float[bmp * dp];
-            }
-            if (rowMax.length < bmp) {
-                rowMax = new float[bmp];
-                rowSum = new float[bmp];
-                corr = new float[bmp];
+            if (tileMax.length < bmp) {
                 tileMax = new float[bmp];
-            }
-            if (target && blockMax.length < maxBlocks * bmp) {
-                blockMax = new float[maxBlocks * bmp];
             }
         }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /** The calling thread's packed K/V buffers, kept between calls (see {@link #KEEP_FLOATS}). */
+    private static final class Buffers {
+        float[] k = new float[0];
+        float[] v = new float[0];
+    }
+
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
     /**
      * Causal attention over the blocks of {@code mask} (all causal blocks when null); also the pooled target
-     * {@code [B, Hq, nb, nb]} when {@code target} is not null. Inputs are validated by the caller, except that V is
-     * checked to be finite here (while it is packed), before any output is written.
+     * {@code [B, Hq, nb, nb]} when {@code target} is not null. The caller validates shapes and lengths; the
+     * finite checks of q, k and v are done here, k and v while they are packed (before any output is written),
+     * q while each task transposes its query rows (an input with NaN or ±∞ in q throws after the output has been
+     * partly written).
      */
     static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
                     double scale, BlockMask mask) {
-        int batch = shape.batch();
-        int hq = shape.qHeads();
+        run(q, k, v, out, target, shape, bs, scale, mask, UNITS);
+    }
+
+    /** {@link #run} with {@code unitsPerTask} (query head, query block) units sharing each K/V tile per task. */
+    static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
+                    double scale, BlockMask mask, int unitsPerTask) {
         int nb = shape.blocks(bs);
-        int bh = batch * hq;
-        int tasks = bh * nb;
-        int[] order = taskOrder(mask, batch, hq, nb);
         float qScale = (float) scale;
         Packed kv = pack(k, v, shape);
-        Parallel.forEach(tasks, t -> {
-            int id = order == null ? heavyFirst(t, bh, nb) : order[t];
-            int m = id % nb;
-            int bhIndex = id / nb;
-            block(q, kv, out, target, shape, bs, qScale, mask, bhIndex / hq, bhIndex % hq, m);
+        Tasks tasks = tasks(mask, shape, nb, unitsPerTask);
+        boolean[] badQ = new boolean[1];
+        Parallel.forEach(tasks.count(), t -> {
+            if (!task(q, kv, out, target, shape, bs, qScale, mask, tasks.units(), tasks.start()[t],
+                    tasks.start()[t + 1])) {
+                badQ[0] = true;
+            }
         });
+        if (badQ[0]) {
+            Checks.allFinite("q", q);
+        }
     }
 
     /**
-     * V laid out per head, {@code [B, Hkv, N, Dp]} (Dp = D rounded up to the P·V micro-tile, zero padded), so that
-     * a key block of V is one contiguous run: rows of the input layout are Hkv·D apart, which for Hkv·D = 1024 puts
-     * all 64 rows of a block in the same few L1 sets. K is read in place (the score kernel walks only four K rows
-     * at a time). With one KV head and D a multiple of the micro-tile, V is used as it is.
+     * K and V laid out per head, {@code [B, Hkv, N, D]} and {@code [B, Hkv, N, Dp]} (Dp = D rounded up to the P·V
+     * micro-tile, zero padded), so that a key block is one contiguous run: rows of the input layout are Hkv·D apart,
+     * which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware prefetch across rows) and all
+     * 64 rows of a block in the same few L1 sets. With one KV head, K is used as it is, and so is V when D is a
+     * multiple of the micro-tile.
      */
     record Packed(float[] k, int kStride, float[] v, int dp) {
     }
 
-    /** Packs V (see {@link Packed}) and checks it is finite on the way, which saves the caller a pass over V. */
+    /** Packs K and V (see {@link Packed}) and checks both are finite on the way (one pass over each). */
     private static Packed pack(float[] k, float[] v, AttentionShape shape) {
         int batch = shape.batch();
         int n = shape.seqLen();
         int hkv = shape.kvHeads();
         int d = shape.headDim();
         int dp = Vec.roundUp(d, DW);
-        if (hkv == 1 && dp == d) {
+        boolean packK = hkv > 1;
+        boolean packV = hkv > 1 || dp != d;
+        if (!packK) {
+            Vec.allFinite("k", k);
+        }
+        if (!packV) {
             Vec.allFinite("v", v);
             return new Packed(k, d, v, dp);
         }
-        float[] vp = new float[Checks.arraySize("packed V", (long) batch * hkv * n * dp)];
+        Buffers buffers = BUFFERS.get();
+        long kSize = packK ? (long) batch * hkv * n * d : 0;
+        long vSize = (long) batch * hkv * n * dp;
+        float[] kp = packK ? buffer(buffers.k, kSize, "packed K") : k;
+        float[] vp = buffer(buffers.v, vSize, "packed V");
+        if (kp.length <= KEEP_FLOATS && packK) {
+            buffers.k = kp;
+        }
+        if (vp.length <= KEEP_FLOATS) {
+            buffers.v = vp;
+        }
         int chunk = 256;
         int chunks = Math.ceilDiv(n, chunk);
-        boolean[] bad = new boolean[1];
+        boolean[] badK = new boolean[1];
+        boolean[] badV = new boolean[1];
         int bound = F.loopBound(d);
         Parallel.forEach(batch * hkv * chunks, task -> {
             int c = task % chunks;
@@ -138,128 +203,265 @@ final class FlashAttention {
             int b = bkh / hkv;
             int kh = bkh % hkv;
             int end = Math.min(n, (c + 1) * chunk);
-            FloatVector nan = FloatVector.zero(F);
-            float tail = 0f;
+            FloatVector nanK = FloatVector.zero(F);
+            FloatVector nanV = nanK;
+            float tailK = 0f;
+            float tailV = 0f;
             for (int t = c * chunk; t < end; t++) {
                 int src = ((b * n + t) * hkv + kh) * d;
-                int dst = (bkh * n + t) * dp;
+                int dstK = (bkh * n + t) * d;
+                int dstV = (bkh * n + t) * dp;
                 int x = 0;
                 for (; x < bound; x += L) {
                     FloatVector e = FloatVector.fromArray(F, v, src + x);
-                    nan = nan.add(e.mul(0f));                // x·0 is NaN for NaN and ±∞
-                    e.intoArray(vp, dst + x);
+                    nanV = nanV.add(e.mul(0f));                 // x·0 is NaN for NaN and ±∞
+                    e.intoArray(vp, dstV + x);
+                    if (packK) {
+                        FloatVector f = FloatVector.fromArray(F, k, src + x);
+                        nanK = nanK.add(f.mul(0f));
+                        f.intoArray(kp, dstK + x);
+                    }
                 }
                 for (; x < d; x++) {
-                    tail += v[src + x] * 0f;
-                    vp[dst + x] = v[src + x];
+                    tailV += v[src + x] * 0f;
+                    vp[dstV + x] = v[src + x];
+                    if (packK) {
+                        tailK += k[src + x] * 0f;
+                        kp[dstK + x] = k[src + x];
+                    }
+                }
+                if (dp > d) {
+                    Arrays.fill(vp, dstV + d, dstV + dp, 0f);   // buffers are reused: the padding must be set
                 }
             }
-            if (Float.isNaN(VectorMath.sum(nan) + tail)) {
-                bad[0] = true;
+            if (Float.isNaN(VectorMath.sum(nanV) + tailV)) {
+                badV[0] = true;
+            }
+            if (Float.isNaN(VectorMath.sum(nanK) + tailK)) {
+                badK[0] = true;
             }
         });
-        if (bad[0]) {
+        if (badK[0]) {
+            Checks.allFinite("k", k);
+        }
+        if (badV[0]) {
             Checks.allFinite("v", v);
         }
-        return new Packed(k, hkv * d, vp, dp);
+        return new Packed(kp, d, vp, dp);
+    }
+
+    private static float[] buffer(float[] kept, long size, String name) {
+        return kept.length >= size ? kept : new float[Checks.arraySize(name, size)];
     }
 
     /**
-     * Dense order: head by head, and inside a head the query blocks from the last (the longest causal row) to the
-     * first, so that the workers share one head's K/V while it is hot in cache and the list ends with the cheapest
-     * blocks, which even out the finish.
+     * The task list: {@code units} holds unit ids ((b·Hq + h)·nb + m) and task t is units[start[t] .. start[t+1]),
+     * all of one (batch, KV head), so that they share its K/V tiles.
      */
-    private static int heavyFirst(int t, int bh, int nb) {
-        return (t / nb) * nb + nb - 1 - t % nb;
+    record Tasks(int[] units, int[] start, int count) {
     }
 
-    /** Sparse order: head by head, and inside a head the query blocks by kept-block count, descending. */
-    private static int[] taskOrder(BlockMask mask, int batch, int hq, int nb) {
-        if (mask == null) {
-            return null;
-        }
-        int n = batch * hq * nb;
-        long[] keys = new long[n];
+    /**
+     * Dense order: KV head by KV head, and inside a KV head the query blocks from the last (the longest causal row)
+     * to the first, the g query heads of a block next to each other; consecutive units are grouped into tasks (the
+     * g heads of a block, or two adjacent blocks when g = 1), so the workers share one head's K/V while it is hot
+     * in cache and the list ends with the cheapest tasks, which even out the finish. Sparse order: inside a KV head
+     * the units by kept-block count, descending.
+     */
+    private static Tasks tasks(BlockMask mask, AttentionShape shape, int nb, int unitsPerTask) {
+        int batch = shape.batch();
+        int hq = shape.qHeads();
+        int hkv = shape.kvHeads();
+        int g = shape.groupSize();
+        int perHead = g * nb;
+        int[] units = new int[batch * hq * nb];
+        int[] start = new int[units.length + 1];
+        int tasks = 0;
+        int at = 0;
+        long[] keys = mask == null ? null : new long[perHead];
         for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < hq; h++) {
-                for (int m = 0; m < nb; m++) {
-                    int id = (b * hq + h) * nb + m;
-                    int cost = 0;
-                    for (int j = 0; j <= m; j++) {
-                        if (mask.keep(b, h, m, j)) {
-                            cost++;
+            for (int kh = 0; kh < hkv; kh++) {
+                int from = at;
+                if (mask == null) {
+                    for (int m = nb - 1; m >= 0; m--) {
+                        for (int h = kh * g; h < kh * g + g; h++) {
+                            units[at++] = (b * hq + h) * nb + m;
                         }
                     }
-                    // ascending sort: head first, then the largest cost first
-                    keys[id] = ((long) (b * hq + h) << 42) | ((long) (nb - cost) << 21) | m;
+                } else {
+                    int i = 0;
+                    for (int m = nb - 1; m >= 0; m--) {
+                        for (int h = kh * g; h < kh * g + g; h++) {
+                            int cost = 0;
+                            for (int j = 0; j <= m; j++) {
+                                if (mask.keep(b, h, m, j)) {
+                                    cost++;
+                                }
+                            }
+                            // ascending sort: the largest cost first, then the order of the dense list
+                            keys[i] = ((long) (nb - cost) << 32) | i;
+                            i++;
+                        }
+                    }
+                    Arrays.sort(keys);
+                    for (long key : keys) {
+                        int i0 = (int) key;
+                        int m = nb - 1 - i0 / g;
+                        int h = kh * g + i0 % g;
+                        units[at++] = (b * hq + h) * nb + m;
+                    }
+                }
+                for (int u = from; u < at; u += unitsPerTask) {
+                    start[tasks++] = u;
                 }
             }
         }
-        Arrays.sort(keys);
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) {
-            int bhIndex = (int) (keys[i] >>> 42);
-            int m = (int) (keys[i] & ((1 << 21) - 1));
-            order[i] = bhIndex * nb + m;
-        }
-        return order;
+        start[tasks] = at;
+        return new Tasks(units, start, tasks);
     }
 
-    private static void block(float[] q, Packed kv, float[] out, float[] target, AttentionShape shape,
-                              int bs, float qScale, BlockMask mask, int b, int h, int m) {
+    /**
+     * One task: the units units[from .. to) (same batch and KV head) walk the key blocks together, so that each
+     * K/V tile is loaded once for all of them. Returns false when the task's rows of q are not all finite.
+     */
+    private static boolean task(float[] q, Packed kv, float[] out, float[] target, AttentionShape shape, int bs,
+                                float qScale, BlockMask mask, int[] ids, int from, int to) {
         int n = shape.seqLen();
         int hq = shape.qHeads();
         int hkv = shape.kvHeads();
         int d = shape.headDim();
-        int kh = h / shape.groupSize();
         int nb = shape.blocks(bs);
-        int r0 = m * bs;
-        int rows = Math.min(bs, n - r0);
-        int qStride = hq * d;
+        int count = to - from;
+        int bhFirst = ids[from] / nb;
+        int b = bhFirst / hq;
+        int kh = (bhFirst % hq) / shape.groupSize();
         float[] k = kv.k();
         float[] v = kv.v();
         int dp = kv.dp();
-        int outBase = ((b * n + r0) * hq + h) * d;
-
-        boolean any = false;
-        for (int j = 0; j <= m && !any; j++) {
-            any = mask == null || mask.keep(b, h, m, j);
-        }
-        if (!any) {       // a row with no selected block: zero output, zero target row
-            for (int r = 0; r < rows; r++) {
-                Arrays.fill(out, outBase + r * qStride, outBase + r * qStride + d, 0f);
-            }
-            if (target != null) {
-                int row = ((b * hq + h) * nb + m) * nb;
-                Arrays.fill(target, row, row + nb, 0f);
-            }
-            return;
-        }
-
         int bmp = Vec.roundUp(bs, RW);
         int bnp = Vec.roundUp(bs, KG);
         Scratch sc = SCRATCH.get();
-        sc.ensure(bmp, bnp, d, dp, nb, target != null);
-        float[] qt = sc.qt;
+        sc.ensure(count, bmp, bnp, d, dp, nb, target != null);
         float[] st = sc.st;
-        float[] o = sc.o;
-        float[] rowMax = sc.rowMax;
-        float[] rowSum = sc.rowSum;
-        float[] corr = sc.corr;
+        float[] tileMax = sc.tileMax;
+        Unit[] units = sc.units;
+        boolean finite = true;
+        int jEnd = 0;
+        for (int u = 0; u < count; u++) {
+            Unit x = units[u];
+            int id = ids[from + u];
+            x.h = (id / nb) % hq;
+            x.m = id % nb;
+            x.rows = Math.min(bs, n - x.m * bs);
+            x.first = true;
+            finite &= transposeQ(q, x, shape, b, bs, bmp, qScale, sc.gather(hq * d));
+            Arrays.fill(x.rowMax, 0, bmp, Float.NEGATIVE_INFINITY);
+            Arrays.fill(x.rowSum, 0, bmp, 0f);
+            jEnd = Math.max(jEnd, x.m + 1);
+        }
 
-        // Qt[d][r] = q[r0 + r, h, d] · scale; padding rows are zero.
-        int qBase = ((b * n + r0) * hq + h) * d;
-        int fullRows = rows - rows % L;
-        int[] gather = sc.gather(qStride);
-        for (int r = 0; r < fullRows; r += L) {     // L rows at a time: one gather per channel
-            int src = qBase + r * qStride;
-            for (int c = 0; c < d; c++) {
-                FloatVector.fromArray(F, q, src + c, gather, 0).mul(qScale).intoArray(qt, c * bmp + r);
+        int kStride = kv.kStride();
+        int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed V
+        for (int j = 0; j < jEnd; j++) {
+            int c0 = j * bs;
+            int nk = Math.min(bs, n - c0);
+            int kBase = (kvHead + c0) * kStride;      // kStride = D: K is per head, packed or one KV head
+            int vBase = (kvHead + c0) * dp;
+            for (int u = 0; u < count; u++) {
+                Unit x = units[u];
+                if (j > x.m || mask != null && !mask.keep(b, x.h, x.m, j)) {
+                    continue;
+                }
+                boolean diagonal = j == x.m;
+                scores(x.qt, k, kBase, kStride, nk, d, bmp, st, diagonal ? null : tileMax);
+                if (diagonal) {    // causal inside the diagonal block: key kl hides rows r < kl
+                    for (int kl = 1; kl < nk; kl++) {
+                        Arrays.fill(st, kl * bmp, kl * bmp + kl, Float.NEGATIVE_INFINITY);
+                    }
+                    tileMax(st, nk, bmp, tileMax);
+                }
+                softmaxStep(st, nk, bmp, tileMax, x.rowMax, x.rowSum, x.corr, target == null ? null : x.blockMax,
+                        j * bmp);
+                pv(st, v, vBase, dp, nk, bmp, x.o, dp, Vec.roundUp(x.rows, PR), x.first ? null : x.corr);
+                x.first = false;
             }
         }
+
+        int qStride = hq * d;
+        int bound = F.loopBound(d);
+        for (int u = 0; u < count; u++) {
+            Unit x = units[u];
+            int outBase = ((b * n + x.m * bs) * hq + x.h) * d;
+            if (x.first) {       // a row with no selected block: zero output, zero target row
+                for (int r = 0; r < x.rows; r++) {
+                    Arrays.fill(out, outBase + r * qStride, outBase + r * qStride + d, 0f);
+                }
+                if (target != null) {
+                    int row = ((b * hq + x.h) * nb + x.m) * nb;
+                    Arrays.fill(target, row, row + nb, 0f);
+                }
+                continue;
+            }
+            // out = O / l
+            for (int r = 0; r < x.rows; r++) {
+                float inv = x.rowSum[r] == 0f ? 0f : 1f / x.rowSum[r];
+                int dst = outBase + r * qStride;
+                int src = r * dp;
+                int c = 0;
+                for (; c < bound; c += L) {
+                    FloatVector.fromArray(F, x.o, src + c).mul(inv).intoArray(out, dst + c);
+                }
+                for (; c < d; c++) {
+                    out[dst + c] = x.o[src + c] * inv;
+                }
+            }
+            if (target != null) {
+                pooledTargetRow(target, x.blockMax, x.rowMax, x.rowSum, x.rows, bmp,
+                        ((b * hq + x.h) * nb + x.m) * nb, x.m, nb, mask, b, x.h);
+            }
+        }
+        return finite;
+    }
+
+    /**
+     * Qt[d][r] = q[r0 + r, h, d] · scale (padding rows zero), L rows at a time with one gather per channel (the
+     * scalar transpose it replaced cost 15 % of a sparse run); returns whether those rows of q are finite.
+     */
+    private static boolean transposeQ(float[] q, Unit x, AttentionShape shape, int b, int bs, int bmp, float qScale,
+                                      int[] gather) {
+        int n = shape.seqLen();
+        int hq = shape.qHeads();
+        int d = shape.headDim();
+        int rows = x.rows;
+        int r0 = x.m * bs;
+        int qStride = hq * d;
+        int qBase = ((b * n + r0) * hq + x.h) * d;
+        float[] qt = x.qt;
+        int fullRows = rows - rows % L;
+        FloatVector nan0 = FloatVector.zero(F);
+        FloatVector nan1 = nan0;
+        for (int r = 0; r < fullRows; r += L) {
+            int src = qBase + r * qStride;
+            int c = 0;
+            for (; c + 1 < d; c += 2) {
+                FloatVector e0 = FloatVector.fromArray(F, q, src + c, gather, 0);
+                FloatVector e1 = FloatVector.fromArray(F, q, src + c + 1, gather, 0);
+                nan0 = nan0.add(e0.mul(0f));                    // x·0 is NaN for NaN and ±∞
+                nan1 = nan1.add(e1.mul(0f));
+                e0.mul(qScale).intoArray(qt, c * bmp + r);
+                e1.mul(qScale).intoArray(qt, (c + 1) * bmp + r);
+            }
+            for (; c < d; c++) {
+                FloatVector e = FloatVector.fromArray(F, q, src + c, gather, 0);
+                nan0 = nan0.add(e.mul(0f));
+                e.mul(qScale).intoArray(qt, c * bmp + r);
+            }
+        }
+        float tail = 0f;
         for (int r = fullRows; r < rows; r++) {
             int src = qBase + r * qStride;
             for (int c = 0; c < d; c++) {
+                tail += q[src + c] * 0f;
                 qt[c * bmp + r] = q[src + c] * qScale;
             }
         }
@@ -268,52 +470,7 @@ final class FlashAttention {
                 Arrays.fill(qt, c * bmp + rows, c * bmp + bmp, 0f);
             }
         }
-        Arrays.fill(rowMax, 0, bmp, Float.NEGATIVE_INFINITY);
-        Arrays.fill(rowSum, 0, bmp, 0f);
-        int pvRows = Vec.roundUp(rows, PR);
-
-        boolean first = true;
-        int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed V
-        for (int j = 0; j <= m; j++) {
-            if (mask != null && !mask.keep(b, h, m, j)) {
-                continue;
-            }
-            int c0 = j * bs;
-            int nk = Math.min(bs, n - c0);
-            int kBase = (b * n + c0) * kv.kStride() + kh * d;
-            boolean diagonal = j == m;
-            float[] tileMax = sc.tileMax;
-            scores(qt, k, kBase, kv.kStride(), nk, d, bmp, st, diagonal ? null : tileMax);
-            if (diagonal) {    // causal inside the diagonal block: key kl hides rows r < kl
-                for (int kl = 1; kl < nk; kl++) {
-                    Arrays.fill(st, kl * bmp, kl * bmp + kl, Float.NEGATIVE_INFINITY);
-                }
-                tileMax(st, nk, bmp, tileMax);
-            }
-            softmaxStep(st, nk, bmp, tileMax, rowMax, rowSum, corr, target == null ? null : sc.blockMax, j * bmp);
-            pv(st, v, (kvHead + c0) * dp, dp, nk, bmp, o, dp, pvRows, first ? null : corr);
-            first = false;
-        }
-
-        // out = O / l
-        int bound = F.loopBound(d);
-        for (int r = 0; r < rows; r++) {
-            float inv = rowSum[r] == 0f ? 0f : 1f / rowSum[r];
-            int dst = outBase + r * qStride;
-            int src = r * dp;
-            int c = 0;
-            for (; c < bound; c += L) {
-                FloatVector.fromArray(F, o, src + c).mul(inv).intoArray(out, dst + c);
-            }
-            for (; c < d; c++) {
-                out[dst + c] = o[src + c] * inv;
-            }
-        }
-
-        if (target != null) {
-            pooledTargetRow(target, sc.blockMax, rowMax, rowSum, rows, bmp, ((b * hq + h) * nb + m) * nb, m, nb,
-                    mask, b, h);
-        }
+        return !Float.isNaN(VectorMath.sum(nan0.add(nan1)) + tail);
     }
 
     /**

@@ -21,6 +21,7 @@ public final class VectorMath {
     private static final float LN2_LO = -2.12194440e-4f;
     /** 1.5 · 2^23: adding and subtracting it rounds a float of magnitude &lt; 2^22 to the nearest integer. */
     private static final float ROUND = 12582912f;
+    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
     private static final float MAX_X = 88.0f;
     private static final float MIN_X = -87.0f;
     private static final float P0 = 1.9875691500e-4f;
@@ -39,19 +40,20 @@ public final class VectorMath {
      * Any species.
      */
     public static FloatVector exp(FloatVector x) {
-        VectorMask<Float> under = x.compare(VectorOperators.LT, MIN_X);
-        FloatVector c = x.max(MIN_X).min(MAX_X);
-        FloatVector n = c.mul(LOG2E).add(ROUND).sub(ROUND);
-        FloatVector r = n.fma(n.broadcast(-LN2_HI), c);
-        r = n.fma(n.broadcast(-LN2_LO), r);
-        FloatVector p = r.fma(P0, P1);       // P0·r + P1, as the scalar twin's fma(P0, r, P1)
-        p = p.fma(r, p.broadcast(P2));
-        p = p.fma(r, p.broadcast(P3));
-        p = p.fma(r, p.broadcast(P4));
-        p = p.fma(r, p.broadcast(P5));
+        VectorMask<Float> under = x.compare(VectorOperators.LT, MIN_X);   // below: 0, whatever the rest gives
+        FloatVector c = x.min(MAX_X);
+        FloatVector t = c.mul(LOG2E).add(ROUND);        // n + 1.5·2^23: the low mantissa bits hold n
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(x.broadcast(-LN2_HI), c);
+        r = n.fma(x.broadcast(-LN2_LO), r);
+        FloatVector p = r.fma(x.broadcast(P0), x.broadcast(P1));   // P0·r + P1, as the scalar fma(r, P0, P1)
+        p = p.fma(r, x.broadcast(P2));
+        p = p.fma(r, x.broadcast(P3));
+        p = p.fma(r, x.broadcast(P4));
+        p = p.fma(r, x.broadcast(P5));
         FloatVector r2 = r.mul(r);
         FloatVector y = p.fma(r2, r.add(1f));
-        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        IntVector bits = t.reinterpretAsInts().sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23);   // 2^n
         return y.mul(bits.reinterpretAsFloats()).blend(0f, under);
     }
 
@@ -60,8 +62,9 @@ public final class VectorMath {
         if (x < MIN_X) {
             return 0f;
         }
-        float c = Math.min(Math.max(x, MIN_X), MAX_X);
-        float n = c * LOG2E + ROUND - ROUND;
+        float c = Math.min(x, MAX_X);
+        float t = c * LOG2E + ROUND;
+        float n = t - ROUND;
         float r = Math.fma(n, -LN2_HI, c);
         r = Math.fma(n, -LN2_LO, r);
         float p = Math.fma(r, P0, P1);
@@ -71,7 +74,7 @@ public final class VectorMath {
         p = Math.fma(p, r, P5);
         float r2 = r * r;
         float y = Math.fma(p, r2, r + 1f);
-        return y * Float.intBitsToFloat(((int) n + 127) << 23);
+        return y * Float.intBitsToFloat((Float.floatToRawIntBits(t) - (ROUND_BITS - 127)) << 23);
     }
 
     /**

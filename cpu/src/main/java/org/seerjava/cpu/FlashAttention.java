@@ -127,9 +127,8 @@ final class FlashAttention {
     /**
      * Causal attention over the blocks of {@code mask} (all causal blocks when null); also the pooled target
      * {@code [B, Hq, nb, nb]} when {@code target} is not null. The caller validates shapes and lengths; the
-     * finite checks of q, k and v are done here, k and v while they are packed (before any output is written),
-     * q while each task transposes its query rows (an input with NaN or ±∞ in q throws after the output has been
-     * partly written).
+     * finite checks of q, k and v are done here before any output is written: q in one vectorised parallel pass,
+     * k and v while they are packed.
      */
     static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
                     double scale, BlockMask mask) {
@@ -141,6 +140,7 @@ final class FlashAttention {
                     double scale, BlockMask mask, int unitsPerTask) {
         int nb = shape.blocks(bs);
         float qScale = (float) scale;
+        Vec.allFinite("q", q);                  // up front, so that bad input never leaves a partly written output
         Packed kv = pack(k, v, shape);
         Tasks tasks = tasks(mask, shape, nb, unitsPerTask);
         boolean[] badQ = new boolean[1];

@@ -286,6 +286,23 @@ class CpuEngineTest {
         for (int i = 0; i < bad.size(); i++) {
             assertThatThrownBy(bad.get(i)::run).as("case %d", i).isInstanceOf(IllegalArgumentException.class);
         }
+        // bad input leaves the output untouched (no partial writes): NaN in the last row of q
+        float[] lateNan = q.clone();
+        lateNan[lateNan.length - 1] = Float.NaN;
+        for (boolean sparse : new boolean[] {false, true}) {
+            float[] untouched = new float[s.qElements()];
+            java.util.Arrays.fill(untouched, 7f);
+            assertThatThrownBy(() -> {
+                if (sparse) {
+                    CPU.blockSparse(lateNan, kv, kv, BlockMask.causal(1, 2, 2), untouched, s, 64, 0.25);
+                } else {
+                    CPU.denseCausal(lateNan, kv, kv, untouched, s, 0.25);
+                }
+            }).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("q contains NaN");
+            for (float x : untouched) {
+                org.assertj.core.api.Assertions.assertThat(x).isEqualTo(7f);
+            }
+        }
         // sanity: the well-formed gate call succeeds
         CPU.gateScores(q, kv, null, new float[2 * 48 * 16], new float[2 * 4], s,
                 GateConfig.of(GateType.DEFAULT, 64, 16, 10000), false);

@@ -37,52 +37,22 @@ public final class BlockSparseAttention {
         int Hkv = shape.kvHeads();
         int D = shape.headDim();
         int g = shape.groupSize();
-        double[] s = new double[blockSize];
-        double[] acc = new double[D];
+        OnlineSoftmax row = new OnlineSoftmax(D, blockSize);
         for (int b = 0; b < shape.batch(); b++) {
             for (int h = 0; h < Hq; h++) {
                 int kh = h / g;
+                int kvBase = (b * N * Hkv + kh) * D;          // key c of this head at kvBase + c·Hkv·D
                 for (int r = 0; r < N; r++) {
                     int qBlock = r / blockSize;
-                    int qBase = ((b * N + r) * Hq + h) * D;
-                    double rowMax = Double.NEGATIVE_INFINITY;
-                    double rowSum = 0;
-                    java.util.Arrays.fill(acc, 0);
+                    row.reset();
                     for (int kBlock = 0; kBlock <= qBlock; kBlock++) {
-                        if (!mask.keep(b, h, qBlock, kBlock)) {
-                            continue;
+                        if (mask.keep(b, h, qBlock, kBlock)) {
+                            int first = kBlock * blockSize;
+                            int end = Math.min(first + blockSize, r + 1);   // causal inside the diagonal block
+                            row.visit(q, ((b * N + r) * Hq + h) * D, k, v, kvBase, Hkv * D, first, end, scale);
                         }
-                        int first = kBlock * blockSize;
-                        int end = Math.min(first + blockSize, r + 1);       // causal inside the diagonal block
-                        double blockMax = Double.NEGATIVE_INFINITY;
-                        for (int c = first; c < end; c++) {
-                            int kBase = ((b * N + c) * Hkv + kh) * D;
-                            double dot = 0;
-                            for (int d = 0; d < D; d++) {
-                                dot += q[qBase + d] * k[kBase + d];
-                            }
-                            s[c - first] = dot * scale;
-                            blockMax = Math.max(blockMax, s[c - first]);
-                        }
-                        double newMax = Math.max(rowMax, blockMax);
-                        double correction = Math.exp(rowMax - newMax);     // 0 on the first visited block
-                        rowSum *= correction;
-                        for (int d = 0; d < D; d++) {
-                            acc[d] *= correction;
-                        }
-                        for (int c = first; c < end; c++) {
-                            double p = Math.exp(s[c - first] - newMax);
-                            rowSum += p;
-                            int vBase = ((b * N + c) * Hkv + kh) * D;
-                            for (int d = 0; d < D; d++) {
-                                acc[d] += p * v[vBase + d];
-                            }
-                        }
-                        rowMax = newMax;
                     }
-                    for (int d = 0; d < D; d++) {
-                        out[qBase + d] = rowSum == 0 ? 0.0 : acc[d] / rowSum;   // empty row → 0
-                    }
+                    row.writeTo(out, ((b * N + r) * Hq + h) * D);           // empty row → 0
                 }
             }
         }

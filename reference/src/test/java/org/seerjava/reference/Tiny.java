@@ -4,7 +4,7 @@ package org.seerjava.reference;
  * The shared tiny configuration of SPEC-SEMANTICS.md section 10: block 4, Hq = 2, Hkv = 1, D = Dg = 4, RoPE θ =
  * 10000 over 4 channels, deterministic inputs.
  */
-final class Tiny {
+public final class Tiny {
     static final int BLOCK = 4;
     static final int HQ = 2;
     static final int HKV = 1;
@@ -15,7 +15,7 @@ final class Tiny {
     }
 
     /** q_nope[t, h, d] = sin(0.1·(t+1) + 0.3·h + 0.7·d), laid out [1, L, heads, D]. */
-    static double[] qNope(int length, int heads) {
+    public static double[] qNope(int length, int heads) {
         double[] q = new double[length * heads * D];
         for (int t = 0; t < length; t++) {
             for (int h = 0; h < heads; h++) {
@@ -28,7 +28,7 @@ final class Tiny {
     }
 
     /** k_nope[t, 0, d] = cos(0.2·(t+1) − 0.5·d). */
-    static double[] kNope(int length) {
+    public static double[] kNope(int length) {
         double[] k = new double[length * D];
         for (int t = 0; t < length; t++) {
             for (int d = 0; d < D; d++) {
@@ -39,7 +39,7 @@ final class Tiny {
     }
 
     /** v[t, 0, d] = sin(0.3·t − 0.2·d + 0.5). */
-    static double[] v(int length) {
+    public static double[] v(int length) {
         double[] v = new double[length * D];
         for (int t = 0; t < length; t++) {
             for (int d = 0; d < D; d++) {

@@ -1,9 +1,8 @@
 package org.seerjava.reference.decode;
 
-import java.util.Arrays;
-
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.Checks;
+import org.seerjava.reference.OnlineSoftmax;
 
 /**
  * Block-sparse attention of one new query token per sequence over a left-padded KV cache (SPEC §7.6, the
@@ -71,8 +70,7 @@ public final class SparseDecodeAttention {
                     + " elements, expected " + (long) batch * Hkv * nb);
         }
 
-        double[] s = new double[blockSize];
-        double[] acc = new double[D];
+        OnlineSoftmax row = new OnlineSoftmax(D, blockSize);
         for (int b = 0; b < batch; b++) {
             int leftPad = Lmax - cacheSeqLens[b];
             int firstBlock = leftPad / blockSize;
@@ -80,44 +78,16 @@ public final class SparseDecodeAttention {
                 for (int j = 0; j < g; j++) {
                     int h = kh * g + j;
                     int qBase = (b * Hq + h) * D;
-                    double rowMax = Double.NEGATIVE_INFINITY;
-                    double rowSum = 0;
-                    Arrays.fill(acc, 0);
+                    row.reset();
                     for (int n = firstBlock; n < nb; n++) {
                         if (!mask[(b * Hkv + kh) * nb + n] && n != firstBlock) {
                             continue;
                         }
                         int first = Math.max(n * blockSize, leftPad);      // pad keys get −inf: skip them
                         int end = Math.min((n + 1) * blockSize, Lmax);
-                        double blockMax = Double.NEGATIVE_INFINITY;
-                        for (int c = first; c < end; c++) {
-                            int kBase = ((b * Lmax + c) * Hkv + kh) * D;
-                            double dot = 0;
-                            for (int d = 0; d < D; d++) {
-                                dot += q[qBase + d] * kCache[kBase + d];
-                            }
-                            s[c - first] = dot * scale;
-                            blockMax = Math.max(blockMax, s[c - first]);
-                        }
-                        double newMax = Math.max(rowMax, blockMax);
-                        double correction = Math.exp(rowMax - newMax);     // 0 on the first visited block
-                        rowSum *= correction;
-                        for (int d = 0; d < D; d++) {
-                            acc[d] *= correction;
-                        }
-                        for (int c = first; c < end; c++) {
-                            double p = Math.exp(s[c - first] - newMax);
-                            rowSum += p;
-                            int vBase = ((b * Lmax + c) * Hkv + kh) * D;
-                            for (int d = 0; d < D; d++) {
-                                acc[d] += p * vCache[vBase + d];
-                            }
-                        }
-                        rowMax = newMax;
+                        row.visit(q, qBase, kCache, vCache, (b * Lmax * Hkv + kh) * D, Hkv * D, first, end, scale);
                     }
-                    for (int d = 0; d < D; d++) {
-                        out[qBase + d] = acc[d] / rowSum;                  // the first real block is never empty
-                    }
+                    row.writeTo(out, qBase);                               // the first real block is never empty
                 }
             }
         }

@@ -3,6 +3,7 @@ package org.seerjava.reference.decode;
 import java.util.Random;
 
 import org.seerjava.reference.Rope;
+import org.seerjava.reference.Tiny;
 import org.seerjava.reference.RopeConfig;
 
 /**
@@ -19,39 +20,19 @@ final class TinyDecodeFixture {
     private TinyDecodeFixture() {
     }
 
-    /** {@code q_nope[t, h, d] = sin(0.1·(t+1) + 0.3·h + 0.7·d)}, {@code [1, L, Hq, D]}. */
+    /** {@code q_nope[t, h, d] = sin(0.1·(t+1) + 0.3·h + 0.7·d)}, {@code [1, L, Hq, D]} (the prefill fixture's). */
     static double[] qNope(int length) {
-        double[] q = new double[length * HQ * D];
-        for (int t = 0; t < length; t++) {
-            for (int h = 0; h < HQ; h++) {
-                for (int d = 0; d < D; d++) {
-                    q[(t * HQ + h) * D + d] = Math.sin(0.1 * (t + 1) + 0.3 * h + 0.7 * d);
-                }
-            }
-        }
-        return q;
+        return Tiny.qNope(length, HQ);
     }
 
     /** {@code k_nope[t, 0, d] = cos(0.2·(t+1) − 0.5·d)}, {@code [1, L, 1, D]}. */
     static double[] kNope(int length) {
-        double[] k = new double[length * D];
-        for (int t = 0; t < length; t++) {
-            for (int d = 0; d < D; d++) {
-                k[t * D + d] = Math.cos(0.2 * (t + 1) - 0.5 * d);
-            }
-        }
-        return k;
+        return Tiny.kNope(length);
     }
 
     /** {@code v[t, 0, d] = sin(0.3·t − 0.2·d + 0.5)}. */
     static double[] v(int length) {
-        double[] v = new double[length * D];
-        for (int t = 0; t < length; t++) {
-            for (int d = 0; d < D; d++) {
-                v[t * D + d] = Math.sin(0.3 * t - 0.2 * d + 0.5);
-            }
-        }
-        return v;
+        return Tiny.v(length);
     }
 
     /** {@code WqD[kh, j, i, o] = 0.5·cos(0.3 + 0.5·kh + 0.9·j + 0.23·i − 0.41·o)}, {@code [1, 2, 4, 4]}. */

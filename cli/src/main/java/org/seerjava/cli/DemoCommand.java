@@ -119,8 +119,8 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter w = spec.commandLine().getOut();
         Path home = Seer.home();
-        Path modelDir = model != null ? model : home.resolve("models/tiny-llama-bytes");
-        Path outDir = out != null ? out : home.resolve("work/demo");
+        Path modelDir = Seer.orDefault(model, "models/tiny-llama-bytes");
+        Path outDir = Seer.orDefault(out, "work/demo");
         Files.createDirectories(outDir);
         if (layer < 0 || head < 0) {
             throw new IllegalArgumentException("--layer and --head must be >= 0");
@@ -158,7 +158,7 @@ final class DemoCommand implements Callable<Integer> {
                     gateSet = GateSet.load(cached, dims);
                     gateSource = "distilled earlier, cached in " + cached;
                 } else {
-                    Path train = trainText != null ? trainText : home.resolve("corpus/train-excerpt.bin");
+                    Path train = Seer.orDefault(trainText, "corpus/train-excerpt.bin");
                     DistillOptions o = DistillOptions.defaults(modelDir, train, cacheDir)
                             .withSeqLen(seqLen).withBatch(4).withSteps(steps).withLr(1e-3, Math.min(20, steps / 5))
                             .withSeed(seed).withPoolWindows(windows).withEngine(engine.name())
@@ -180,7 +180,7 @@ final class DemoCommand implements Callable<Integer> {
             w.println("gates: " + gateSource);
 
             // 2. The passage and a warm-up.
-            Path text = evalText != null ? evalText : home.resolve("corpus/eval-moby.bin");
+            Path text = Seer.orDefault(evalText, "corpus/eval-moby.bin");
             int[] tokens = DistillationTrainer.tokens(DistillationTrainer.readCorpus(text), offset, context + 1);
             int[] input = java.util.Arrays.copyOf(tokens, context);
             int[] targets = java.util.Arrays.copyOfRange(tokens, 1, context + 1);

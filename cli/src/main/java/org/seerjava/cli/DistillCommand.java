@@ -80,10 +80,9 @@ final class DistillCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter w = spec.commandLine().getOut();
-        Path home = Seer.home();
-        DistillOptions o = new DistillOptions(model != null ? model : home.resolve("models/tiny-llama-bytes"),
-                corpus != null ? corpus : home.resolve("corpus/train-excerpt.bin"),
-                out != null ? out : home.resolve("work/distill"), gateType, blockSize, gateHidden, seqLen, batch, steps,
+        DistillOptions o = new DistillOptions(Seer.orDefault(model, "models/tiny-llama-bytes"),
+                Seer.orDefault(corpus, "corpus/train-excerpt.bin"),
+                Seer.orDefault(out, "work/distill"), gateType, blockSize, gateHidden, seqLen, batch, steps,
                 lr, warmup, weightDecay, 1.0, seed, checkpointEvery, windows, backend, !noProgress);
         Distill.Result r = Distill.run(o);
         DistillationTrainer.StepLog first = r.history().getFirst();

@@ -68,11 +68,10 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter w = spec.commandLine().getOut();
-        Path home = Seer.home();
         List<EvalOptions.NamedGates> named = new ArrayList<>();
         if (gates == null || gates.isEmpty()) {
             named.add(new EvalOptions.NamedGates("reference",
-                    home.resolve("models/tiny-llama-bytes/reference-gates/attn_gate_weights.safetensors")));
+                    Seer.home().resolve("models/tiny-llama-bytes/reference-gates/attn_gate_weights.safetensors")));
         } else {
             for (String g : gates) {
                 int eq = g.indexOf('=');
@@ -85,9 +84,9 @@ final class EvalCommand implements Callable<Integer> {
         if (windows < 1 || windows > 20) {
             throw new IllegalArgumentException("--windows must be in [1, 20], got " + windows);
         }
-        List<EvalOptions.Window> all = EvalOptions.acceptanceWindows(corpusDir != null ? corpusDir : home.resolve("corpus"),
+        List<EvalOptions.Window> all = EvalOptions.acceptanceWindows(Seer.orDefault(corpusDir, "corpus"),
                 context);
-        EvalOptions o = new EvalOptions(model != null ? model : home.resolve("models/tiny-llama-bytes"), named,
+        EvalOptions o = new EvalOptions(Seer.orDefault(model, "models/tiny-llama-bytes"), named,
                 all.subList(0, windows), densities, !noOracle, !noSinkLocal, Math.min(copy, windows), 1024, 1024,
                 backend, json, !noProgress);
         Evaluate.Report r = Evaluate.run(o);

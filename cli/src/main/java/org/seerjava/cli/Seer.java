@@ -30,6 +30,11 @@ public final class Seer {
         return Path.of(System.getProperty("seer.home", ".")).toAbsolutePath().normalize();
     }
 
+    /** The given path, or the embedded default {@code rel} (e.g. {@code models/tiny-llama-bytes}) under {@link #home()}. */
+    static Path orDefault(Path given, String rel) {
+        return given != null ? given : home().resolve(rel);
+    }
+
     /** Builds the command line with the project's error handling. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Seer());

@@ -13,7 +13,12 @@ public final class Kernel {
     private final CudaModule module;
     private final String name;
     private final MemorySegment function;
-    private int dynamicSharedLimit = 48 * 1024;
+    /**
+     * The dynamic shared memory this function has been allowed so far. It starts at 0, not at the default 48 KB:
+     * the default covers static plus dynamic shared memory, so a kernel with static shared memory and 48 KB of
+     * dynamic memory fails to launch unless the limit is raised explicitly.
+     */
+    private int dynamicSharedLimit = 0;
 
     Kernel(CudaModule module, String name, MemorySegment function) {
         this.module = module;

@@ -118,19 +118,21 @@ class GpuBf16Test {
     }
 
     /**
-     * The 128-row dense and fused kernels: the target's scratch in shared memory (nb ≤ 24) and in global memory
-     * (nb above it, or the limit forced to 0), odd and even block counts, N not a multiple of 64 or 128, and the
-     * 64-row dense kernel.
+     * The 128-row dense and fused kernels (the wgmma ones on Hopper and the mma.sync ones, both): the target's
+     * scratch in shared memory (nb ≤ the limit) and in global memory (nb above it, or the limit forced to 0), odd
+     * and even block counts, N not a multiple of 64 or 128, and the 64-row dense kernel.
      */
     @ParameterizedTest
     @CsvSource({"1, 1000, 4, 2, 128, 24", "1, 1000, 4, 2, 128, 0", "1, 1472, 2, 1, 128, 24", "1, 2200, 2, 1, 128, 24",
-            "2, 1601, 2, 2, 64, 24", "1, 2560, 2, 2, 128, 0"})
+            "2, 1601, 2, 2, 64, 24", "1, 2560, 2, 2, 128, 0", "1, 2560, 2, 2, 128, 120", "1, 4100, 3, 1, 64, 120", "1, 7680, 2, 1, 128, 120",
+            "2, 64, 2, 2, 128, 24", "1, 65, 2, 1, 128, 0"})
     void denseAndFusedTarget(int B, int N, int Hq, int Hkv, int D, int sharedMaxNb) {
         Random r = new Random(11L * N + Hq + sharedMaxNb);
         AttentionShape shape = new AttentionShape(B, N, Hq, Hkv, D);
         int nb = shape.blocks(64);
         String tag = "dense/fused B" + B + " N" + N + " Hq" + Hq + " Hkv" + Hkv + " D" + D + " nb" + nb
-                + (nb <= sharedMaxNb ? " (shared scratch)" : " (global scratch)");
+                + (nb <= sharedMaxNb ? " (shared scratch)" : " (global scratch)")
+                + (SeerKernels.isWgmma("dense", D) ? " wgmma + mma.sync" : " mma.sync");
         float[] q = Gpu.roundBf16(Gpu.random(r, shape.qElements()));
         float[] k = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
         float[] v = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
@@ -147,9 +149,14 @@ class GpuBf16Test {
             Tensor dense = bf16Out(a, "dense", B, N, Hq, D);
             Tensor dense64 = bf16Out(a, "dense64", B, N, Hq, D);
             Tensor fused = bf16Out(a, "fused", B, N, Hq, D);
+            Tensor dense2 = bf16Out(a, "dense2", B, N, Hq, D);
+            Tensor fused2 = bf16Out(a, "fused2", B, N, Hq, D);
             Tensor scratch = Tensor.of("scratch", DType.F32, SeerKernels.targetScratchElements(B, Hq, nb));
+            Tensor scratch2 = Tensor.of("scratch2", DType.F32, SeerKernels.targetScratchElements(B, Hq, nb));
             Tensor target = Tensor.of("target", DType.F32, B, Hq, nb, nb);
             target.withHost(a.allocate(target.bytes(), 8));
+            Tensor target2 = Tensor.of("target2", DType.F32, B, Hq, nb, nb);
+            target2.withHost(a.allocate(target2.bytes(), 8));
             TaskGraph tg = new TaskGraph("bf16.fused")
                     .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt)
                     .task("dense", SeerKernels.attentionBf16("dense", D),
@@ -160,21 +167,30 @@ class GpuBf16Test {
                     .task("fused", SeerKernels.attentionBf16("target", D, sharedMaxNb),
                             SeerKernels.attentionBf16Launch("target", nb, Hq, B, D, sharedMaxNb), qt, kt, vt, fused,
                             scratch, target, N, Hq, Hkv, nb, sl)
-                    .transferToHost(DataTransferMode.EVERY_EXECUTION, dense, dense64, fused, target);
-            try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot()).withPoison(dense, dense64, fused, target)) {
+                    .task("dense2", SeerKernels.attentionBf16("dense2", D),
+                            SeerKernels.attentionBf16Launch("dense2", nb, Hq, B, D), qt, kt, vt, dense2, N, Hq, Hkv, nb, sl)
+                    .task("fused2", SeerKernels.attentionBf16("target2", D, sharedMaxNb),
+                            SeerKernels.attentionBf16Launch("target2", nb, Hq, B, D, sharedMaxNb), qt, kt, vt, fused2,
+                            scratch2, target2, N, Hq, Hkv, nb, sl)
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, dense, dense64, fused, target, dense2, fused2,
+                            target2);
+            try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot())
+                    .withPoison(dense, dense64, fused, target, dense2, fused2, target2)) {
                 for (int run = 0; run < 2; run++) {
                     plan.execute();
                     float[] want = new float[(int) shape.qElements()];
                     float[] tref = new float[B * Hq * nb * nb];
                     ref.attentionWithPooledTarget(q, k, v, want, tref, shape, 64, scale);
-                    for (Tensor t : new Tensor[] {dense, dense64, fused}) {
+                    for (Tensor t : new Tensor[] {dense, dense64, fused, dense2, fused2}) {
                         float[] o = readBf16(t);
                         Gpu.assertAllFinite(tag + " " + t.name(), o);
                         Gpu.assertClose(tag + " " + t.name(), o, want, TOL);
                     }
-                    float[] tg1 = readF32(target);
-                    Gpu.assertAllFinite(tag + " target", tg1);
-                    Gpu.assertClose(tag + " pooled target", tg1, tref, TOL);
+                    for (Tensor t : new Tensor[] {target, target2}) {
+                        float[] tg1 = readF32(t);
+                        Gpu.assertAllFinite(tag + " " + t.name(), tg1);
+                        Gpu.assertClose(tag + " pooled " + t.name(), tg1, tref, TOL);
+                    }
                 }
             }
         }

@@ -72,19 +72,24 @@ public final class GpuBench {
         List<Row> rows = new ArrayList<>();
         if (only > 0) {
             try (Stream stream = new Stream()) {
-                rows.add(attention(stream, only, 0.1, reps, Double.NaN));
+                rows.add(attention(stream, only, 0.1, "sparse", reps, Double.NaN));
             }
             return rows;
         }
         try (Stream stream = new Stream()) {
             for (int n : quick ? new int[] {8192} : new int[] {8192, 32768, 131072}) {
-                rows.add(attention(stream, n, 0.1, n == 131072 ? Math.max(3, reps / 4) : reps,
+                rows.add(attention(stream, n, 0.1, "sparse", n == 131072 ? Math.max(3, reps / 4) : reps,
                         n == 8192 ? 0.312 : n == 32768 ? 3.77 : 60.3));
             }
             if (!quick) {
-                rows.add(attention(stream, 32768, 1.0, Math.max(3, reps / 2), 25.2));
-                rows.add(attention(stream, 32768, 2.0, Math.max(3, reps / 4), Double.NaN));   // 64-row dense kernel
-                rows.add(distillation(stream, 32768, Math.max(3, reps / 2), 22.6));
+                rows.add(attention(stream, 32768, 1.0, "dense", Math.max(3, reps / 2), 25.2));
+                if (SeerKernels.isWgmma("dense", D)) {                      // the mma.sync kernel, for comparison
+                    rows.add(attention(stream, 32768, 1.0, "dense2", Math.max(3, reps / 4), Double.NaN));
+                }
+                rows.add(distillation(stream, 32768, "target", Math.max(3, reps / 2), 22.6));
+                if (SeerKernels.isWgmma("target", D)) {
+                    rows.add(distillation(stream, 32768, "target2", Math.max(3, reps / 4), Double.NaN));
+                }
                 rows.addAll(prefill(stream, 32768, reps));
             }
         }
@@ -156,7 +161,20 @@ public final class GpuBench {
         return (float) Math.max(0, Math.min(1, (density * causal - nb) / off));
     }
 
-    static Row attention(Stream s, int n, double density, int reps, double targetMs) {
+    /** Kernel names in the table. */
+    static String label(String mode) {
+        return switch (mode) {
+            case "sparse" -> "block-sparse attention";
+            case "dense64" -> "dense attention, 64-row mma.sync kernel";
+            case "dense2" -> "dense attention, 128-row mma.sync kernel";
+            case "target2" -> "fused dense attention + pooled target, mma.sync kernel";
+            case "dense" -> "dense attention (all causal blocks)" + (SeerKernels.isWgmma(mode, D) ? ", wgmma" : "");
+            case "target" -> "fused dense attention + pooled target" + (SeerKernels.isWgmma(mode, D) ? ", wgmma" : "");
+            default -> mode;
+        };
+    }
+
+    static Row attention(Stream s, int n, double density, String mode, int reps, double targetMs) {
         int nb = Math.ceilDiv(n, BLOCK);
         long elems = (long) n * H * D;
         long maskBytes = (long) H * nb * nb;
@@ -166,8 +184,7 @@ public final class GpuBench {
             fill(q, elems, 1, s);
             fill(k, elems, 2, s);
             fill(v, elems, 3, s);
-            boolean dense = density >= 1.0;
-            String mode = density > 1.0 ? "dense64" : dense ? "dense" : "sparse";   // density 2: the 64-row kernel
+            boolean dense = !mode.equals("sparse");
             KernelSpec spec = SeerKernels.attentionBf16(mode, D);
             KernelSpec.Launch l = SeerKernels.attentionBf16Launch(mode, nb, H, 1, D);
             Kernel kernel = spec.kernel();
@@ -191,13 +208,11 @@ public final class GpuBench {
             });
             double realDensity = tiles / ((double) H * nb * (nb + 1) / 2);
             double flops = tiles * 4.0 * BLOCK * BLOCK * D;
-            return new Row(density > 1.0 ? "dense attention, 64-row kernel" : dense ? "dense attention (all causal blocks)"
-                    : "block-sparse attention", n, realDensity, ms,
-                    flops / ms / 1e9, targetMs);
+            return new Row(label(mode), n, realDensity, ms, flops / ms / 1e9, targetMs);
         }
     }
 
-    static Row distillation(Stream s, int n, int reps, double targetMs) {
+    static Row distillation(Stream s, int n, String mode, int reps, double targetMs) {
         int nb = Math.ceilDiv(n, BLOCK);
         long elems = (long) n * H * D;
         try (DeviceBuffer q = DeviceBuffer.allocate(elems * 2); DeviceBuffer k = DeviceBuffer.allocate(elems * 2);
@@ -207,14 +222,13 @@ public final class GpuBench {
             fill(q, elems, 4, s);
             fill(k, elems, 5, s);
             fill(v, elems, 6, s);
-            Kernel kernel = SeerKernels.attentionBf16("target", D).kernel();
-            KernelSpec.Launch l = SeerKernels.attentionBf16Launch("target", nb, H, 1, D);
+            Kernel kernel = SeerKernels.attentionBf16(mode, D).kernel();
+            KernelSpec.Launch l = SeerKernels.attentionBf16Launch(mode, nb, H, 1, D);
             float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
             double ms = time(s, reps, () -> kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
                     l.sharedBytes(), q, k, v, o, rowmax, target, n, H, H, nb, scale));
             long tiles = (long) H * nb * (nb + 1) / 2;
-            return new Row("fused dense attention + pooled target", n, 1.0, ms, tiles * 4.0 * BLOCK * BLOCK * D / ms / 1e9,
-                    targetMs);
+            return new Row(label(mode), n, 1.0, ms, tiles * 4.0 * BLOCK * BLOCK * D / ms / 1e9, targetMs);
         }
     }
 

@@ -1,0 +1,482 @@
+// Causal dense FlashAttention forward (and the fused pooled distillation target) on Hopper's warpgroup MMA
+// (wgmma, sm_90a): bf16 inputs and outputs, fp32 accumulation, online softmax in log2 units.
+//
+// Layouts (the official "bshd"): q, out [B, N, Hq, D]; k, v [B, N, Hkv, D]. GQA: query head h reads kv head
+// h / (Hq / Hkv) straight from k, v. Kernel parameters are those of attn2_dense_bf16 / attn2_target_bf16 in
+// attention_bf16.cu (the mma.sync kernels this one replaces on sm_90a).
+//
+// One CTA = 128 query rows (query blocks 2p and 2p + 1) of one (b, h), 384 threads in three warpgroups:
+//   warpgroups 0 and 1: consumers, 64 query rows each (registers raised to CONSUMER_REGS with setmaxnreg);
+//   warpgroup 2: producer (registers lowered to PRODUCER_REGS), copies the key tiles and the value tiles of
+//   128 keys (two 64-key blocks), 0 .. p, with cp.async into two rings of STAGES shared-memory stages, and
+//   signals each stage's "full" mbarrier when its copies have landed; consumer warps signal the stage's "empty"
+//   mbarrier when their MMAs no longer read it. Keys and values have separate rings: a key tile is free as soon
+//   as S is computed, a value tile only after P V.
+// Per key tile j a warpgroup computes S = Q K_j^T (HEAD_DIM/16 wgmma m64n128k16, Q and K from shared memory),
+// masks the tile crossing the diagonal (or N), updates the running row max m and sum l, and turns S into
+// P = 2^(S*scale - m); O += P V_j (8 wgmma m64nDk16, P from registers as bf16, V from shared memory, transposed)
+// is issued together with the next tile's S = Q K_{j+1}^T, so that the softmax of tile j + 1 overlaps the P V
+// product of tile j.
+// Shared tiles are in the 128-byte-swizzled layout of the wgmma descriptors: a [rows x D] tile is stored as
+// D / 64 column halves of [rows][64] bf16, the 16-byte chunk c of row r at chunk position c ^ (r % 8).
+//
+// MODE 2 (target): as in attn2_target_bf16, every row's 64-key block maxima (log2 units) go to a scratch [nb][128 rows],
+// in shared memory when nb <= SCRATCH_SMEM_NB, else in global memory [B*Hq, ceil(nb/2), nb, 128]; at the end
+// target[m, n] = max_r 2^(R[r, n] - c_r), c_r = m_r + log2 l_r, normalised over n.
+//
+// Compile-time constants (-D): HEAD_DIM (64 or 128), STAGES, SCRATCH_SMEM_NB.
+
+#include <cuda_bf16.h>
+
+#ifndef INFINITY   // NVRTC has no <math.h>
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+#ifndef HEAD_DIM
+#define HEAD_DIM 128
+#endif
+#if HEAD_DIM != 64 && HEAD_DIM != 128
+#error "attention_wgmma.cu supports HEAD_DIM 64 and 128"
+#endif
+#ifndef STAGES
+#define STAGES 2
+#endif
+#ifndef SCRATCH_SMEM_NB
+#define SCRATCH_SMEM_NB 120
+#endif
+
+#define BM 128                               // query rows per CTA
+#define BN 128                               // keys per tile (two 64-key blocks)
+#define HALVES (HEAD_DIM / 64)               // 128-byte column halves of a tile row
+#define CHUNKS (HEAD_DIM / 8)                // 16-byte chunks per row
+#define KV_TILE_BYTES (BN * HEAD_DIM * 2)
+#define Q_WG_BYTES (64 * HEAD_DIM * 2)
+#define NCONSUMER 256
+#define NTHREADS (NCONSUMER + 128)
+#define PRODUCER_REGS 24
+#define CONSUMER_REGS 240
+
+typedef unsigned int u32;
+typedef unsigned long long u64;
+
+static __device__ __forceinline__ u32 smem_u32(const void *p) {
+    return (u32)__cvta_generic_to_shared(p);
+}
+// byte offset of chunk c of row r in a swizzled tile of `rows` rows
+static __device__ __forceinline__ u32 sw_off(int r, int c, int rows) {
+    return (u32)((c >> 3) * rows * 128 + r * 128 + (((c & 7) ^ (r & 7)) << 4));
+}
+static __device__ __forceinline__ void cp_async16(u32 dst, const void *src, bool valid) {
+    int n = valid ? 16 : 0;                  // src-size 0: the 16 bytes are zero-filled
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(src), "r"(n) : "memory");
+}
+static __device__ __forceinline__ void mbar_init(u32 bar, u32 count) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory");
+}
+static __device__ __forceinline__ void mbar_arrive(u32 bar) {
+    asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}\n" :: "r"(bar) : "memory");
+}
+static __device__ __forceinline__ void mbar_arrive_cp_async(u32 bar) {   // arrives once this thread's copies land
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" :: "r"(bar) : "memory");
+}
+static __device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
+    asm volatile("{\n.reg .pred done;\nWAIT:\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+                 "@!done bra WAIT;\n}\n" :: "r"(bar), "r"(parity) : "memory");
+}
+static __device__ __forceinline__ void fence_async_smem() {   // generic-proxy writes -> wgmma's async proxy
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+static __device__ __forceinline__ void named_barrier(int id, int threads) {
+    asm volatile("bar.sync %0, %1;\n" :: "r"(id), "r"(threads) : "memory");
+}
+static __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+static __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+static __device__ __forceinline__ void wgmma_wait() {
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory");
+}
+// keeps the compiler from moving accesses of an accumulator across wgmma issue / wait
+static __device__ __forceinline__ void reg_fence(float &r) { asm volatile("" : "+f"(r) :: "memory"); }
+
+// shared-memory matrix descriptor, 128-byte swizzle (lbo, sbo in bytes)
+static __device__ __forceinline__ u64 desc_sw128(u32 addr, u32 lbo, u32 sbo) {
+    return (u64)((addr & 0x3FFFF) >> 4) | ((u64)(lbo >> 4) << 16) | ((u64)(sbo >> 4) << 32) | (1ull << 62);
+}
+static __device__ __forceinline__ float fast_exp2(float x) {   // ex2.approx.ftz: 2^-inf = 0
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+}
+static __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<u32 *>(&v);
+}
+
+static __device__ __forceinline__ void wgmma_ss_m64n128(float *d, unsigned long long da, unsigned long long db, int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+                 : "l"(da), "l"(db), "r"(scaleD));
+}
+static __device__ __forceinline__ void wgmma_rs_m64n64_tb(float *d, const u32 *a, unsigned long long db, int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scaleD));
+}
+static __device__ __forceinline__ void wgmma_rs_m64n128_tb(float *d, const u32 *a, unsigned long long db, int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, {%64,%65,%66,%67}, %68, p, 1, 1, 1;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scaleD));
+}
+
+// Copies a BN x HEAD_DIM tile (row r at base + r * rowStride) into the swizzled stage at dst; rows >= rows are
+// zero-filled. The producer warpgroup: thread ptid copies chunk ptid % CHUNKS of rows ptid / CHUNKS + i * STEP.
+static __device__ __forceinline__ void copy_tile(u32 dst, const __nv_bfloat16 *base, long rowStride, int rows,
+                                                 int ptid) {
+    const int c = ptid % CHUNKS, r0 = ptid / CHUNKS;
+    constexpr int STEP = 128 / CHUNKS;                   // a multiple of 8: r % 8 == r0 % 8 for every row copied
+    const __nv_bfloat16 *src = base + (long)r0 * rowStride + c * 8;
+    const long step = (long)STEP * rowStride;
+    u32 d = dst + sw_off(r0, c, BN);
+#pragma unroll 2
+    for (int r = r0; r < BN; r += STEP) {
+        const bool valid = r < rows;
+        cp_async16(d, valid ? src : base, valid);
+        src += step;
+        d += STEP * 128;
+    }
+}
+
+struct Pipes {                 // mbarriers of the key and value rings
+    u64 fullK[STAGES], emptyK[STAGES], fullV[STAGES], emptyV[STAGES];
+};
+
+template <int MODE>
+static __device__ __forceinline__ void consumer(
+        const __nv_bfloat16 *__restrict__ q, __nv_bfloat16 *__restrict__ out, float *__restrict__ target,
+        int N, int Hq, int nb, float scaleLog2, u32 sQ, u32 sK, u32 sV, unsigned char *baseGen, float *sc,
+        Pipes &pipes, float *sRowC, float (*sRed)[8], int tid, int p, int h, int b, int row0, int count,
+        long qStride) {
+    const int warp = tid >> 5, lane = tid & 31;
+    const int wg = warp >> 2, wtid = tid & 127, wwarp = warp & 3;
+    const int g = lane >> 2, t = lane & 3;
+    const int wgRow0 = row0 + wg * 64;                     // first query row of this warpgroup
+    const int wgRows = max(0, min(64, N - wgRow0));
+    const int myCount = wgRows > 0 ? count : 0;            // key tiles 0 .. p (the last one crosses the diagonal)
+    const u32 qW = sQ + wg * Q_WG_BYTES;
+
+    if (wgRows > 0) {   // Q rows of this warpgroup (rows >= wgRows zero-filled)
+        const __nv_bfloat16 *qBase = q + ((long)b * N + wgRow0) * qStride + (long)h * HEAD_DIM;
+#pragma unroll
+        for (int i = 0; i < 64 * CHUNKS / 128; i++) {
+            const int id = i * 128 + wtid, r = id / CHUNKS, c = id % CHUNKS;
+            const bool valid = r < wgRows;
+            cp_async16(qW + sw_off(r, c, 64), valid ? qBase + (long)r * qStride + c * 8 : qBase, valid);
+        }
+        asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
+        fence_async_smem();
+    }
+    named_barrier(1 + wg, 128);
+
+    // this thread's rows inside the warpgroup's 64: rLocal and rLocal + 8
+    const int rLocal = wwarp * 16 + g;
+    float o[HEAD_DIM / 2];
+    float s[BN / 2];
+    u32 pa[BN / 16][4];
+    float mRow[2] = {-INFINITY, -INFINITY}, lRow[2] = {0.f, 0.f};
+#pragma unroll
+    for (int i = 0; i < HEAD_DIM / 2; i++) o[i] = 0.f;
+
+    // descriptors: Q and K K-major (sbo 1024 = 8 rows of 128 B); V MN-major (lbo = one column half, sbo 8 rows)
+    auto issueS = [&](int j) {
+        const u32 kTile = sK + (j % STAGES) * KV_TILE_BYTES;
+        u64 da[HEAD_DIM / 16], db[HEAD_DIM / 16];
+#pragma unroll
+        for (int ks = 0; ks < HEAD_DIM / 16; ks++) {
+            da[ks] = desc_sw128(qW + (u32)((ks >> 2) * 64 * 128 + (ks & 3) * 32), 16, 1024);
+            db[ks] = desc_sw128(kTile + (u32)((ks >> 2) * BN * 128 + (ks & 3) * 32), 16, 1024);
+        }
+        wgmma_fence();
+#pragma unroll
+        for (int ks = 0; ks < HEAD_DIM / 16; ks++) wgmma_ss_m64n128(s, da[ks], db[ks], ks > 0);
+        wgmma_commit();
+    };
+    auto issuePV = [&](int j, bool accumulate) {
+        const u32 vTile = sV + (j % STAGES) * KV_TILE_BYTES;
+        u64 db[BN / 16];
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; kk++) db[kk] = desc_sw128(vTile + (u32)(kk * 16 * 128), BN * 128, 1024);
+        wgmma_fence();
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; kk++) {
+#if HEAD_DIM == 128
+            wgmma_rs_m64n128_tb(o, pa[kk], db[kk], accumulate || kk > 0);
+#else
+            wgmma_rs_m64n64_tb(o, pa[kk], db[kk], accumulate || kk > 0);
+#endif
+        }
+        wgmma_commit();
+    };
+    auto fenceS = [&]() {
+#pragma unroll
+        for (int i = 0; i < BN / 2; i++) reg_fence(s[i]);
+    };
+    auto fenceO = [&]() {
+#pragma unroll
+        for (int i = 0; i < HEAD_DIM / 2; i++) reg_fence(o[i]);
+    };
+    auto release = [&](u64 *bars, int j) {                 // this warp no longer reads stage j % STAGES
+        __syncwarp();
+        if (lane == 0) mbar_arrive(smem_u32(&bars[j % STAGES]));
+    };
+    auto waitFull = [&](u64 *bars, int j) {
+        mbar_wait(smem_u32(&bars[j % STAGES]), (j / STAGES) & 1);
+        fence_async_smem();
+    };
+    // masks tile j where it crosses the diagonal or N, updates m and l, turns s into P, returns corr
+    auto softmax = [&](int j, float corr[2]) {
+        const bool needMask = j * BN + BN - 1 > wgRow0 || j * BN + BN > N;
+        float mx[2][2] = {{-INFINITY, -INFINITY}, {-INFINITY, -INFINITY}};   // [64-key half][row]
+#pragma unroll
+        for (int nt = 0; nt < BN / 8; nt++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                if (needMask) {
+                    const int col = j * BN + nt * 8 + 2 * t + (e & 1);
+                    const int row = wgRow0 + rLocal + ((e >> 1) << 3);
+                    if (col > row || col >= N) s[nt * 4 + e] = -INFINITY;
+                }
+                mx[nt >> 3][e >> 1] = fmaxf(mx[nt >> 3][e >> 1], s[nt * 4 + e]);
+            }
+        }
+        float mUse[2];
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            float x0 = mx[0][i], x1 = mx[1][i];
+            x0 = fmaxf(x0, __shfl_xor_sync(0xffffffffu, x0, 1));
+            x1 = fmaxf(x1, __shfl_xor_sync(0xffffffffu, x1, 1));
+            x0 = fmaxf(x0, __shfl_xor_sync(0xffffffffu, x0, 2));
+            x1 = fmaxf(x1, __shfl_xor_sync(0xffffffffu, x1, 2));
+            x0 *= scaleLog2;
+            x1 *= scaleLog2;
+            if (MODE == 2 && t == 0) {                     // the row's maxima of the two 64-key blocks
+                sc[(2 * j) * BM + wg * 64 + rLocal + i * 8] = x0;
+                if (2 * j + 1 < nb) sc[(2 * j + 1) * BM + wg * 64 + rLocal + i * 8] = x1;
+            }
+            const float mNew = fmaxf(mRow[i], fmaxf(x0, x1));
+            mUse[i] = mNew == -INFINITY ? 0.f : mNew;
+            corr[i] = fast_exp2(mRow[i] - mUse[i]);
+            mRow[i] = mNew;
+            lRow[i] *= corr[i];
+        }
+#pragma unroll
+        for (int i = 0; i < BN / 2; i++) {                 // P in place, fp32 (packed to bf16 once P V_{j-1} is done)
+            s[i] = fast_exp2(fmaf(s[i], scaleLog2, -mUse[(i >> 1) & 1]));
+            lRow[(i >> 1) & 1] += s[i];
+        }
+    };
+    auto packP = [&]() {                                   // P (fp32 in s) -> bf16 A fragments
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; kk++) {
+            pa[kk][0] = pack_bf16(s[kk * 8 + 0], s[kk * 8 + 1]);
+            pa[kk][1] = pack_bf16(s[kk * 8 + 2], s[kk * 8 + 3]);
+            pa[kk][2] = pack_bf16(s[kk * 8 + 4], s[kk * 8 + 5]);
+            pa[kk][3] = pack_bf16(s[kk * 8 + 6], s[kk * 8 + 7]);
+        }
+    };
+
+    if (myCount > 0) {
+        float corr[2];
+        waitFull(pipes.fullK, 0);
+        issueS(0);
+        wgmma_wait<0>();
+        fenceS();
+        release(pipes.emptyK, 0);
+        softmax(0, corr);
+        packP();
+        for (int j = 1; j < myCount; j++) {
+            waitFull(pipes.fullK, j);
+            issueS(j);
+            waitFull(pipes.fullV, j - 1);
+            issuePV(j - 1, j > 1);
+            wgmma_wait<1>();                               // S_j is ready; P V_{j-1} may still run
+            fenceS();
+            release(pipes.emptyK, j);
+            softmax(j, corr);
+            wgmma_wait<0>();
+            fenceO();
+            release(pipes.emptyV, j - 1);
+            packP();
+#pragma unroll
+            for (int i = 0; i < HEAD_DIM / 8; i++) {
+                o[4 * i + 0] *= corr[0]; o[4 * i + 1] *= corr[0];
+                o[4 * i + 2] *= corr[1]; o[4 * i + 3] *= corr[1];
+            }
+        }
+        waitFull(pipes.fullV, myCount - 1);
+        issuePV(myCount - 1, myCount > 1);
+        wgmma_wait<0>();
+        fenceO();
+        release(pipes.emptyV, myCount - 1);
+    }
+    for (int j = myCount; j < count; j++) {                // a warpgroup without rows hands the tiles back
+        mbar_wait(smem_u32(&pipes.fullK[j % STAGES]), (j / STAGES) & 1);
+        release(pipes.emptyK, j);
+        mbar_wait(smem_u32(&pipes.fullV[j % STAGES]), (j / STAGES) & 1);
+        release(pipes.emptyV, j);
+    }
+
+    // normalise, stage the bf16 tile in this warpgroup's Q space (its S products are done), store 16-byte rows
+    float inv[2];
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        lRow[i] += __shfl_xor_sync(0xffffffffu, lRow[i], 1);
+        lRow[i] += __shfl_xor_sync(0xffffffffu, lRow[i], 2);
+        inv[i] = lRow[i] > 0.f ? 1.f / lRow[i] : 0.f;
+    }
+    named_barrier(1 + wg, 128);                            // every warp of the group is done reading its Q
+    unsigned char *const qGen = baseGen + wg * Q_WG_BYTES;
+#pragma unroll
+    for (int i = 0; i < HEAD_DIM / 8; i++) {
+        const u32 within = (u32)(4 * t);
+        *reinterpret_cast<u32 *>(qGen + sw_off(rLocal, i, 64) + within) =
+                pack_bf16(o[4 * i] * inv[0], o[4 * i + 1] * inv[0]);
+        *reinterpret_cast<u32 *>(qGen + sw_off(rLocal + 8, i, 64) + within) =
+                pack_bf16(o[4 * i + 2] * inv[1], o[4 * i + 3] * inv[1]);
+    }
+    if (MODE == 2 && t == 0) {                             // the row's log-sum-exp, log2 units: m_r + log2 l_r
+        sRowC[wg * 64 + rLocal] = mRow[0] + log2f(lRow[0]);
+        sRowC[wg * 64 + rLocal + 8] = mRow[1] + log2f(lRow[1]);
+    }
+    named_barrier(1 + wg, 128);
+    for (int id = wtid; id < wgRows * CHUNKS; id += 128) {
+        const int r = id / CHUNKS, c = id % CHUNKS;
+        *reinterpret_cast<uint4 *>(out + ((long)b * N + wgRow0 + r) * qStride + (long)h * HEAD_DIM + c * 8) =
+                *reinterpret_cast<const uint4 *>(qGen + sw_off(r, c, 64));
+    }
+
+    if (MODE == 2) {
+        named_barrier(3, NCONSUMER);                       // both warpgroups' maxima and sums are written
+        // query block m = 2p + hb owns tile rows hb*64 .. hb*64+63; one warp per key block n
+#pragma unroll
+        for (int hb = 0; hb < 2; hb++) {
+            const int m = 2 * p + hb;
+            float partial = 0.f;
+            if (m < nb) {
+                const int rows = min(64, N - m * 64);
+                float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
+                const int r = hb * 64 + lane;
+                for (int n = warp; n < nb; n += 8) {
+                    float raw = 0.f;
+                    if (n <= m) {
+                        const float *col = sc + (long)n * BM;
+                        if (lane < rows) raw = exp2f(col[r] - sRowC[r]);
+                        if (lane + 32 < rows) raw = fmaxf(raw, exp2f(col[r + 32] - sRowC[r + 32]));
+#pragma unroll
+                        for (int off = 16; off > 0; off >>= 1) raw = fmaxf(raw, __shfl_xor_sync(0xffffffffu, raw, off));
+                    }
+                    if (lane == 0) tg[n] = raw;
+                    partial += raw;
+                }
+            }
+            if (lane == 0) sRed[hb][warp] = partial;
+        }
+        named_barrier(3, NCONSUMER);
+#pragma unroll
+        for (int hb = 0; hb < 2; hb++) {
+            const int m = 2 * p + hb;
+            if (m < nb) {
+                float total = 0.f;
+#pragma unroll
+                for (int w = 0; w < 8; w++) total += sRed[hb][w];
+                const float inv2 = total > 0.f ? 1.f / total : 0.f;
+                float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
+                for (int n = tid; n < nb; n += NCONSUMER) tg[n] *= inv2;
+            }
+        }
+    }
+}
+
+template <int MODE>
+static __device__ __forceinline__ void attention_wg_body(
+        const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__restrict__ k,
+        const __nv_bfloat16 *__restrict__ v, __nv_bfloat16 *__restrict__ out,
+        float *__restrict__ scratch, float *__restrict__ target,
+        int N, int Hq, int Hkv, int nb, float scaleLog2) {
+    extern __shared__ unsigned char smem_raw[];
+    __shared__ __align__(8) Pipes pipes;
+    __shared__ float sRowC[BM], sRed[2][8];
+
+    // 1024-byte aligned base (the swizzle pattern follows address bits 4-9): Q (2 x 64 rows), K ring, V ring
+    const u32 base = (smem_u32(smem_raw) + 1023u) & ~1023u;
+    unsigned char *const baseGen = smem_raw + (base - smem_u32(smem_raw));
+    const u32 sQ = base;                                   // warpgroup w's Q at sQ + w * Q_WG_BYTES
+    const u32 sK = base + 2 * Q_WG_BYTES;                  // stage s at sK + s * KV_TILE_BYTES
+    const u32 sV = sK + STAGES * KV_TILE_BYTES;
+
+    const int tid = threadIdx.x, warp = tid >> 5;
+    const int np2 = (nb + 1) >> 1;
+    const int p = np2 - 1 - blockIdx.x;                    // heavy (late) query tiles first
+    const int h = blockIdx.y, b = blockIdx.z;
+    const int kh = h / (Hq / Hkv);
+    const long qStride = (long)Hq * HEAD_DIM, kvStride = (long)Hkv * HEAD_DIM;
+    const int row0 = p * BM;
+    const int count = p + 1;                               // key tiles 0 .. p (128 keys each; row0 + 127 < N + 127)
+    float *sc = nullptr;
+    if (MODE == 2) {
+        sc = nb <= SCRATCH_SMEM_NB
+                ? reinterpret_cast<float *>(baseGen + 2 * Q_WG_BYTES + 2 * STAGES * KV_TILE_BYTES)
+                : scratch + (((long)b * Hq + h) * np2 + p) * (long)nb * BM;
+    }
+
+    if (tid == 0) {
+#pragma unroll
+        for (int s = 0; s < STAGES; s++) {
+            mbar_init(smem_u32(&pipes.fullK[s]), 128);     // the producer's 128 threads, once their copies land
+            mbar_init(smem_u32(&pipes.fullV[s]), 128);
+            mbar_init(smem_u32(&pipes.emptyK[s]), 8);      // the 8 consumer warps
+            mbar_init(smem_u32(&pipes.emptyV[s]), 8);
+        }
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+
+    if (warp >= 8) {
+        // ---------------- producer warpgroup ----------------
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(PRODUCER_REGS));
+        const int ptid = tid - NCONSUMER;
+        const __nv_bfloat16 *kBase = k + (long)b * N * kvStride + (long)kh * HEAD_DIM;
+        const __nv_bfloat16 *vBase = v + (long)b * N * kvStride + (long)kh * HEAD_DIM;
+        for (int j = 0; j < count; j++) {
+            const int s = j % STAGES;
+            const u32 parity = ((j / STAGES) - 1) & 1;
+            const int rows = min(BN, N - j * BN);
+            if (j >= STAGES) mbar_wait(smem_u32(&pipes.emptyK[s]), parity);
+            copy_tile(sK + s * KV_TILE_BYTES, kBase + (long)j * BN * kvStride, kvStride, rows, ptid);
+            mbar_arrive_cp_async(smem_u32(&pipes.fullK[s]));
+            if (j >= STAGES) mbar_wait(smem_u32(&pipes.emptyV[s]), parity);
+            copy_tile(sV + s * KV_TILE_BYTES, vBase + (long)j * BN * kvStride, kvStride, rows, ptid);
+            mbar_arrive_cp_async(smem_u32(&pipes.fullV[s]));
+        }
+        asm volatile("cp.async.wait_all;\n" ::: "memory");
+    } else {
+        asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(CONSUMER_REGS));
+        consumer<MODE>(q, out, target, N, Hq, nb, scaleLog2, sQ, sK, sV, baseGen, sc, pipes, sRowC, sRed, tid, p, h,
+                       b, row0, count, qStride);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(NTHREADS, 1)
+attn3_dense_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
+                 __nv_bfloat16 *out, int N, int Hq, int Hkv, int nb, float scaleLog2) {
+    attention_wg_body<1>(q, k, v, out, nullptr, nullptr, N, Hq, Hkv, nb, scaleLog2);
+}
+
+extern "C" __global__ void __launch_bounds__(NTHREADS, 1)
+attn3_target_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
+                  __nv_bfloat16 *out, float *scratch, float *target, int N, int Hq, int Hkv, int nb,
+                  float scaleLog2) {
+    attention_wg_body<2>(q, k, v, out, scratch, target, N, Hq, Hkv, nb, scaleLog2);
+}

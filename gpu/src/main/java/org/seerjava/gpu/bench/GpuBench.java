@@ -137,9 +137,16 @@ public final class GpuBench {
         void run();
     }
 
+    /** Warm-up before timing: at least 2 runs and {@value #WARMUP_MS} ms, so the GPU's clocks have left idle. */
+    static final long WARMUP_MS = 300;
+
     static double time(Stream s, int reps, Body body) {
-        for (int i = 0; i < 2; i++) {
+        long start = System.nanoTime();
+        for (int i = 0; i < 2 || System.nanoTime() - start < WARMUP_MS * 1_000_000; i++) {
             body.run();
+            if (i % 16 == 15) {
+                s.synchronize();                          // keep the queue short, the clock honest
+            }
         }
         s.synchronize();
         double[] t = new double[reps];

@@ -359,7 +359,8 @@ static __device__ __forceinline__ void consumer(
 
     if (MODE == 2) {
         named_barrier(3, NCONSUMER);                       // both warpgroups' maxima and sums are written
-        // query block m = 2p + hb owns tile rows hb*64 .. hb*64+63; one warp per key block n
+        // query block m = 2p + hb owns tile rows hb*64 .. hb*64+63; lane holds rows lane and lane + 32 of each;
+        // a warp takes 4 key blocks n at a time (8 independent loads in flight, not one dependent chain)
 #pragma unroll
         for (int hb = 0; hb < 2; hb++) {
             const int m = 2 * p + hb;
@@ -368,17 +369,31 @@ static __device__ __forceinline__ void consumer(
                 const int rows = min(64, N - m * 64);
                 float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
                 const int r = hb * 64 + lane;
-                for (int n = warp; n < nb; n += 8) {
-                    float raw = 0.f;
-                    if (n <= m) {
-                        const float *col = sc + (long)n * BM;
-                        if (lane < rows) raw = exp2f(col[r] - sRowC[r]);
-                        if (lane + 32 < rows) raw = fmaxf(raw, exp2f(col[r + 32] - sRowC[r + 32]));
+                const float c0 = lane < rows ? sRowC[r] : INFINITY;
+                const float c1 = lane + 32 < rows ? sRowC[r + 32] : INFINITY;
+                for (int n0 = warp * 4; n0 < nb; n0 += 32) {
+                    float raw[4];
 #pragma unroll
-                        for (int off = 16; off > 0; off >>= 1) raw = fmaxf(raw, __shfl_xor_sync(0xffffffffu, raw, off));
+                    for (int u = 0; u < 4; u++) {
+                        const int n = n0 + u;
+                        float x0 = -INFINITY, x1 = -INFINITY;
+                        if (n <= m) {
+                            x0 = sc[(long)n * BM + r];
+                            x1 = sc[(long)n * BM + r + 32];
+                        }
+                        raw[u] = fmaxf(exp2f(x0 - c0), exp2f(x1 - c1));   // accurate exp2; 2^-inf = 0
                     }
-                    if (lane == 0) tg[n] = raw;
-                    partial += raw;
+#pragma unroll
+                    for (int off = 16; off > 0; off >>= 1)
+#pragma unroll
+                        for (int u = 0; u < 4; u++) raw[u] = fmaxf(raw[u], __shfl_xor_sync(0xffffffffu, raw[u], off));
+#pragma unroll
+                    for (int u = 0; u < 4; u++) {
+                        if (n0 + u < nb) {
+                            if (lane == 0) tg[n0 + u] = raw[u];
+                            partial += raw[u];
+                        }
+                    }
                 }
             }
             if (lane == 0) sRed[hb][warp] = partial;

@@ -17,15 +17,15 @@ import org.seerjava.reference.Checks;
  * both; an online softmax per unit (exponentials by {@link VectorMath#exp}, bit-identical in every JIT tier).
  *
  * <p>Tiles. A unit's query block is transposed once into {@code Qt [D][BMp]} (rows in vector lanes, pre-scaled
- * by the softmax scale; one gather of L rows per channel, which also checks q for NaN/±∞). For each key block, the
+ * by the softmax scale; one gather of L rows per channel). For each key block, the
  * score tile {@code St [key][row] = Qt · Kᵀ} is a register-tiled product (4 keys × 4 row vectors = 16 FMA
  * accumulators, K elements broadcast); the softmax statistics (running max, sum, correction) are then vectors over
- * rows. {@code O += P · V} is a second register tile (4 rows × 4 vectors over D, P broadcast, V rows loaded
+ * rows. {@code O += P · V} is a second register tile (4 rows × 4 vectors over D, P broadcast, V loaded
  * contiguously); the online-softmax correction of O is folded into the load of its accumulators. K/V are never
  * repeated for GQA: query head h reads key head h / g. K and V are laid out once per call per KV head
- * ({@code [B, Hkv, N, D]}, {@code [B, Hkv, N, Dp]}: contiguous key blocks, D zero-padded to the micro-tile for V),
- * checked for NaN/±∞ on the way, in buffers the calling thread keeps for its next call. Tasks run KV head by KV
- * head, heaviest query blocks first within a head.
+ * ({@code [B, Hkv, N, D]}, {@code [B, Hkv, Dp / 64, N, 64]}: contiguous key blocks, and for V contiguous 64-channel
+ * chunks of them, D zero-padded to the micro-tile), in buffers the calling thread keeps for its next call; the same
+ * pass checks q, k and v for NaN/±∞. Tasks run KV head by KV head, heaviest query blocks first within a head.
  *
  * <p>Per-thread scratch holds every tile, so the hot loops allocate nothing.
  */
@@ -127,8 +127,7 @@ final class FlashAttention {
     /**
      * Causal attention over the blocks of {@code mask} (all causal blocks when null); also the pooled target
      * {@code [B, Hq, nb, nb]} when {@code target} is not null. The caller validates shapes and lengths; the
-     * finite checks of q, k and v are done here before any output is written: q in one vectorised parallel pass,
-     * k and v while they are packed.
+     * finite checks of q, k and v are done here before any output is written, in the pass that packs k and v.
      */
     static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
                     double scale, BlockMask mask) {
@@ -140,47 +139,37 @@ final class FlashAttention {
                     double scale, BlockMask mask, int unitsPerTask) {
         int nb = shape.blocks(bs);
         float qScale = (float) scale;
-        Vec.allFinite("q", q);                  // up front, so that bad input never leaves a partly written output
-        Packed kv = pack(k, v, shape);
+        Packed kv = pack(q, k, v, shape);      // checks q, k and v first: bad input never leaves a partly written output
         Tasks tasks = tasks(mask, shape, nb, unitsPerTask);
-        boolean[] badQ = new boolean[1];
-        Parallel.forEach(tasks.count(), t -> {
-            if (!task(q, kv, out, target, shape, bs, qScale, mask, tasks.units(), tasks.start()[t],
-                    tasks.start()[t + 1])) {
-                badQ[0] = true;
-            }
-        });
-        if (badQ[0]) {
-            Checks.allFinite("q", q);
-        }
+        Parallel.forEach(tasks.count(), t -> task(q, kv, out, target, shape, bs, qScale, mask, tasks.units(),
+                tasks.start()[t], tasks.start()[t + 1]));
     }
 
     /**
-     * K and V laid out per head, {@code [B, Hkv, N, D]} and {@code [B, Hkv, N, Dp]} (Dp = D rounded up to the P·V
-     * micro-tile, zero padded), so that a key block is one contiguous run: rows of the input layout are Hkv·D apart,
-     * which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware prefetch across rows) and all
-     * 64 rows of a block in the same few L1 sets. With one KV head, K is used as it is, and so is V when D is a
-     * multiple of the micro-tile.
+     * K laid out per head, {@code [B, Hkv, N, D]}, and V per head and per D chunk of the P·V micro-tile,
+     * {@code [B, Hkv, Dp / DW, N, DW]} (Dp = D rounded up to DW, zero padded), so that a key block of K is one
+     * contiguous run and so is each D chunk of a V block, which the P·V kernel reads once per 4 rows: in the input
+     * layout key rows are Hkv·D apart, which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware
+     * prefetch across rows) and all 64 rows of a block in the same few L1 sets; a V chunk read out of 512-byte rows
+     * still used only half the L1 sets. With one KV head, K is used as it is.
      */
     record Packed(float[] k, int kStride, float[] v, int dp) {
     }
 
-    /** Packs K and V (see {@link Packed}) and checks both are finite on the way (one pass over each). */
-    private static Packed pack(float[] k, float[] v, AttentionShape shape) {
+    /**
+     * Packs K and V (see {@link Packed}) and checks q, k and v are finite on the way (one pass over each). A task
+     * copies the rows of all KV heads of a run of tokens and checks their q rows, so it reads the inputs sequentially.
+     */
+    private static Packed pack(float[] q, float[] k, float[] v, AttentionShape shape) {
         int batch = shape.batch();
         int n = shape.seqLen();
         int hkv = shape.kvHeads();
         int d = shape.headDim();
         int dp = Vec.roundUp(d, DW);
+        int dChunks = dp / DW;
+        int qRow = shape.qHeads() * d;
+        int qBound = F.loopBound(qRow);
         boolean packK = hkv > 1;
-        boolean packV = hkv > 1 || dp != d;
-        if (!packK) {
-            Vec.allFinite("k", k);
-        }
-        if (!packV) {
-            Vec.allFinite("v", v);
-            return new Packed(k, d, v, dp);
-        }
         Buffers buffers = BUFFERS.get();
         long kSize = packK ? (long) batch * hkv * n * d : 0;
         long vSize = (long) batch * hkv * n * dp;
@@ -192,47 +181,63 @@ final class FlashAttention {
         if (vp.length <= KEEP_FLOATS) {
             buffers.v = vp;
         }
-        int chunk = 256;
+        int chunk = Math.max(16, 4096 / Math.max(1, hkv));      // tokens per task
         int chunks = Math.ceilDiv(n, chunk);
+        boolean[] badQ = new boolean[1];
         boolean[] badK = new boolean[1];
         boolean[] badV = new boolean[1];
         int bound = F.loopBound(d);
-        Parallel.forEach(batch * hkv * chunks, task -> {
+        Parallel.forEach(batch * chunks, task -> {
+            int b = task / chunks;
             int c = task % chunks;
-            int bkh = task / chunks;
-            int b = bkh / hkv;
-            int kh = bkh % hkv;
             int end = Math.min(n, (c + 1) * chunk);
             FloatVector nanK = FloatVector.zero(F);
             FloatVector nanV = nanK;
+            FloatVector nanQ = nanK;
             float tailK = 0f;
             float tailV = 0f;
+            float tailQ = 0f;
             for (int t = c * chunk; t < end; t++) {
-                int src = ((b * n + t) * hkv + kh) * d;
-                int dstK = (bkh * n + t) * d;
-                int dstV = (bkh * n + t) * dp;
-                int x = 0;
-                for (; x < bound; x += L) {
-                    FloatVector e = FloatVector.fromArray(F, v, src + x);
-                    nanV = nanV.add(e.mul(0f));                 // x·0 is NaN for NaN and ±∞
-                    e.intoArray(vp, dstV + x);
-                    if (packK) {
+                int qFrom = (b * n + t) * qRow;
+                int y = 0;
+                for (; y < qBound; y += L) {
+                    nanQ = nanQ.add(FloatVector.fromArray(F, q, qFrom + y).mul(0f));
+                }
+                for (; y < qRow; y++) {
+                    tailQ += q[qFrom + y] * 0f;
+                }
+                for (int kh = 0; kh < hkv; kh++) {
+                    int src = ((b * n + t) * hkv + kh) * d;
+                    int bkh = b * hkv + kh;
+                    int dstK = (bkh * n + t) * d;
+                    int dstV = (bkh * dChunks * n + t) * DW;        // chunk 0 of token t; chunk j is j·N·DW further
+                    int x = 0;
+                    for (; x < bound; x += L) {
+                        FloatVector e = FloatVector.fromArray(F, v, src + x);
+                        nanV = nanV.add(e.mul(0f));                 // x·0 is NaN for NaN and ±∞
+                        e.intoArray(vp, dstV + (x / DW) * n * DW + x % DW);
                         FloatVector f = FloatVector.fromArray(F, k, src + x);
                         nanK = nanK.add(f.mul(0f));
-                        f.intoArray(kp, dstK + x);
+                        if (packK) {
+                            f.intoArray(kp, dstK + x);
+                        }
                     }
-                }
-                for (; x < d; x++) {
-                    tailV += v[src + x] * 0f;
-                    vp[dstV + x] = v[src + x];
-                    if (packK) {
+                    for (; x < d; x++) {
+                        tailV += v[src + x] * 0f;
+                        vp[dstV + (x / DW) * n * DW + x % DW] = v[src + x];
                         tailK += k[src + x] * 0f;
-                        kp[dstK + x] = k[src + x];
+                        if (packK) {
+                            kp[dstK + x] = k[src + x];
+                        }
+                    }
+                    if (dp > d) {           // buffers are reused: the padding (all in the last chunk) must be set
+                        int last = dstV + (dChunks - 1) * n * DW;
+                        Arrays.fill(vp, last + d % DW, last + DW, 0f);
                     }
                 }
-                if (dp > d) {
-                    Arrays.fill(vp, dstV + d, dstV + dp, 0f);   // buffers are reused: the padding must be set
-                }
+            }
+            if (Float.isNaN(VectorMath.sum(nanQ) + tailQ)) {
+                badQ[0] = true;
             }
             if (Float.isNaN(VectorMath.sum(nanV) + tailV)) {
                 badV[0] = true;
@@ -241,6 +246,9 @@ final class FlashAttention {
                 badK[0] = true;
             }
         });
+        if (badQ[0]) {
+            Checks.allFinite("q", q);
+        }
         if (badK[0]) {
             Checks.allFinite("k", k);
         }
@@ -322,9 +330,9 @@ final class FlashAttention {
 
     /**
      * One task: the units units[from .. to) (same batch and KV head) walk the key blocks together, so that each
-     * K/V tile is loaded once for all of them. Returns false when the task's rows of q are not all finite.
+     * K/V tile is loaded once for all of them.
      */
-    private static boolean task(float[] q, Packed kv, float[] out, float[] target, AttentionShape shape, int bs,
+    private static void task(float[] q, Packed kv, float[] out, float[] target, AttentionShape shape, int bs,
                                 float qScale, BlockMask mask, int[] ids, int from, int to) {
         int n = shape.seqLen();
         int hq = shape.qHeads();
@@ -345,7 +353,6 @@ final class FlashAttention {
         float[] st = sc.st;
         float[] tileMax = sc.tileMax;
         Unit[] units = sc.units;
-        boolean finite = true;
         int jEnd = 0;
         for (int u = 0; u < count; u++) {
             Unit x = units[u];
@@ -354,19 +361,19 @@ final class FlashAttention {
             x.m = id % nb;
             x.rows = Math.min(bs, n - x.m * bs);
             x.first = true;
-            finite &= transposeQ(q, x, shape, b, bs, bmp, qScale, sc.gather(hq * d));
+            transposeQ(q, x, shape, b, bs, bmp, qScale, sc.gather(hq * d));
             Arrays.fill(x.rowMax, 0, bmp, Float.NEGATIVE_INFINITY);
             Arrays.fill(x.rowSum, 0, bmp, 0f);
             jEnd = Math.max(jEnd, x.m + 1);
         }
 
         int kStride = kv.kStride();
-        int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed V
+        int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed K
         for (int j = 0; j < jEnd; j++) {
             int c0 = j * bs;
             int nk = Math.min(bs, n - c0);
             int kBase = (kvHead + c0) * kStride;      // kStride = D: K is per head, packed or one KV head
-            int vBase = (kvHead + c0) * dp;
+            int vBase = ((b * hkv + kh) * (dp / DW) * n + c0) * DW;   // chunk 0 of key c0 in the packed V
             for (int u = 0; u < count; u++) {
                 Unit x = units[u];
                 if (j > x.m || mask != null && !mask.keep(b, x.h, x.m, j)) {
@@ -382,7 +389,7 @@ final class FlashAttention {
                 }
                 softmaxStep(st, nk, bmp, tileMax, x.rowMax, x.rowSum, x.corr, target == null ? null : x.blockMax,
                         j * bmp);
-                pv(st, v, vBase, dp, nk, bmp, x.o, dp, Vec.roundUp(x.rows, PR), x.first ? null : x.corr,
+                pv(st, v, vBase, n * DW, nk, bmp, x.o, dp, Vec.roundUp(x.rows, PR), x.first ? null : x.corr,
                         diagonal);
                 x.first = false;
             }
@@ -421,14 +428,13 @@ final class FlashAttention {
                         ((b * hq + x.h) * nb + x.m) * nb, x.m, nb, mask, b, x.h);
             }
         }
-        return finite;
     }
 
     /**
      * Qt[d][r] = q[r0 + r, h, d] · scale (padding rows zero), L rows at a time with one gather per channel (the
-     * scalar transpose it replaced cost 15 % of a sparse run); returns whether those rows of q are finite.
+     * scalar transpose it replaced cost 15 % of a sparse run).
      */
-    private static boolean transposeQ(float[] q, Unit x, AttentionShape shape, int b, int bs, int bmp, float qScale,
+    private static void transposeQ(float[] q, Unit x, AttentionShape shape, int b, int bs, int bmp, float qScale,
                                       int[] gather) {
         int n = shape.seqLen();
         int hq = shape.qHeads();
@@ -439,30 +445,23 @@ final class FlashAttention {
         int qBase = ((b * n + r0) * hq + x.h) * d;
         float[] qt = x.qt;
         int fullRows = rows - rows % L;
-        FloatVector nan0 = FloatVector.zero(F);
-        FloatVector nan1 = nan0;
         for (int r = 0; r < fullRows; r += L) {
             int src = qBase + r * qStride;
             int c = 0;
             for (; c + 1 < d; c += 2) {
                 FloatVector e0 = FloatVector.fromArray(F, q, src + c, gather, 0);
                 FloatVector e1 = FloatVector.fromArray(F, q, src + c + 1, gather, 0);
-                nan0 = nan0.add(e0.mul(0f));                    // x·0 is NaN for NaN and ±∞
-                nan1 = nan1.add(e1.mul(0f));
                 e0.mul(qScale).intoArray(qt, c * bmp + r);
                 e1.mul(qScale).intoArray(qt, (c + 1) * bmp + r);
             }
             for (; c < d; c++) {
                 FloatVector e = FloatVector.fromArray(F, q, src + c, gather, 0);
-                nan0 = nan0.add(e.mul(0f));
                 e.mul(qScale).intoArray(qt, c * bmp + r);
             }
         }
-        float tail = 0f;
         for (int r = fullRows; r < rows; r++) {
             int src = qBase + r * qStride;
             for (int c = 0; c < d; c++) {
-                tail += q[src + c] * 0f;
                 qt[c * bmp + r] = q[src + c] * qScale;
             }
         }
@@ -471,7 +470,6 @@ final class FlashAttention {
                 Arrays.fill(qt, c * bmp + rows, c * bmp + bmp, 0f);
             }
         }
-        return !Float.isNaN(VectorMath.sum(nan0.add(nan1)) + tail);
     }
 
     /**
@@ -596,9 +594,9 @@ final class FlashAttention {
      * from zero when corr is null (the first visited key block). On the diagonal block the keys after a micro-tile's
      * last row are skipped (their P is exactly 0), which halves the P·V work there.
      */
-    private static void pv(float[] p, float[] v, int vBase, int vStride, int nk, int bmp, float[] o, int dp,
+    private static void pv(float[] p, float[] v, int vBase, int chunkStride, int nk, int bmp, float[] o, int dp,
                            int rows, float[] corr, boolean diagonal) {
-        for (int x = 0; x < dp; x += DW) {          // one D chunk of the V tile stays in L1 across all rows
+        for (int x = 0, vChunk = vBase; x < dp; x += DW, vChunk += chunkStride) {   // one D chunk of V stays in L1
             for (int r = 0; r < rows; r += PR) {
                 int o0 = r * dp;
                 int o1 = o0 + dp;
@@ -660,7 +658,7 @@ final class FlashAttention {
                     a33 = FloatVector.fromArray(F, o, o3 + x + 3 * L).mul(c3);
                 }
                 int keys = diagonal ? Math.min(nk, r + PR) : nk;   // P = 0 (exactly) for keys after the rows
-                for (int kl = 0, vo = vBase + x, po = r; kl < keys; kl++, vo += vStride, po += bmp) {
+                for (int kl = 0, vo = vChunk, po = r; kl < keys; kl++, vo += DW, po += bmp) {
                     FloatVector v0 = FloatVector.fromArray(F, v, vo);
                     FloatVector v1 = FloatVector.fromArray(F, v, vo + L);
                     FloatVector v2 = FloatVector.fromArray(F, v, vo + 2 * L);

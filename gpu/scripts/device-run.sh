@@ -2,6 +2,8 @@
 # Runs the gpu module's tests and GpuBench on the GPU machine (CUDA 13, no Java there).
 # Needs the carried .devjdk.tar.xz (device-jdk.sh runtime) and .gpu-run/ (classes + JUnit console jar),
 # both prepared by gpu/scripts/stage.sh. Logs go to $OUT (or ./device-out).
+# ALL=1 (after stage.sh --all): the gpu tests, the cross-engine golden tests of module `tests` (reference, cpu,
+# cuda), `seer check --backend cuda` and `seer bench --backend cuda` (instead of GpuBench alone).
 set -u
 OUT=${OUT:-$PWD/device-out}
 mkdir -p "$OUT"
@@ -18,7 +20,20 @@ if [ "${SKIP_TESTS:-0}" != 1 ]; then
   echo "tests rc=$?"
   grep -E "seer-gpu\]|✘|tests (successful|failed|aborted|skipped)" "$OUT/tests.log" | grep -v "GPU test skipped" | tail -${TEST_TAIL:-60}
 fi
-if [ "${SKIP_BENCH:-0}" != 1 ]; then
+if [ "${ALL:-0}" = 1 ]; then
+  L="$R/lib/*"
+  (cd ../tests && timeout 300 $J $FLAGS --add-modules jdk.incubator.vector -jar $R/console.jar execute \
+    --class-path "$R/tests-test-classes:$L" --scan-class-path --disable-banner --details=tree > "$OUT/cross-engine.log" 2>&1)
+  echo "cross-engine tests rc=$?"
+  grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/cross-engine.log" | tail -8
+  SEER="$J $FLAGS --add-modules jdk.incubator.vector -Dseer.home=$(cd .. && pwd) -cp $R/cli-classes:$L org.seerjava.cli.Seer"
+  (cd .. && timeout 120 $SEER check --backend cuda > "$OUT/seer-check.log" 2>&1)
+  echo "seer check --backend cuda rc=$?"
+  tail -4 "$OUT/seer-check.log"
+  (cd .. && timeout ${BENCH_TIMEOUT:-240} $SEER bench --backend cuda > "$OUT/seer-bench.log" 2>&1)
+  echo "seer bench --backend cuda rc=$?"
+  tail -16 "$OUT/seer-bench.log"
+elif [ "${SKIP_BENCH:-0}" != 1 ]; then
   timeout ${BENCH_TIMEOUT:-240} $J $FLAGS ${BENCH_JFLAGS:-} -cp "$CP" org.seerjava.gpu.bench.GpuBench ${BENCH_ARGS:-} > "$OUT/bench.log" 2>&1
   echo "bench rc=$?"
   tail -25 "$OUT/bench.log"

@@ -140,7 +140,8 @@ final class FlashAttention {
                     double scale, BlockMask mask, int unitsPerTask) {
         int nb = shape.blocks(bs);
         float qScale = (float) scale;
-        Packed kv = pack(q, k, v, shape);      // checks q, k and v first: bad input never leaves a partly written output
+        // checks q, k and v first: bad input never leaves a partly written output
+        Packed kv = pack(q, k, v, shape, mask == null && shape.kvHeads() > 1);
         Tasks tasks = tasks(mask, shape, nb, unitsPerTask);
         Parallel.forEach(tasks.count(), t -> task(q, kv, out, target, shape, bs, qScale, mask, tasks.units(),
                 tasks.start()[t], tasks.start()[t + 1]));
@@ -152,7 +153,10 @@ final class FlashAttention {
      * contiguous run and so is each D chunk of a V block, which the P·V kernel reads once per 4 rows: in the input
      * layout key rows are Hkv·D apart, which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware
      * prefetch across rows) and all 64 rows of a block in the same few L1 sets; a V chunk read out of 512-byte rows
-     * still used only half the L1 sets. With one KV head, K is used as it is.
+     * still used only half the L1 sets. K is packed only for dense passes, where every key block is read by all
+     * later query blocks, and with more than one KV head (with one, the input is already that layout); a
+     * block-sparse pass reads K where it is ({@code kStride} = Hkv·D): there the packing pass cost more than it saved
+     * (ρ = 0.1, N = 4096 and 8192: 0.97–0.83× the time without it, side by side; dense within ±3 % either way).
      */
     record Packed(float[] k, int kStride, float[] v, int dp) {
     }
@@ -161,7 +165,7 @@ final class FlashAttention {
      * Packs K and V (see {@link Packed}) and checks q, k and v are finite on the way (one pass over each). A task
      * copies the rows of all KV heads of a run of tokens and checks their q rows, so it reads the inputs sequentially.
      */
-    private static Packed pack(float[] q, float[] k, float[] v, AttentionShape shape) {
+    private static Packed pack(float[] q, float[] k, float[] v, AttentionShape shape, boolean packK) {
         int batch = shape.batch();
         int n = shape.seqLen();
         int hkv = shape.kvHeads();
@@ -170,7 +174,6 @@ final class FlashAttention {
         int dChunks = dp / DW;
         int qRow = shape.qHeads() * d;
         int qBound = F.loopBound(qRow);
-        boolean packK = hkv > 1;
         Buffers buffers = BUFFERS.get();
         long kSize = packK ? (long) batch * hkv * n * d : 0;
         long vSize = (long) batch * hkv * n * dp;
@@ -256,7 +259,7 @@ final class FlashAttention {
         if (badV[0]) {
             Checks.allFinite("v", v);
         }
-        return new Packed(kp, d, vp, dp);
+        return new Packed(kp, packK ? d : hkv * d, vp, dp);
     }
 
     private static float[] buffer(float[] kept, long size, String name) {
@@ -369,11 +372,11 @@ final class FlashAttention {
         }
 
         int kStride = kv.kStride();
-        int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed K
+        int kHead = kStride == d ? (b * hkv + kh) * n * d : (b * n * hkv + kh) * d;   // key 0 of (b, kh) in K
         for (int j = 0; j < jEnd; j++) {
             int c0 = j * bs;
             int nk = Math.min(bs, n - c0);
-            int kBase = (kvHead + c0) * kStride;      // kStride = D: K is per head, packed or one KV head
+            int kBase = kHead + c0 * kStride;
             int vBase = ((b * hkv + kh) * (dp / DW) * n + c0) * DW;   // chunk 0 of key c0 in the packed V
             for (int u = 0; u < count; u++) {
                 Unit x = units[u];

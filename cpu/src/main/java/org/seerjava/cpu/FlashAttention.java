@@ -42,6 +42,8 @@ final class FlashAttention {
 
     /** Units per task: two, so that each K/V tile fetched serves 128 query rows. */
     static final int UNITS = 2;
+    /** K is packed when at least this share of the causal blocks is visited (see {@link Packed}). */
+    static final double PACK_K_DENSITY = 0.2;
     /** Packed K/V buffers are kept for the next call of the same thread up to this many floats each. */
     private static final int KEEP_FLOATS = 1 << 24;
 
@@ -140,9 +142,10 @@ final class FlashAttention {
                     double scale, BlockMask mask, int unitsPerTask) {
         int nb = shape.blocks(bs);
         float qScale = (float) scale;
-        // checks q, k and v first: bad input never leaves a partly written output
-        Packed kv = pack(q, k, v, shape, mask == null && shape.kvHeads() > 1);
         Tasks tasks = tasks(mask, shape, nb, unitsPerTask);
+        double density = tasks.kept() / ((double) shape.batch() * shape.qHeads() * nb * (nb + 1) / 2);
+        // checks q, k and v first: bad input never leaves a partly written output
+        Packed kv = pack(q, k, v, shape, density >= PACK_K_DENSITY && shape.kvHeads() > 1);
         Parallel.forEach(tasks.count(), t -> task(q, kv, out, target, shape, bs, qScale, mask, tasks.units(),
                 tasks.start()[t], tasks.start()[t + 1]));
     }
@@ -153,10 +156,11 @@ final class FlashAttention {
      * contiguous run and so is each D chunk of a V block, which the P·V kernel reads once per 4 rows: in the input
      * layout key rows are Hkv·D apart, which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware
      * prefetch across rows) and all 64 rows of a block in the same few L1 sets; a V chunk read out of 512-byte rows
-     * still used only half the L1 sets. K is packed only for dense passes, where every key block is read by all
-     * later query blocks, and with more than one KV head (with one, the input is already that layout); a
-     * block-sparse pass reads K where it is ({@code kStride} = Hkv·D): there the packing pass cost more than it saved
-     * (ρ = 0.1, N = 4096 and 8192: 0.97–0.83× the time without it, side by side; dense within ±3 % either way).
+     * still used only half the L1 sets. K is packed with more than one KV head (with one, the input is already that
+     * layout) when at least {@link #PACK_K_DENSITY} of the causal blocks are visited; a sparser pass reads K where it
+     * is ({@code kStride} = Hkv·D), since the packing pass then costs more than it saves. Measured side by side
+     * (N = 4096, 2 threads, paired rounds, both call orders): packed K took 0.91–0.94× the time at ρ = 0.5 and
+     * 0.3, unpacked K 0.83–1.0× at ρ = 0.1.
      */
     record Packed(float[] k, int kStride, float[] v, int dp) {
     }
@@ -268,9 +272,9 @@ final class FlashAttention {
 
     /**
      * The task list: {@code units} holds unit ids ((b·Hq + h)·nb + m) and task t is units[start[t] .. start[t+1]),
-     * all of one (batch, KV head), so that they share its K/V tiles.
+     * all of one (batch, KV head), so that they share its K/V tiles; {@code kept} counts the causal blocks visited.
      */
-    record Tasks(int[] units, int[] start, int count) {
+    record Tasks(int[] units, int[] start, int count, long kept) {
     }
 
     /**
@@ -289,6 +293,7 @@ final class FlashAttention {
         int[] units = new int[batch * hq * nb];
         int[] start = new int[units.length + 1];
         int tasks = 0;
+        long kept = 0;
         int at = 0;
         long[] keys = mask == null ? null : new long[perHead];
         for (int b = 0; b < batch; b++) {
@@ -310,6 +315,7 @@ final class FlashAttention {
                                     cost++;
                                 }
                             }
+                            kept += cost;
                             // ascending sort: the largest cost first, then the order of the dense list
                             keys[i] = ((long) (nb - cost) << 32) | i;
                             i++;
@@ -329,7 +335,10 @@ final class FlashAttention {
             }
         }
         start[tasks] = at;
-        return new Tasks(units, start, tasks);
+        if (mask == null) {
+            kept = (long) batch * hq * nb * (nb + 1) / 2;
+        }
+        return new Tasks(units, start, tasks, kept);
     }
 
     /**

@@ -52,6 +52,33 @@ class FlashAttentionTasksTest {
     }
 
     @Test
+    void sparseMasksBelowAndAbovePackingDensityMatchReference() {
+        // below FlashAttention.PACK_K_DENSITY K is read in its input layout, above it is packed: both must agree
+        AttentionShape s = new AttentionShape(2, 300, 6, 2, 64);
+        Random random = new Random(11);
+        float[] q = gaussian(random, s.qElements(), 1.5);
+        float[] k = gaussian(random, s.kvElements(), 1.5);
+        float[] v = gaussian(random, s.kvElements(), 1.0);
+        int bs = 16;
+        int nb = s.blocks(bs);
+        for (double keep : new double[] {0.05, 0.6}) {
+            byte[] bits = new byte[2 * s.qHeads() * nb * nb];
+            for (int i = 0; i < bits.length; i++) {
+                int row = (i / nb) % nb;
+                int col = i % nb;
+                bits[i] = (byte) (col == row || col < row && random.nextDouble() < keep ? 1 : 0);
+            }
+            BlockMask mask = BlockMask.of(2, s.qHeads(), nb, bits);
+            assertThat(mask.density() < FlashAttention.PACK_K_DENSITY).isEqualTo(keep < 0.1);
+            float[] ref = new float[s.qElements()];
+            REF.blockSparse(q, k, v, mask, ref, s, bs, 0.2);
+            float[] out = new float[s.qElements()];
+            FlashAttention.run(q, k, v, out, null, s, bs, 0.2, mask);
+            assertThat(relativeError(out, ref)).as("keep %.2f", keep).isLessThanOrEqualTo(1e-5);
+        }
+    }
+
+    @Test
     void reusedBuffersKeepThePaddingZero() {
         // a call with D = 128 fills the kept V buffer; the next call, D = 72, pads its rows to 128
         AttentionShape big = new AttentionShape(1, 300, 4, 2, 128);

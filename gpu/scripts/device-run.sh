@@ -10,7 +10,12 @@ mkdir -p "$OUT"
 tar -xJf .devjdk.tar.xz -C /tmp
 J=/tmp/djdk/bin/java
 R=$PWD/.gpu-run
-CP=$R/gpu-classes:$R/ref-classes:$R/gpu-test-classes:$R/jackson-databind-2.18.2.jar:$R/jackson-core-2.18.2.jar:$R/jackson-annotations-2.18.2.jar
+if [ -d $R/lib ]; then   # staged with --all: module and library jars in lib/
+  LIBS=$(ls $R/lib/*.jar | tr '\n' ':')
+  CP=$R/gpu-test-classes:$LIBS
+else
+  CP=$R/gpu-classes:$R/ref-classes:$R/gpu-test-classes:$R/jackson-databind-2.18.2.jar:$R/jackson-core-2.18.2.jar:$R/jackson-annotations-2.18.2.jar
+fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > "$OUT/smi.txt" 2>&1
 FLAGS="--enable-native-access=ALL-UNNAMED -Xss4m -Dseer.cuda.cache=/tmp/seer-cuda-cache"
 cd gpu
@@ -23,7 +28,7 @@ fi
 if [ "${ALL:-0}" = 1 ]; then
   L="$R/lib/*"
   (cd ../tests && timeout 300 $J $FLAGS --add-modules jdk.incubator.vector -jar $R/console.jar execute \
-    --class-path "$R/tests-test-classes:$L" --scan-class-path --disable-banner --details=tree > "$OUT/cross-engine.log" 2>&1)
+    --class-path "$R/tests-test-classes:$LIBS" --scan-class-path --disable-banner --details=tree > "$OUT/cross-engine.log" 2>&1)
   echo "cross-engine tests rc=$?"
   grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/cross-engine.log" | tail -8
   SEER="$J $FLAGS --add-modules jdk.incubator.vector -Dseer.home=$(cd .. && pwd) -cp $R/cli-classes:$L org.seerjava.cli.Seer"

@@ -9,19 +9,21 @@ ALL=0
 [ "${1:-}" = "--all" ] && ALL=1
 ./mvnw -B -q -pl gpu -am test-compile
 rm -rf .gpu-run && mkdir -p .gpu-run
-cp -r gpu/target/classes .gpu-run/gpu-classes
 cp -r gpu/target/test-classes .gpu-run/gpu-test-classes
-cp -r reference/target/classes .gpu-run/ref-classes
 M2=~/.m2/repository
 cp $M2/org/junit/platform/junit-platform-console-standalone/1.11.4/junit-platform-console-standalone-1.11.4.jar .gpu-run/console.jar
-for a in databind core annotations; do cp $M2/com/fasterxml/jackson/core/jackson-$a/2.18.2/jackson-$a-2.18.2.jar .gpu-run/; done
-if [ $ALL = 1 ]; then
+if [ $ALL = 0 ]; then
+  cp -r gpu/target/classes .gpu-run/gpu-classes
+  cp -r reference/target/classes .gpu-run/ref-classes
+  for a in databind core annotations; do cp $M2/com/fasterxml/jackson/core/jackson-$a/2.18.2/jackson-$a-2.18.2.jar .gpu-run/; done
+else   # the module jars in lib/ replace the class folders (the device's 64 MiB transfer limit)
   ./mvnw -B -q -ntp -DskipTests package -pl cli -am
   ./mvnw -B -q -ntp -pl tests -am test-compile
   cp -r cli/target/classes .gpu-run/cli-classes
   mkdir -p .gpu-run/lib
   cp cli/target/lib/*.jar .gpu-run/lib/
-  rm -f .gpu-run/lib/jmh-core-*.jar .gpu-run/lib/jopt-simple-*.jar .gpu-run/lib/commons-math3-*.jar .gpu-run/lib/seer-bench-*.jar
+  rm -f .gpu-run/lib/jmh-core-*.jar .gpu-run/lib/jopt-simple-*.jar .gpu-run/lib/commons-math3-*.jar \
+    .gpu-run/lib/seer-bench-*.jar .gpu-run/lib/jfreechart-*.jar   # not used by check, bench or the tests
   cp -r tests/target/test-classes .gpu-run/tests-test-classes
   cp $M2/org/assertj/assertj-core/3.27.3/assertj-core-3.27.3.jar .gpu-run/lib/
 fi

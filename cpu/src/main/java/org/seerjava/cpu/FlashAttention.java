@@ -21,8 +21,7 @@ import org.seerjava.reference.Checks;
  * score tile {@code St [key][row] = Qt · Kᵀ} is a register-tiled product (4 keys × 4 row vectors = 16 FMA
  * accumulators, K elements broadcast); the softmax statistics (running max, sum, correction) are then vectors over
  * rows. {@code O += P · V} is a second register tile (4 rows × 4 vectors over D, P broadcast, V loaded
- * contiguously; O kept as {@code [Dp / 64][BMp][64]}, so the 64-channel chunk of O, V and P that one pass works on
- * is three contiguous 16 KiB runs that share the L1 evenly); the online-softmax correction of O is folded into the load of its accumulators. K/V are never
+ * contiguously); the online-softmax correction of O is folded into the load of its accumulators. K/V are never
  * repeated for GQA: query head h reads key head h / g. K and V are laid out once per call per KV head
  * ({@code [B, Hkv, N, D]}, {@code [B, Hkv, Dp / 64, N, 64]}: contiguous key blocks, and for V contiguous 64-channel
  * chunks of them, D zero-padded to the micro-tile), in buffers the calling thread keeps for its next call; the same
@@ -431,13 +430,13 @@ final class FlashAttention {
             for (int r = 0; r < x.rows; r++) {
                 float inv = x.rowSum[r] == 0f ? 0f : 1f / x.rowSum[r];
                 int dst = outBase + r * qStride;
-                int src = r * DW;                    // O is [Dp / DW][BMp][DW]
+                int src = r * dp;
                 int c = 0;
                 for (; c < bound; c += L) {
-                    FloatVector.fromArray(F, x.o, src + c / DW * bmp * DW + c % DW).mul(inv).intoArray(out, dst + c);
+                    FloatVector.fromArray(F, x.o, src + c).mul(inv).intoArray(out, dst + c);
                 }
                 for (; c < d; c++) {
-                    out[dst + c] = x.o[src + c / DW * bmp * DW + c % DW] * inv;
+                    out[dst + c] = x.o[src + c] * inv;
                 }
             }
             if (target != null) {
@@ -615,10 +614,10 @@ final class FlashAttention {
                            int rows, float[] corr, boolean diagonal) {
         for (int x = 0, vChunk = vBase; x < dp; x += DW, vChunk += chunkStride) {   // one D chunk of V stays in L1
             for (int r = 0; r < rows; r += PR) {
-                int o0 = (x * bmp + r * DW);        // O is [Dp / DW][BMp][DW]: x·BMp = chunk · BMp·DW
-                int o1 = o0 + DW;
-                int o2 = o1 + DW;
-                int o3 = o2 + DW;
+                int o0 = r * dp;
+                int o1 = o0 + dp;
+                int o2 = o1 + dp;
+                int o3 = o2 + dp;
                 FloatVector a00;
                 FloatVector a01;
                 FloatVector a02;
@@ -657,22 +656,22 @@ final class FlashAttention {
                     float c1 = corr[r + 1];
                     float c2 = corr[r + 2];
                     float c3 = corr[r + 3];
-                    a00 = FloatVector.fromArray(F, o, o0).mul(c0);
-                    a01 = FloatVector.fromArray(F, o, o0 + L).mul(c0);
-                    a02 = FloatVector.fromArray(F, o, o0 + 2 * L).mul(c0);
-                    a03 = FloatVector.fromArray(F, o, o0 + 3 * L).mul(c0);
-                    a10 = FloatVector.fromArray(F, o, o1).mul(c1);
-                    a11 = FloatVector.fromArray(F, o, o1 + L).mul(c1);
-                    a12 = FloatVector.fromArray(F, o, o1 + 2 * L).mul(c1);
-                    a13 = FloatVector.fromArray(F, o, o1 + 3 * L).mul(c1);
-                    a20 = FloatVector.fromArray(F, o, o2).mul(c2);
-                    a21 = FloatVector.fromArray(F, o, o2 + L).mul(c2);
-                    a22 = FloatVector.fromArray(F, o, o2 + 2 * L).mul(c2);
-                    a23 = FloatVector.fromArray(F, o, o2 + 3 * L).mul(c2);
-                    a30 = FloatVector.fromArray(F, o, o3).mul(c3);
-                    a31 = FloatVector.fromArray(F, o, o3 + L).mul(c3);
-                    a32 = FloatVector.fromArray(F, o, o3 + 2 * L).mul(c3);
-                    a33 = FloatVector.fromArray(F, o, o3 + 3 * L).mul(c3);
+                    a00 = FloatVector.fromArray(F, o, o0 + x).mul(c0);
+                    a01 = FloatVector.fromArray(F, o, o0 + x + L).mul(c0);
+                    a02 = FloatVector.fromArray(F, o, o0 + x + 2 * L).mul(c0);
+                    a03 = FloatVector.fromArray(F, o, o0 + x + 3 * L).mul(c0);
+                    a10 = FloatVector.fromArray(F, o, o1 + x).mul(c1);
+                    a11 = FloatVector.fromArray(F, o, o1 + x + L).mul(c1);
+                    a12 = FloatVector.fromArray(F, o, o1 + x + 2 * L).mul(c1);
+                    a13 = FloatVector.fromArray(F, o, o1 + x + 3 * L).mul(c1);
+                    a20 = FloatVector.fromArray(F, o, o2 + x).mul(c2);
+                    a21 = FloatVector.fromArray(F, o, o2 + x + L).mul(c2);
+                    a22 = FloatVector.fromArray(F, o, o2 + x + 2 * L).mul(c2);
+                    a23 = FloatVector.fromArray(F, o, o2 + x + 3 * L).mul(c2);
+                    a30 = FloatVector.fromArray(F, o, o3 + x).mul(c3);
+                    a31 = FloatVector.fromArray(F, o, o3 + x + L).mul(c3);
+                    a32 = FloatVector.fromArray(F, o, o3 + x + 2 * L).mul(c3);
+                    a33 = FloatVector.fromArray(F, o, o3 + x + 3 * L).mul(c3);
                 }
                 int keys = diagonal ? Math.min(nk, r + PR) : nk;   // P = 0 (exactly) for keys after the rows
                 for (int kl = 0, vo = vChunk, po = r; kl < keys; kl++, vo += DW, po += bmp) {
@@ -701,22 +700,22 @@ final class FlashAttention {
                     a32 = v2.fma(p3, a32);
                     a33 = v3.fma(p3, a33);
                 }
-                a00.intoArray(o, o0);
-                a01.intoArray(o, o0 + L);
-                a02.intoArray(o, o0 + 2 * L);
-                a03.intoArray(o, o0 + 3 * L);
-                a10.intoArray(o, o1);
-                a11.intoArray(o, o1 + L);
-                a12.intoArray(o, o1 + 2 * L);
-                a13.intoArray(o, o1 + 3 * L);
-                a20.intoArray(o, o2);
-                a21.intoArray(o, o2 + L);
-                a22.intoArray(o, o2 + 2 * L);
-                a23.intoArray(o, o2 + 3 * L);
-                a30.intoArray(o, o3);
-                a31.intoArray(o, o3 + L);
-                a32.intoArray(o, o3 + 2 * L);
-                a33.intoArray(o, o3 + 3 * L);
+                a00.intoArray(o, o0 + x);
+                a01.intoArray(o, o0 + x + L);
+                a02.intoArray(o, o0 + x + 2 * L);
+                a03.intoArray(o, o0 + x + 3 * L);
+                a10.intoArray(o, o1 + x);
+                a11.intoArray(o, o1 + x + L);
+                a12.intoArray(o, o1 + x + 2 * L);
+                a13.intoArray(o, o1 + x + 3 * L);
+                a20.intoArray(o, o2 + x);
+                a21.intoArray(o, o2 + x + L);
+                a22.intoArray(o, o2 + x + 2 * L);
+                a23.intoArray(o, o2 + x + 3 * L);
+                a30.intoArray(o, o3 + x);
+                a31.intoArray(o, o3 + x + L);
+                a32.intoArray(o, o3 + x + 2 * L);
+                a33.intoArray(o, o3 + x + 3 * L);
             }
         }
     }

@@ -12,9 +12,10 @@ import org.seerjava.reference.Checks;
 
 /**
  * FlashAttention-2 style causal attention on the CPU: the work is split into units (batch, query head, query block
- * of {@code bs} rows), and a task takes four consecutive units of one KV head — query heads of a block sharing the KV
- * head, then adjacent query blocks — and walks the union of their kept key blocks once, so each K/V tile fetched
- * serves every unit of the task that keeps it; an online softmax per unit (exponentials by {@link VectorMath#exp}, bit-identical in every JIT tier).
+ * of {@code bs} rows), and a task takes four consecutive units of one KV head — the query heads of a block that
+ * share it, then adjacent query blocks — and walks the union of their kept key blocks once, so each K/V tile fetched
+ * serves every unit of the task that keeps it; an online softmax per unit (exponentials by {@link VectorMath#exp},
+ * bit-identical in every JIT tier).
  *
  * <p>Tiles. A unit's query block is transposed once into {@code Qt [D][BMp]} (rows in vector lanes, pre-scaled
  * by the softmax scale; one gather of L rows per channel). For each key block, the
@@ -41,12 +42,10 @@ final class FlashAttention {
 
     /**
      * Units per task: four, so that each K/V tile fetched serves up to 256 query rows. Side by side with two (one JVM,
-     * 2 threads, paired rounds, both call orders): dense 0.86–0.97× the time at N = 1024, 4096, 8192; block-sparse
-     * at N = 4096 0.88–0.92× at ρ = 0.5, 0.93–0.99× at ρ = 0.1, 0.95–1.1× (noise) at ρ = 0.3.
+     * both as classes of one class-path entry, 2 threads, N = 4096, paired rounds, both call orders): dense 0.92–0.98×
+     * the time; block-sparse ρ = 0.5 0.95–1.12× (within the noise).
      */
     static final int UNITS = 4;
-    /** K is packed when at least this share of the causal blocks is visited (see {@link Packed}). */
-    static final double PACK_K_DENSITY = 0.2;
     /** Packed K/V buffers are kept for the next call of the same thread up to this many floats each. */
     private static final int KEEP_FLOATS = 1 << 24;
 
@@ -145,10 +144,8 @@ final class FlashAttention {
                     double scale, BlockMask mask, int unitsPerTask) {
         int nb = shape.blocks(bs);
         float qScale = (float) scale;
+        Packed kv = pack(q, k, v, shape);      // checks q, k and v first: bad input never leaves a partly written output
         Tasks tasks = tasks(mask, shape, nb, unitsPerTask);
-        double density = tasks.kept() / ((double) shape.batch() * shape.qHeads() * nb * (nb + 1) / 2);
-        // checks q, k and v first: bad input never leaves a partly written output
-        Packed kv = pack(q, k, v, shape, density >= PACK_K_DENSITY && shape.kvHeads() > 1);
         Parallel.forEach(tasks.count(), t -> task(q, kv, out, target, shape, bs, qScale, mask, tasks.units(),
                 tasks.start()[t], tasks.start()[t + 1]));
     }
@@ -159,11 +156,7 @@ final class FlashAttention {
      * contiguous run and so is each D chunk of a V block, which the P·V kernel reads once per 4 rows: in the input
      * layout key rows are Hkv·D apart, which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware
      * prefetch across rows) and all 64 rows of a block in the same few L1 sets; a V chunk read out of 512-byte rows
-     * still used only half the L1 sets. K is packed with more than one KV head (with one, the input is already that
-     * layout) when at least {@link #PACK_K_DENSITY} of the causal blocks are visited; a sparser pass reads K where it
-     * is ({@code kStride} = Hkv·D), since the packing pass then costs more than it saves. Measured side by side
-     * (N = 4096, 2 threads, paired rounds, both call orders): packed K took 0.91–0.94× the time at ρ = 0.5 and
-     * 0.3, unpacked K 0.83–1.0× at ρ = 0.1.
+     * still used only half the L1 sets. With one KV head, K is used as it is.
      */
     record Packed(float[] k, int kStride, float[] v, int dp) {
     }
@@ -172,7 +165,7 @@ final class FlashAttention {
      * Packs K and V (see {@link Packed}) and checks q, k and v are finite on the way (one pass over each). A task
      * copies the rows of all KV heads of a run of tokens and checks their q rows, so it reads the inputs sequentially.
      */
-    private static Packed pack(float[] q, float[] k, float[] v, AttentionShape shape, boolean packK) {
+    private static Packed pack(float[] q, float[] k, float[] v, AttentionShape shape) {
         int batch = shape.batch();
         int n = shape.seqLen();
         int hkv = shape.kvHeads();
@@ -181,6 +174,7 @@ final class FlashAttention {
         int dChunks = dp / DW;
         int qRow = shape.qHeads() * d;
         int qBound = F.loopBound(qRow);
+        boolean packK = hkv > 1;
         Buffers buffers = BUFFERS.get();
         long kSize = packK ? (long) batch * hkv * n * d : 0;
         long vSize = (long) batch * hkv * n * dp;
@@ -266,7 +260,7 @@ final class FlashAttention {
         if (badV[0]) {
             Checks.allFinite("v", v);
         }
-        return new Packed(kp, packK ? d : hkv * d, vp, dp);
+        return new Packed(kp, d, vp, dp);
     }
 
     private static float[] buffer(float[] kept, long size, String name) {
@@ -275,9 +269,9 @@ final class FlashAttention {
 
     /**
      * The task list: {@code units} holds unit ids ((b·Hq + h)·nb + m) and task t is units[start[t] .. start[t+1]),
-     * all of one (batch, KV head), so that they share its K/V tiles; {@code kept} counts the causal blocks visited.
+     * all of one (batch, KV head), so that they share its K/V tiles.
      */
-    record Tasks(int[] units, int[] start, int count, long kept) {
+    record Tasks(int[] units, int[] start, int count) {
     }
 
     /**
@@ -296,7 +290,6 @@ final class FlashAttention {
         int[] units = new int[batch * hq * nb];
         int[] start = new int[units.length + 1];
         int tasks = 0;
-        long kept = 0;
         int at = 0;
         long[] keys = mask == null ? null : new long[perHead];
         for (int b = 0; b < batch; b++) {
@@ -318,7 +311,6 @@ final class FlashAttention {
                                     cost++;
                                 }
                             }
-                            kept += cost;
                             // ascending sort: the largest cost first, then the order of the dense list
                             keys[i] = ((long) (nb - cost) << 32) | i;
                             i++;
@@ -338,10 +330,7 @@ final class FlashAttention {
             }
         }
         start[tasks] = at;
-        if (mask == null) {
-            kept = (long) batch * hq * nb * (nb + 1) / 2;
-        }
-        return new Tasks(units, start, tasks, kept);
+        return new Tasks(units, start, tasks);
     }
 
     /**
@@ -384,11 +373,11 @@ final class FlashAttention {
         }
 
         int kStride = kv.kStride();
-        int kHead = kStride == d ? (b * hkv + kh) * n * d : (b * n * hkv + kh) * d;   // key 0 of (b, kh) in K
+        int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed K
         for (int j = 0; j < jEnd; j++) {
             int c0 = j * bs;
             int nk = Math.min(bs, n - c0);
-            int kBase = kHead + c0 * kStride;
+            int kBase = (kvHead + c0) * kStride;      // kStride = D: K is per head, packed or one KV head
             int vBase = ((b * hkv + kh) * (dp / DW) * n + c0) * DW;   // chunk 0 of key c0 in the packed V
             for (int u = 0; u < count; u++) {
                 Unit x = units[u];

@@ -52,8 +52,7 @@ class FlashAttentionTasksTest {
     }
 
     @Test
-    void sparseMasksBelowAndAbovePackingDensityMatchReference() {
-        // below FlashAttention.PACK_K_DENSITY K is read in its input layout, above it is packed: both must agree
+    void sparseMasksOfLowAndHighDensityMatchReference() {
         AttentionShape s = new AttentionShape(2, 300, 6, 2, 64);
         Random random = new Random(11);
         float[] q = gaussian(random, s.qElements(), 1.5);
@@ -69,7 +68,6 @@ class FlashAttentionTasksTest {
                 bits[i] = (byte) (col == row || col < row && random.nextDouble() < keep ? 1 : 0);
             }
             BlockMask mask = BlockMask.of(2, s.qHeads(), nb, bits);
-            assertThat(mask.density() < FlashAttention.PACK_K_DENSITY).isEqualTo(keep < 0.1);
             float[] ref = new float[s.qElements()];
             REF.blockSparse(q, k, v, mask, ref, s, bs, 0.2);
             float[] out = new float[s.qElements()];

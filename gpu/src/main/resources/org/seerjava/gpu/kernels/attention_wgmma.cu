@@ -359,44 +359,48 @@ static __device__ __forceinline__ void consumer(
 
     if (MODE == 2) {
         named_barrier(3, NCONSUMER);                       // both warpgroups' maxima and sums are written
-        // query block m = 2p + hb owns tile rows hb*64 .. hb*64+63; lane holds rows lane and lane + 32 of each;
-        // a warp takes 4 key blocks n at a time (8 independent loads in flight, not one dependent chain)
+        // Lane covers tile rows 4*lane .. 4*lane + 3 of every key block n with one 16-byte load: lanes 0-15 the
+        // rows of query block m = 2p, lanes 16-31 those of 2p + 1. A warp takes 8 key blocks at a time (8 loads
+        // in flight per lane), then reduces over its 16-lane half.
+        const int r4 = 4 * lane, half = lane >> 4, mHalf = 2 * p + half;
+        const int mRows = mHalf < nb ? min(64, N - mHalf * 64) : 0;
+        float c[4];
 #pragma unroll
-        for (int hb = 0; hb < 2; hb++) {
-            const int m = 2 * p + hb;
-            float partial = 0.f;
-            if (m < nb) {
-                const int rows = min(64, N - m * 64);
-                float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
-                const int r = hb * 64 + lane;
-                const float c0 = lane < rows ? sRowC[r] : INFINITY;
-                const float c1 = lane + 32 < rows ? sRowC[r + 32] : INFINITY;
-                for (int n0 = warp * 4; n0 < nb; n0 += 32) {
-                    float raw[4];
+        for (int i = 0; i < 4; i++) c[i] = r4 + i - half * 64 < mRows ? sRowC[r4 + i] : INFINITY;   // 2^-inf = 0
+        float *tgHalf = target + (((long)b * Hq + h) * nb + mHalf) * (long)nb;
+        const int nEnd = min(nb, 2 * p + 2);               // key blocks n <= m of either query block
+        float partial = 0.f;
+        for (int n0 = warp * 8; n0 < nEnd; n0 += 64) {
+            float raw[8];
 #pragma unroll
-                    for (int u = 0; u < 4; u++) {
-                        const int n = n0 + u;
-                        float x0 = -INFINITY, x1 = -INFINITY;
-                        if (n <= m) {
-                            x0 = sc[(long)n * BM + r];
-                            x1 = sc[(long)n * BM + r + 32];
-                        }
-                        raw[u] = fmaxf(exp2f(x0 - c0), exp2f(x1 - c1));   // accurate exp2; 2^-inf = 0
-                    }
+            for (int u = 0; u < 8; u++) {
+                const int n = n0 + u;
+                float4 x = make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+                if (n <= mHalf && n < nEnd) x = *reinterpret_cast<const float4 *>(sc + (long)n * BM + r4);
+                raw[u] = fmaxf(fmaxf(exp2f(x.x - c[0]), exp2f(x.y - c[1])), fmaxf(exp2f(x.z - c[2]), exp2f(x.w - c[3])));
+            }
 #pragma unroll
-                    for (int off = 16; off > 0; off >>= 1)
+            for (int off = 8; off > 0; off >>= 1)
 #pragma unroll
-                        for (int u = 0; u < 4; u++) raw[u] = fmaxf(raw[u], __shfl_xor_sync(0xffffffffu, raw[u], off));
+                for (int u = 0; u < 8; u++) raw[u] = fmaxf(raw[u], __shfl_xor_sync(0xffffffffu, raw[u], off));
+            if ((lane & 15) == 0 && mRows > 0) {
 #pragma unroll
-                    for (int u = 0; u < 4; u++) {
-                        if (n0 + u < nb) {
-                            if (lane == 0) tg[n0 + u] = raw[u];
-                            partial += raw[u];
-                        }
+                for (int u = 0; u < 8; u++) {
+                    if (n0 + u < nEnd) {
+                        tgHalf[n0 + u] = raw[u];
+                        partial += raw[u];
                     }
                 }
             }
-            if (lane == 0) sRed[hb][warp] = partial;
+        }
+        if ((lane & 15) == 0) sRed[half][warp] = partial;
+#pragma unroll
+        for (int q2 = 0; q2 < 2; q2++) {                   // key blocks after both query blocks: 0
+            const int mq = 2 * p + q2;
+            if (mq < nb) {
+                float *tq = target + (((long)b * Hq + h) * nb + mq) * (long)nb;
+                for (int n = nEnd + tid; n < nb; n += NCONSUMER) tq[n] = 0.f;
+            }
         }
         named_barrier(3, NCONSUMER);
 #pragma unroll

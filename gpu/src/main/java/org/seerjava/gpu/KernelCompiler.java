@@ -10,11 +10,15 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Compiles CUDA C++ at run time with NVRTC for the current GPU ({@code --gpu-architecture=sm_90a} on compute
@@ -32,8 +36,41 @@ public final class KernelCompiler {
     private KernelCompiler() {
     }
 
-    /** Reads a {@code .cu} resource of this module's {@code kernels/} folder. */
+    /**
+     * Reads a {@code .cu} resource of this module's {@code kernels/} folder, with every {@code #include "name"} of
+     * another resource of that folder (such as {@code common.cuh}) replaced by its text, once per source (the
+     * headers use {@code #pragma once}), between {@code #line} directives so NVRTC's messages name the right file
+     * and line. Includes in angle brackets are left to NVRTC ({@code -I<cuda>/include}).
+     */
     public static String resource(String file) {
+        return expand(file, read(file), new HashSet<>());
+    }
+
+    private static final Pattern LOCAL_INCLUDE = Pattern.compile("^\\s*#\\s*include\\s+\"([^\"]+)\"\\s*$");
+
+    private static String expand(String file, String source, Set<String> included) {
+        StringBuilder sb = new StringBuilder(source.length());
+        String[] lines = source.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            Matcher m = LOCAL_INCLUDE.matcher(lines[i]);
+            if (!m.matches()) {
+                sb.append(lines[i]);
+                if (i < lines.length - 1) {
+                    sb.append('\n');
+                }
+                continue;
+            }
+            String header = m.group(1);
+            if (included.add(header)) {
+                sb.append("#line 1 \"").append(header).append("\"\n");
+                sb.append(expand(header, read(header), included)).append('\n');
+            }
+            sb.append("#line ").append(i + 2).append(" \"").append(file).append("\"\n");
+        }
+        return sb.toString();
+    }
+
+    private static String read(String file) {
         String path = "/org/seerjava/gpu/kernels/" + file;
         try (InputStream in = KernelCompiler.class.getResourceAsStream(path)) {
             if (in == null) {

@@ -9,11 +9,7 @@
 //
 // Compile-time constants (-D): HEAD_DIM (multiple of 16). The block size is 64.
 
-#include <cuda_bf16.h>
-
-#ifndef INFINITY   // NVRTC has no <math.h>
-#define INFINITY __int_as_float(0x7f800000)
-#endif
+#include "common.cuh"
 
 #ifndef HEAD_DIM
 #define HEAD_DIM 128
@@ -31,21 +27,12 @@
 #define SWZ ((CHUNKS >= 8 ? 8 : CHUNKS) - 1)   // xor swizzle of the chunk index
 #define TILE_ELEMS (BM * HEAD_DIM)
 
-typedef unsigned int u32;
-typedef unsigned char u8;
 
 static __device__ __forceinline__ int swz(int row, int chunk) {
     return row * HEAD_DIM + ((chunk ^ (row & SWZ)) << 3);
 }
 
-static __device__ __forceinline__ u32 smem_u32(const void *p) {
-    return (u32)__cvta_generic_to_shared(p);
-}
 
-static __device__ __forceinline__ void cp_async16(void *dst, const void *src, bool valid) {
-    int n = valid ? 16 : 0;
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(smem_u32(dst)), "l"(src), "r"(n));
-}
 static __device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
 static __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
@@ -68,15 +55,6 @@ static __device__ __forceinline__ void mma16816(float *c, const u32 *a, u32 b0, 
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-static __device__ __forceinline__ float fast_exp2(float x) {   // ex2.approx.ftz: 2^-inf = 0
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-    return y;
-}
-static __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<u32 *>(&v);
-}
 
 // Loads a 64 x HEAD_DIM tile whose row r lives at base + r * rowStride (elements); rows >= rows are zero.
 // Thread tid copies chunk c = tid % CHUNKS of rows tid / CHUNKS + j * (NTHREADS / CHUNKS).
@@ -92,7 +70,7 @@ static __device__ __forceinline__ void load_tile_s(__nv_bfloat16 *dst, const __n
     for (int j = 0; j < BM / ROWS_PER_PASS; j++) {
         int r = r0 + j * ROWS_PER_PASS;          // r & SWZ == r0 & SWZ since ROWS_PER_PASS % 8 == 0
         bool valid = r < rows;
-        cp_async16(d + j * ROWS_PER_PASS * HEAD_DIM, valid ? src + j * step : safe, valid);
+        cp_async16(smem_u32(d + j * ROWS_PER_PASS * HEAD_DIM), valid ? src + j * step : safe, valid);
     }
 }
 static __device__ __forceinline__ void load_tile(__nv_bfloat16 *dst, const __nv_bfloat16 *base, long rowStride,
@@ -558,43 +536,9 @@ static __device__ __forceinline__ void attention2_body(
     }
 
     if (MODE == 2) {
-        // query block m = 2p + hb owns tile rows hb*64 .. hb*64+63; one warp per key block n
-#pragma unroll
-        for (int hb = 0; hb < 2; hb++) {
-            const int m = 2 * p + hb;
-            float partial = 0.f;
-            if (m < nb) {
-                const int rows = min(BM, N - m * BM);
-                float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
-                const int r = hb * BM + lane;
-                for (int n = warp; n < nb; n += NWARPS) {
-                    float raw = 0.f;
-                    if (n <= m) {
-                        const float *col = sc + (long)n * BM2;
-                        if (lane < rows) raw = exp2f(col[r] - sRowC[r]);   // accurate exp2 here
-                        if (lane + 32 < rows) raw = fmaxf(raw, exp2f(col[r + 32] - sRowC[r + 32]));
-#pragma unroll
-                        for (int off = 16; off > 0; off >>= 1) raw = fmaxf(raw, __shfl_xor_sync(0xffffffffu, raw, off));
-                    }
-                    if (lane == 0) tg[n] = raw;
-                    partial += raw;
-                }
-            }
-            if (lane == 0) sRed[hb][warp] = partial;
-        }
+        pooled_target_maxima<NWARPS, NTHREADS>(sc, sRowC, target, sRed, N, Hq, nb, b, h, p, tid);
         __syncthreads();
-#pragma unroll
-        for (int hb = 0; hb < 2; hb++) {
-            const int m = 2 * p + hb;
-            if (m < nb) {
-                float total = 0.f;
-#pragma unroll
-                for (int w = 0; w < NWARPS; w++) total += sRed[hb][w];
-                float inv = total > 0.f ? 1.f / total : 0.f;
-                float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
-                for (int n = tid; n < nb; n += NTHREADS) tg[n] *= inv;
-            }
-        }
+        pooled_target_normalise<NWARPS, NTHREADS>(target, sRed, Hq, nb, b, h, p, tid);
     }
 }
 

@@ -26,11 +26,7 @@
 //
 // Compile-time constants (-D): HEAD_DIM (64 or 128), STAGES, SCRATCH_SMEM_NB.
 
-#include <cuda_bf16.h>
-
-#ifndef INFINITY   // NVRTC has no <math.h>
-#define INFINITY __int_as_float(0x7f800000)
-#endif
+#include "common.cuh"
 #ifndef HEAD_DIM
 #define HEAD_DIM 128
 #endif
@@ -55,19 +51,9 @@
 #define PRODUCER_REGS 24
 #define CONSUMER_REGS 240
 
-typedef unsigned int u32;
-typedef unsigned long long u64;
-
-static __device__ __forceinline__ u32 smem_u32(const void *p) {
-    return (u32)__cvta_generic_to_shared(p);
-}
 // byte offset of chunk c of row r in a swizzled tile of `rows` rows
 static __device__ __forceinline__ u32 sw_off(int r, int c, int rows) {
     return (u32)((c >> 3) * rows * 128 + r * 128 + (((c & 7) ^ (r & 7)) << 4));
-}
-static __device__ __forceinline__ void cp_async16(u32 dst, const void *src, bool valid) {
-    int n = valid ? 16 : 0;                  // src-size 0: the 16 bytes are zero-filled
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(src), "r"(n) : "memory");
 }
 static __device__ __forceinline__ void mbar_init(u32 bar, u32 count) {
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory");
@@ -101,15 +87,6 @@ static __device__ __forceinline__ void reg_fence(float &r) { asm volatile("" : "
 // shared-memory matrix descriptor, 128-byte swizzle (lbo, sbo in bytes)
 static __device__ __forceinline__ u64 desc_sw128(u32 addr, u32 lbo, u32 sbo) {
     return (u64)((addr & 0x3FFFF) >> 4) | ((u64)(lbo >> 4) << 16) | ((u64)(sbo >> 4) << 32) | (1ull << 62);
-}
-static __device__ __forceinline__ float fast_exp2(float x) {   // ex2.approx.ftz: 2^-inf = 0
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-    return y;
-}
-static __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<u32 *>(&v);
 }
 
 static __device__ __forceinline__ void wgmma_ss_m64n128(float *d, unsigned long long da, unsigned long long db, int scaleD) {
@@ -359,62 +336,9 @@ static __device__ __forceinline__ void consumer(
 
     if (MODE == 2) {
         named_barrier(3, NCONSUMER);                       // both warpgroups' maxima and sums are written
-        // Lane covers tile rows 4*lane .. 4*lane + 3 of every key block n with one 16-byte load: lanes 0-15 the
-        // rows of query block m = 2p, lanes 16-31 those of 2p + 1. A warp takes 8 key blocks at a time (8 loads
-        // in flight per lane), then reduces over its 16-lane half.
-        const int r4 = 4 * lane, half = lane >> 4, mHalf = 2 * p + half;
-        const int mRows = mHalf < nb ? min(64, N - mHalf * 64) : 0;
-        float c[4];
-#pragma unroll
-        for (int i = 0; i < 4; i++) c[i] = r4 + i - half * 64 < mRows ? sRowC[r4 + i] : INFINITY;   // 2^-inf = 0
-        float *tgHalf = target + (((long)b * Hq + h) * nb + mHalf) * (long)nb;
-        const int nEnd = min(nb, 2 * p + 2);               // key blocks n <= m of either query block
-        float partial = 0.f;
-        for (int n0 = warp * 8; n0 < nEnd; n0 += 64) {
-            float raw[8];
-#pragma unroll
-            for (int u = 0; u < 8; u++) {
-                const int n = n0 + u;
-                float4 x = make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
-                if (n <= mHalf && n < nEnd) x = *reinterpret_cast<const float4 *>(sc + (long)n * BM + r4);
-                raw[u] = fmaxf(fmaxf(exp2f(x.x - c[0]), exp2f(x.y - c[1])), fmaxf(exp2f(x.z - c[2]), exp2f(x.w - c[3])));
-            }
-#pragma unroll
-            for (int off = 8; off > 0; off >>= 1)
-#pragma unroll
-                for (int u = 0; u < 8; u++) raw[u] = fmaxf(raw[u], __shfl_xor_sync(0xffffffffu, raw[u], off));
-            if ((lane & 15) == 0 && mRows > 0) {
-#pragma unroll
-                for (int u = 0; u < 8; u++) {
-                    if (n0 + u < nEnd) {
-                        tgHalf[n0 + u] = raw[u];
-                        partial += raw[u];
-                    }
-                }
-            }
-        }
-        if ((lane & 15) == 0) sRed[half][warp] = partial;
-#pragma unroll
-        for (int q2 = 0; q2 < 2; q2++) {                   // key blocks after both query blocks: 0
-            const int mq = 2 * p + q2;
-            if (mq < nb) {
-                float *tq = target + (((long)b * Hq + h) * nb + mq) * (long)nb;
-                for (int n = nEnd + tid; n < nb; n += NCONSUMER) tq[n] = 0.f;
-            }
-        }
+        pooled_target_maxima<8, NCONSUMER>(sc, sRowC, target, sRed, N, Hq, nb, b, h, p, tid);
         named_barrier(3, NCONSUMER);
-#pragma unroll
-        for (int hb = 0; hb < 2; hb++) {
-            const int m = 2 * p + hb;
-            if (m < nb) {
-                float total = 0.f;
-#pragma unroll
-                for (int w = 0; w < 8; w++) total += sRed[hb][w];
-                const float inv2 = total > 0.f ? 1.f / total : 0.f;
-                float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
-                for (int n = tid; n < nb; n += NCONSUMER) tg[n] *= inv2;
-            }
-        }
+        pooled_target_normalise<8, NCONSUMER>(target, sRed, Hq, nb, b, h, p, tid);
     }
 }
 

@@ -5,19 +5,12 @@
 //
 // Compile-time constants (-D): HEAD_DIM and ATTN_BLOCK (<= 64) for the fp32 attention kernels.
 
-#include <cuda_bf16.h>
-
-#ifndef INFINITY   // NVRTC has no <math.h>
-#define INFINITY __int_as_float(0x7f800000)
-#endif
+#include "common.cuh"
 
 #ifndef HEAD_DIM
 #define HEAD_DIM 128
 #endif
 
-typedef unsigned char u8;
-typedef unsigned int u32;
-typedef unsigned long long u64;
 
 #define FLT_MAX_ 3.402823466e+38f
 

@@ -11,6 +11,7 @@ import org.seerjava.gpu.graph.TaskGraph;
 import org.seerjava.gpu.graph.Tensor;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.Checks;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.SelectionRule;
@@ -66,8 +67,8 @@ public final class CudaEngine implements Engine {
     public void pool(float[] x, float[] out, int batch, int seqLen, int heads, int dim, int blockSize,
                      List<Pool> pools) {
         int nb = Math.ceilDiv(seqLen, blockSize);
-        check("x", x, (long) batch * seqLen * heads * dim);
-        check("out", out, (long) batch * nb * heads * dim * pools.size());
+        Checks.length("x", x, (long) batch * seqLen * heads * dim);
+        Checks.length("out", out, (long) batch * nb * heads * dim * pools.size());
         try (Arena a = Arena.ofConfined()) {
             Tensor xt = input(a, "x", x, batch, seqLen, heads, dim);
             Tensor ot = output(a, "out", batch, nb, heads, (long) dim * pools.size());
@@ -85,9 +86,9 @@ public final class CudaEngine implements Engine {
     public void gateScores(float[] q, float[] k, float[] wq, float[] wk, float[] out, AttentionShape shape,
                            GateConfig config, boolean softmax) {
         int nb = shape.blocks(config.blockSize());
-        check("q", q, shape.qElements());
-        check("k", k, shape.kvElements());
-        check("out", out, (long) shape.batch() * shape.qHeads() * nb * nb);
+        Checks.length("q", q, shape.qElements());
+        Checks.length("k", k, shape.kvElements());
+        Checks.length("out", out, (long) shape.batch() * shape.qHeads() * nb * nb);
         try (Arena a = Arena.ofConfined()) {
             Tensor qt = input(a, "q", q, shape.batch(), shape.seqLen(), shape.qHeads(), shape.headDim());
             Tensor kt = input(a, "k", k, shape.batch(), shape.seqLen(), shape.kvHeads(), shape.headDim());
@@ -107,7 +108,7 @@ public final class CudaEngine implements Engine {
     @Override
     public BlockMask select(float[] scores, int batch, int heads, int blocks, SelectionRule rule) {
         long rows = (long) batch * heads * blocks;
-        check("scores", scores, rows * blocks);
+        Checks.length("scores", scores, rows * blocks);
         for (int i = 0; i < scores.length; i++) {
             if (Float.isNaN(scores[i])) {
                 throw new IllegalArgumentException("scores contain NaN at flat index " + i);
@@ -158,10 +159,10 @@ public final class CudaEngine implements Engine {
         if (!(scale > 0) || Double.isInfinite(scale)) {
             throw new IllegalArgumentException("scale must be finite and > 0, got " + scale);
         }
-        check("q", q, shape.qElements());
-        check("k", k, shape.kvElements());
-        check("v", v, shape.kvElements());
-        check("out", out, shape.qElements());
+        Checks.length("q", q, shape.qElements());
+        Checks.length("k", k, shape.kvElements());
+        Checks.length("v", v, shape.kvElements());
+        Checks.length("out", out, shape.qElements());
         int B = shape.batch();
         int N = shape.seqLen();
         int Hq = shape.qHeads();
@@ -169,7 +170,7 @@ public final class CudaEngine implements Engine {
         int D = shape.headDim();
         int nb = shape.blocks(block);
         if (target != null) {
-            check("target", target, (long) B * Hq * nb * nb);
+            Checks.length("target", target, (long) B * Hq * nb * nb);
         }
         try (Arena a = Arena.ofConfined()) {
             Tensor qt = input(a, "q", q, B, N, Hq, D);
@@ -209,13 +210,6 @@ public final class CudaEngine implements Engine {
     @Override
     public double distillationLoss(float[] logits, float[] target, float[] dLogits, int batch, int heads, int blocks) {
         return host.distillationLoss(logits, target, dLogits, batch, heads, blocks);
-    }
-
-    private static void check(String name, float[] x, long expected) {
-        if (x == null || x.length != expected) {
-            throw new IllegalArgumentException(name + " has " + (x == null ? "null" : x.length) + " elements, expected "
-                    + expected);
-        }
     }
 
     /** Registers the CUDA engine (priority 20) with {@link org.seerjava.reference.engine.Engines}. */

@@ -18,10 +18,18 @@ import org.seerjava.reference.SelectionRule;
  * gives each call's median and best time and the ratios of medians to dense. Same setup as the JMH benchmarks
  * (fp32, B = 1, H = 8, D = 128, block 64, random causal masks with the diagonal kept, fixed seed).
  *
+ * <p>Each round also times {@link PeakFma}, a pure FMA loop on the engine's thread count, right before dense
+ * attention: the median over rounds of (dense GFLOP/s ÷ probe GFLOP/s) says what fraction of the cores' momentary
+ * FMA rate the kernel reaches, a figure the host's minute-to-minute swings (the probe alone moves between 75 and 290
+ * GFLOP/s on 2 threads here) largely cancel out of; it is also given scaled to the 233 GFLOP/s that DESIGN.md quotes
+ * for the probe.
+ *
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar org.seerjava.bench.CpuRatios [rounds] [N…]</pre>
  */
 public final class CpuRatios {
     private static final double[] DENSITIES = {1.0, 0.5, 0.3, 0.1};
+    /** DESIGN.md's FMA peak of this machine, 2 threads (GFLOP/s). */
+    private static final double NOMINAL_PEAK = 233.0;
 
     private CpuRatios() {
     }
@@ -37,6 +45,8 @@ public final class CpuRatios {
         }
         CpuEngine engine = new CpuEngine();
         System.out.println("engine: " + engine.description() + ", rounds " + rounds);
+        System.out.println("date: " + java.time.Instant.now() + ", load average: "
+                + java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         System.out.println();
         System.out.println("| N | call | density | median ms | best ms | dense-eq GFLOP/s (median / best) | executed GFLOP/s (median) | median / dense median |");
         System.out.println("|---|---|---|---|---|---|---|---|");
@@ -65,7 +75,7 @@ public final class CpuRatios {
         for (int i = 0; i < masks.length; i++) {
             masks[i] = Inputs.randomCausalMask(1, 8, nb, DENSITIES[i], Inputs.SEED);
         }
-        String[] names = new String[3 + masks.length];
+        String[] names = new String[4 + masks.length];
         Runnable[] calls = new Runnable[names.length];
         names[0] = "dense";
         calls[0] = () -> engine.denseCausal(q, k, v, out, shape, shape.defaultScale());
@@ -82,6 +92,10 @@ public final class CpuRatios {
         names[2 + masks.length] = "distillation pass";
         calls[2 + masks.length] = () -> engine.attentionWithPooledTarget(q, k, v, out, target, shape, 64,
                 shape.defaultScale());
+        int probe = 3 + masks.length;
+        PeakFma peak = new PeakFma(CpuEngine.threads(), Math.min(2e10, Inputs.denseFlops(shape) / 4));
+        names[probe] = "FMA probe (" + CpuEngine.threads() + " threads)";
+        calls[probe] = peak::run;
 
         // warm-up: every call until the JIT has settled (at least 3 s in all, at least twice each)
         long warmEnd = System.nanoTime() + 3_000_000_000L;
@@ -91,27 +105,41 @@ public final class CpuRatios {
             }
         }
         double[][] ms = new double[calls.length][rounds];
+        int[] order = new int[calls.length];              // the probe right before dense, then the rest
+        order[0] = probe;
+        for (int c = 0; c < probe; c++) {
+            order[c + 1] = c;
+        }
         for (int r = 0; r < rounds; r++) {
-            for (int c = 0; c < calls.length; c++) {
+            for (int c : order) {
                 long t0 = System.nanoTime();
                 calls[c].run();
                 ms[c][r] = (System.nanoTime() - t0) / 1e6;
             }
         }
+        peak.close();
         double flops = Inputs.denseFlops(shape);
         double denseMedian = median(ms[0]);
         for (int c = 0; c < calls.length; c++) {
             double med = median(ms[c]);
             double best = Arrays.stream(ms[c]).min().orElseThrow();
-            boolean attention = c <= masks.length || c == calls.length - 1;
+            boolean attention = c <= masks.length || c == probe - 1;
             double density = c >= 1 && c <= masks.length ? masks[c - 1].density() : 1.0;
             String dens = c >= 1 && c <= masks.length ? String.format(Locale.ROOT, "%.3f", density) : "";
-            String gf = attention
-                    ? String.format(Locale.ROOT, "%.0f / %.0f", flops / med / 1e6, flops / best / 1e6) : "";
+            double callFlops = c == probe ? peak.flops() : flops;
+            String gf = attention || c == probe
+                    ? String.format(Locale.ROOT, "%.0f / %.0f", callFlops / med / 1e6, callFlops / best / 1e6) : "";
             String exec = attention ? String.format(Locale.ROOT, "%.0f", flops * density / med / 1e6) : "";
             System.out.printf(Locale.ROOT, "| %d | %s | %s | %.1f | %.1f | %s | %s | %.3f |%n", n, names[c], dens, med,
                     best, gf, exec, med / denseMedian);
         }
+        double[] share = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+            share[r] = (flops / ms[0][r]) / (peak.flops() / ms[probe][r]);
+        }
+        double fraction = median(share);
+        System.out.printf(Locale.ROOT, "| %d | dense ÷ FMA probe, per-round median (scaled to %.0f GFLOP/s) | | %.3f | | %.0f | | |%n",
+                n, NOMINAL_PEAK, fraction, fraction * NOMINAL_PEAK);
     }
 
     private static double median(double[] x) {

@@ -31,7 +31,8 @@ import org.seerjava.reference.SelectionRule;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 3)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx8g"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx8g",
+        "-XX:ObjectAlignmentInBytes=64"})   // 64-byte aligned tiles, as ./seer runs (cpu Vec#TILE_OFFSET)
 public class GateBench {
     @Param({"8192"})
     public int n;

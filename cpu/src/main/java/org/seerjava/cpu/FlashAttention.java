@@ -46,6 +46,11 @@ final class FlashAttention {
      * the time; block-sparse ρ = 0.5 0.95–1.12× (within the noise).
      */
     static final int UNITS = 4;
+    /**
+     * Floats skipped at the start of every tile array (Qt, St, O and the packed V), so that with 64-byte aligned
+     * objects their vectors start on cache lines ({@link Vec#TILE_OFFSET}).
+     */
+    private static final int A = Vec.TILE_OFFSET;
     /** Packed K/V buffers are kept for the next call of the same thread up to this many floats each. */
     private static final int KEEP_FLOATS = 1 << 24;
 
@@ -63,11 +68,11 @@ final class FlashAttention {
         boolean first;
 
         void ensure(int bmp, int d, int dp, int maxBlocks, boolean target) {
-            if (qt.length < d * bmp) {
-                qt = new float[d * bmp];
+            if (qt.length < A + d * bmp) {
+                qt = new float[A + d * bmp];
             }
-            if (o.length < bmp * dp) {
-                o = new float[bmp * dp];
+            if (o.length < A + bmp * dp) {
+                o = new float[A + bmp * dp];
             }
             if (rowMax.length < bmp) {
                 rowMax = new float[bmp];
@@ -110,8 +115,8 @@ final class FlashAttention {
             for (int i = 0; i < count; i++) {
                 units[i].ensure(bmp, d, dp, maxBlocks, target);
             }
-            if (st.length < bnp * bmp) {
-                st = new float[bnp * bmp];
+            if (st.length < A + bnp * bmp) {
+                st = new float[A + bnp * bmp];
             }
             if (tileMax.length < bmp) {
                 tileMax = new float[bmp];
@@ -177,7 +182,7 @@ final class FlashAttention {
         boolean packK = hkv > 1;
         Buffers buffers = BUFFERS.get();
         long kSize = packK ? (long) batch * hkv * n * d : 0;
-        long vSize = (long) batch * hkv * n * dp;
+        long vSize = A + (long) batch * hkv * n * dp;
         float[] kp = packK ? buffer(buffers.k, kSize, "packed K") : k;
         float[] vp = buffer(buffers.v, vSize, "packed V");
         if (kp.length <= KEEP_FLOATS && packK) {
@@ -215,7 +220,7 @@ final class FlashAttention {
                     int src = ((b * n + t) * hkv + kh) * d;
                     int bkh = b * hkv + kh;
                     int dstK = (bkh * n + t) * d;
-                    int dstV = (bkh * dChunks * n + t) * DW;        // chunk 0 of token t; chunk j is j·N·DW further
+                    int dstV = A + (bkh * dChunks * n + t) * DW;    // chunk 0 of token t; chunk j is j·N·DW further
                     int x = 0;
                     for (; x < bound; x += L) {
                         FloatVector e = FloatVector.fromArray(F, v, src + x);
@@ -378,7 +383,7 @@ final class FlashAttention {
             int c0 = j * bs;
             int nk = Math.min(bs, n - c0);
             int kBase = (kvHead + c0) * kStride;      // kStride = D: K is per head, packed or one KV head
-            int vBase = ((b * hkv + kh) * (dp / DW) * n + c0) * DW;   // chunk 0 of key c0 in the packed V
+            int vBase = A + ((b * hkv + kh) * (dp / DW) * n + c0) * DW;   // chunk 0 of key c0 in the packed V
             for (int u = 0; u < count; u++) {
                 Unit x = units[u];
                 if (j > x.m || mask != null && !mask.keep(b, x.h, x.m, j)) {
@@ -388,7 +393,7 @@ final class FlashAttention {
                 scores(x.qt, k, kBase, kStride, nk, d, bmp, st, diagonal ? null : tileMax);
                 if (diagonal) {    // causal inside the diagonal block: key kl hides rows r < kl
                     for (int kl = 1; kl < nk; kl++) {
-                        Arrays.fill(st, kl * bmp, kl * bmp + kl, Float.NEGATIVE_INFINITY);
+                        Arrays.fill(st, A + kl * bmp, A + kl * bmp + kl, Float.NEGATIVE_INFINITY);
                     }
                     tileMax(st, nk, bmp, tileMax);
                 }
@@ -419,7 +424,7 @@ final class FlashAttention {
             for (int r = 0; r < x.rows; r++) {
                 float inv = x.rowSum[r] == 0f ? 0f : 1f / x.rowSum[r];
                 int dst = outBase + r * qStride;
-                int src = r * dp;
+                int src = A + r * dp;
                 int c = 0;
                 for (; c < bound; c += L) {
                     FloatVector.fromArray(F, x.o, src + c).mul(inv).intoArray(out, dst + c);
@@ -456,23 +461,23 @@ final class FlashAttention {
             for (; c + 1 < d; c += 2) {
                 FloatVector e0 = FloatVector.fromArray(F, q, src + c, gather, 0);
                 FloatVector e1 = FloatVector.fromArray(F, q, src + c + 1, gather, 0);
-                e0.mul(qScale).intoArray(qt, c * bmp + r);
-                e1.mul(qScale).intoArray(qt, (c + 1) * bmp + r);
+                e0.mul(qScale).intoArray(qt, A + c * bmp + r);
+                e1.mul(qScale).intoArray(qt, A + (c + 1) * bmp + r);
             }
             for (; c < d; c++) {
                 FloatVector e = FloatVector.fromArray(F, q, src + c, gather, 0);
-                e.mul(qScale).intoArray(qt, c * bmp + r);
+                e.mul(qScale).intoArray(qt, A + c * bmp + r);
             }
         }
         for (int r = fullRows; r < rows; r++) {
             int src = qBase + r * qStride;
             for (int c = 0; c < d; c++) {
-                qt[c * bmp + r] = q[src + c] * qScale;
+                qt[A + c * bmp + r] = q[src + c] * qScale;
             }
         }
         if (rows < bmp) {
             for (int c = 0; c < d; c++) {
-                Arrays.fill(qt, c * bmp + rows, c * bmp + bmp, 0f);
+                Arrays.fill(qt, A + c * bmp + rows, A + c * bmp + bmp, 0f);
             }
         }
     }
@@ -497,7 +502,7 @@ final class FlashAttention {
                 FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
                 FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
                 FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-                for (int c = 0, qo = rc; c < d; c++, qo += bmp) {
+                for (int c = 0, qo = A + rc; c < d; c++, qo += bmp) {
                     FloatVector q0 = FloatVector.fromArray(F, qt, qo);
                     FloatVector q1 = FloatVector.fromArray(F, qt, qo + L);
                     FloatVector q2 = FloatVector.fromArray(F, qt, qo + 2 * L);
@@ -523,7 +528,7 @@ final class FlashAttention {
                     a32 = q2.fma(b3, a32);
                     a33 = q3.fma(b3, a33);
                 }
-                int s0 = kg * bmp + rc;
+                int s0 = A + kg * bmp + rc;
                 a00.intoArray(st, s0);
                 a01.intoArray(st, s0 + L);
                 a02.intoArray(st, s0 + 2 * L);
@@ -559,9 +564,9 @@ final class FlashAttention {
     /** tileMax[r] = max_kl St[kl][r]. */
     private static void tileMax(float[] st, int nk, int bmp, float[] tileMax) {
         for (int r = 0; r < bmp; r += L) {
-            FloatVector mt = FloatVector.fromArray(F, st, r);
+            FloatVector mt = FloatVector.fromArray(F, st, A + r);
             for (int kl = 1; kl < nk; kl++) {
-                mt = mt.max(FloatVector.fromArray(F, st, kl * bmp + r));
+                mt = mt.max(FloatVector.fromArray(F, st, A + kl * bmp + r));
             }
             mt.intoArray(tileMax, r);
         }
@@ -585,7 +590,7 @@ final class FlashAttention {
             c.intoArray(corr, r);
             mNew.intoArray(rowMax, r);
             FloatVector sum = FloatVector.zero(F);
-            for (int kl = 0, at = r; kl < nk; kl++, at += bmp) {
+            for (int kl = 0, at = A + r; kl < nk; kl++, at += bmp) {
                 FloatVector e = VectorMath.exp(FloatVector.fromArray(F, st, at).sub(mNew));
                 e.intoArray(st, at);
                 sum = sum.add(e);
@@ -603,7 +608,7 @@ final class FlashAttention {
                            int rows, float[] corr, boolean diagonal) {
         for (int x = 0, vChunk = vBase; x < dp; x += DW, vChunk += chunkStride) {   // one D chunk of V stays in L1
             for (int r = 0; r < rows; r += PR) {
-                int o0 = r * dp;
+                int o0 = A + r * dp;
                 int o1 = o0 + dp;
                 int o2 = o1 + dp;
                 int o3 = o2 + dp;
@@ -663,7 +668,7 @@ final class FlashAttention {
                     a33 = FloatVector.fromArray(F, o, o3 + x + 3 * L).mul(c3);
                 }
                 int keys = diagonal ? Math.min(nk, r + PR) : nk;   // P = 0 (exactly) for keys after the rows
-                for (int kl = 0, vo = vChunk, po = r; kl < keys; kl++, vo += DW, po += bmp) {
+                for (int kl = 0, vo = vChunk, po = A + r; kl < keys; kl++, vo += DW, po += bmp) {
                     FloatVector v0 = FloatVector.fromArray(F, v, vo);
                     FloatVector v1 = FloatVector.fromArray(F, v, vo + L);
                     FloatVector v2 = FloatVector.fromArray(F, v, vo + 2 * L);

@@ -136,6 +136,38 @@ class DeterminismTest {
         assertThat(child("-XX:TieredStopAtLevel=1")).as("C1 only").isEqualTo(c2);
     }
 
+    /**
+     * Where the tiles sit in memory changes no bit: a JVM whose objects are 64-byte aligned (tiles shifted onto
+     * cache lines) and one with a deliberately odd shift give the same digests as this one.
+     */
+    @Test
+    void sameBitsWithAlignedAndShiftedTiles() throws Exception {
+        Map<String, String> here = digests();
+        assertThat(child("-XX:ObjectAlignmentInBytes=64")).as("64-byte aligned objects").isEqualTo(here);
+        assertThat(child("-D" + Vec.TILE_OFFSET_PROPERTY + "=5")).as("tiles shifted by 5 floats").isEqualTo(here);
+    }
+
+    @Test
+    void tileOffsetPutsVectorsOnBoundaries() {
+        assertThat(Vec.tileOffset(64, 16, 64)).isEqualTo(12);   // compressed class pointers: elements at +16 bytes
+        assertThat(Vec.tileOffset(64, 12, 64)).isEqualTo(13);   // compact object headers: elements at +12 bytes
+        assertThat(Vec.tileOffset(128, 16, 64)).isEqualTo(12);
+        assertThat(Vec.tileOffset(32, 16, 32)).isEqualTo(4);    // 256-bit vectors need 32-byte objects only
+        assertThat(Vec.tileOffset(8, 16, 64)).isZero();         // default 8-byte objects: nothing to gain
+        assertThat(Vec.tileOffset(64, -1, 64)).isZero();        // unknown array layout
+        for (int alignment : new int[] {64, 128}) {
+            for (int base : new int[] {12, 16}) {
+                assertThat((base + 4 * Vec.tileOffset(alignment, base, 64)) % 64).isZero();
+            }
+        }
+        assertThat(Vec.tileOffset("7")).isEqualTo(7);
+        assertThat(Vec.tileOffset("0")).isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Vec.tileOffset("64"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("seer.cpu.tileOffset");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Vec.tileOffset("x"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0 to 63");
+    }
+
     @Test
     void vectorExpMatchesScalarTwinAndEdges() {
         Random random = new Random(7);
@@ -170,10 +202,10 @@ class DeterminismTest {
                 jdk.incubator.vector.VectorOperators.ADD))).isLessThan(1e-6f);
     }
 
-    private static Map<String, String> child(String jitFlag) throws IOException, InterruptedException {
+    private static Map<String, String> child(String jvmFlag) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add(jitFlag);
+        cmd.add(jvmFlag);
         cmd.add("--add-modules");
         cmd.add("jdk.incubator.vector");
         String species = System.getProperty(Vec.SPECIES_PROPERTY);
@@ -189,7 +221,7 @@ class DeterminismTest {
             in.transferTo(text);
         }
         String output = text.toString(StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as("child JVM %s exit status; output:%n%s", jitFlag, output).isZero();
+        assertThat(p.waitFor()).as("child JVM %s exit status; output:%n%s", jvmFlag, output).isZero();
         Map<String, String> out = new LinkedHashMap<>();
         for (String line : output.split("\\R")) {
             int eq = line.indexOf('=');

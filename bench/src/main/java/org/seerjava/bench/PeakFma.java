@@ -1,0 +1,114 @@
+package org.seerjava.bench;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The host's fused multiply-add rate right now: {@code threads} threads each run a pure register-resident FMA loop
+ * (16 independent accumulator vectors of the preferred species, enough to hide the FMA latency on two ports). On a
+ * shared host the rate a core delivers moves from minute to minute (another guest on the sibling hyperthread, clock
+ * changes); timing this probe in the same rounds as the kernels turns their times into fractions of what the cores
+ * gave at that moment. DESIGN.md quotes 233 GFLOP/s for this loop on 2 threads of this machine.
+ */
+public final class PeakFma implements AutoCloseable {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int ACCUMULATORS = 16;
+
+    private final int threads;
+    private final long iterations;
+    private final ExecutorService pool;
+
+    /** A probe of about {@code flops} floating-point operations per call, split over {@code threads} threads. */
+    public PeakFma(int threads, double flops) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be ≥ 1, got " + threads);
+        }
+        this.threads = threads;
+        this.iterations = Math.max(1, (long) (flops / threads / (2.0 * ACCUMULATORS * F.length())));
+        this.pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "peak-fma");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** The floating-point operations of one {@link #run()}. */
+    public double flops() {
+        return 2.0 * ACCUMULATORS * F.length() * iterations * threads;
+    }
+
+    /** Runs the loop on every thread and returns a value that depends on every accumulator (so none is dropped). */
+    public float run() {
+        try {
+            @SuppressWarnings("unchecked")
+            Future<Float>[] parts = new Future[threads];
+            for (int t = 0; t < threads; t++) {
+                float seed = 1e-3f * (t + 1);
+                parts[t] = pool.submit(() -> loop(iterations, seed));
+            }
+            float sum = 0f;
+            for (Future<Float> part : parts) {
+                sum += part.get();
+            }
+            return sum;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private static float loop(long iterations, float seed) {
+        FloatVector m = FloatVector.broadcast(F, 0.999999f);
+        FloatVector c = FloatVector.broadcast(F, seed);
+        FloatVector a0 = c, a1 = c, a2 = c, a3 = c, a4 = c, a5 = c, a6 = c, a7 = c;
+        FloatVector a8 = c, a9 = c, a10 = c, a11 = c, a12 = c, a13 = c, a14 = c, a15 = c;
+        for (long i = 0; i < iterations; i++) {
+            a0 = a0.fma(m, c);
+            a1 = a1.fma(m, c);
+            a2 = a2.fma(m, c);
+            a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c);
+            a5 = a5.fma(m, c);
+            a6 = a6.fma(m, c);
+            a7 = a7.fma(m, c);
+            a8 = a8.fma(m, c);
+            a9 = a9.fma(m, c);
+            a10 = a10.fma(m, c);
+            a11 = a11.fma(m, c);
+            a12 = a12.fma(m, c);
+            a13 = a13.fma(m, c);
+            a14 = a14.fma(m, c);
+            a15 = a15.fma(m, c);
+        }
+        FloatVector s = a0.add(a1).add(a2.add(a3)).add(a4.add(a5).add(a6.add(a7)))
+                .add(a8.add(a9).add(a10.add(a11)).add(a12.add(a13).add(a14.add(a15))));
+        return s.lane(0);
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+
+    /** {@code java … org.seerjava.bench.PeakFma [threads] [rounds]}: prints the rate of each round. */
+    public static void main(String[] args) {
+        int threads = args.length > 0 ? Integer.parseInt(args[0]) : Runtime.getRuntime().availableProcessors();
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
+        try (PeakFma probe = new PeakFma(threads, 10e9)) {
+            for (int w = 0; w < 3; w++) {
+                probe.run();
+            }
+            for (int r = 0; r < rounds; r++) {
+                long t0 = System.nanoTime();
+                probe.run();
+                double s = (System.nanoTime() - t0) / 1e9;
+                System.out.printf(java.util.Locale.ROOT, "%d threads: %.1f GFLOP/s%n", threads, probe.flops() / s / 1e9);
+            }
+        }
+    }
+}

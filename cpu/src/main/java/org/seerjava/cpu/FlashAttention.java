@@ -12,7 +12,7 @@ import org.seerjava.reference.Checks;
 
 /**
  * FlashAttention-2 style causal attention on the CPU: the work is split into units (batch, query head, query block
- * of {@code bs} rows), and a task takes four consecutive units of one KV head — the query heads of a block that
+ * of {@code bs} rows), and a task takes eight consecutive units of one KV head — the query heads of a block that
  * share it, then adjacent query blocks — and walks the union of their kept key blocks once, so each K/V tile fetched
  * serves every unit of the task that keeps it; an online softmax per unit (exponentials by {@link VectorMath#exp},
  * bit-identical in every JIT tier).
@@ -41,11 +41,15 @@ final class FlashAttention {
     }
 
     /**
-     * Units per task: four, so that each K/V tile fetched serves up to 256 query rows. Side by side with two (one JVM,
-     * both as classes of one class-path entry, 2 threads, N = 4096, paired rounds, both call orders): dense 0.92–0.98×
-     * the time; block-sparse ρ = 0.5 0.95–1.12× (within the noise).
+     * Units per task: eight, so that each K/V tile fetched serves up to 512 query rows while the units' tiles (Q and O,
+     * 64 KiB a unit) stay well inside a 2 MiB L2. Against four, with aligned tiles, each kernel single-threaded on its
+     * own core at the same time and swapping cores every 2–5 s (2026-11-29): dense 0.92–0.94× the time at N = 2048,
+     * 0.93–0.98× at 4096, 0.96–1.01× at 8192; block-sparse ρ = 0.1 0.98–0.99× at 4096 and 0.76–1.05× at 8192 (a large
+     * gain in the minutes when the host's memory was contended, since sparse tasks share few K/V tiles otherwise).
+     * Sixteen did as well at N ≤ 4096 but 1.08–1.11× at 8192. Four replaced two in an earlier session (dense
+     * 0.92–0.98×).
      */
-    static final int UNITS = 4;
+    static final int UNITS = 8;
     /**
      * Floats skipped at the start of every tile array (Qt, St, O and the packed V), so that with 64-byte aligned
      * objects their vectors start on cache lines ({@link Vec#TILE_OFFSET}).

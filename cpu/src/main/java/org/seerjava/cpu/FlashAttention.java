@@ -56,7 +56,17 @@ final class FlashAttention {
      */
     private static final int A = Vec.TILE_OFFSET;
     /** Packed K/V buffers are kept for the next call of the same thread up to this many floats each. */
-    private static final int KEEP_FLOATS = 1 << 24;
+    private static final int KEEP_FLOATS = keepFloats(Runtime.getRuntime().maxMemory());
+
+    /**
+     * Up to 1/16 of the maximum heap per buffer, at least 64 MiB and at most 1 GiB: a buffer that is not kept is
+     * allocated again, and zeroed by the JVM, at every call; with the 64 MiB limit this had, N = 16384 with 8 KV heads
+     * of 128 (67 MiB each for K and V) paid that on every call.
+     */
+    static int keepFloats(long maxHeapBytes) {
+        long floats = maxHeapBytes / 16 / Float.BYTES;
+        return (int) Math.max(1 << 24, Math.min(1 << 28, floats));
+    }
 
     /** The state of one unit (query head h, query block m) of a task: its Q tile, O and softmax statistics. */
     private static final class Unit {

@@ -94,4 +94,14 @@ class FlashAttentionTasksTest {
         REF.denseCausal(q, k, v, ref, s, 0.1);
         assertThat(relativeError(out, ref)).isLessThanOrEqualTo(1e-5);
     }
+
+    @Test
+    void packedBuffersAreKeptUpToASixteenthOfTheHeap() {
+        long gib = 1L << 30;
+        assertThat(FlashAttention.keepFloats(6 * gib)).isEqualTo((int) (6 * gib / 64));
+        assertThat(FlashAttention.keepFloats(gib / 2)).isEqualTo(1 << 24);       // at least 64 MiB
+        assertThat(FlashAttention.keepFloats(256 * gib)).isEqualTo(1 << 28);     // at most 1 GiB
+        // N = 16384, 8 KV heads of 128: 16.8 M floats for K, kept with the default heap of this machine
+        assertThat(FlashAttention.keepFloats(6 * gib)).isGreaterThan(16384 * 8 * 128);
+    }
 }

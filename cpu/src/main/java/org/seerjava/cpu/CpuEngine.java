@@ -17,7 +17,7 @@ import org.seerjava.reference.engine.EngineProvider;
  * float32 throughout.
  *
  * <p>Settings: {@code -Dseer.cpu.species=128|256|512|preferred} (vector width), {@code -Dseer.cpu.threads=N}
- * (default: the available processors). Needs {@code --add-modules jdk.incubator.vector}. Attention runs 5–10 %
+ * (default: the available processors). Needs {@code --add-modules jdk.incubator.vector}. Dense attention runs 4–8 %
  * faster with {@code -XX:ObjectAlignmentInBytes=64} (tiles on cache lines; see {@code Vec}); results are the same
  * bits either way.
  */

@@ -429,14 +429,9 @@ public final class SafeTensors implements AutoCloseable {
         float[] out = new float[n];
         switch (t.dtype()) {
             case F32 -> MemorySegment.copy(s, F32_LE, 0, out, 0, n);
-            case BF16 -> {
+            case BF16, F16 -> {
                 for (int i = 0; i < n; i++) {
-                    out[i] = Float.intBitsToFloat((s.get(I16_LE, 2L * i) & 0xFFFF) << 16);
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = Float.float16ToFloat(s.get(I16_LE, 2L * i));
+                    out[i] = half(s, t.dtype(), i);
                 }
             }
             case F64 -> {
@@ -483,19 +478,20 @@ public final class SafeTensors implements AutoCloseable {
                     out[i] = s.get(F32_LE, 4L * i);
                 }
             }
-            case BF16 -> {
+            case BF16, F16 -> {
                 for (int i = 0; i < n; i++) {
-                    out[i] = Float.intBitsToFloat((s.get(I16_LE, 2L * i) & 0xFFFF) << 16);
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = Float.float16ToFloat(s.get(I16_LE, 2L * i));
+                    out[i] = half(s, t.dtype(), i);
                 }
             }
             default -> throw new AssertionError(t.dtype());
         }
         return out;
+    }
+
+    /** Element i of a BF16 or F16 tensor, widened exactly to float. */
+    private static float half(MemorySegment s, DType dtype, long i) {
+        short bits = s.get(I16_LE, 2L * i);
+        return dtype == DType.BF16 ? Float.intBitsToFloat((bits & 0xFFFF) << 16) : Float.float16ToFloat(bits);
     }
 
     /**

@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.IntToLongFunction;
 
 /**
  * Collects tensors and metadata, then writes them as one safetensors file.
@@ -244,30 +245,9 @@ public final class SafeTensorsWriter {
      */
     public SafeTensorsWriter add(String name, DType dtype, long[] shape, int[] data) {
         Objects.requireNonNull(data, "data");
-        if (!dtype.isFloatingPoint()) {
-            for (int i = 0; i < data.length; i++) {
-                checkRange(name, dtype, data[i], i);
-            }
-        }
-        Encoder enc = switch (dtype) {
-            case I32 -> (first, count, dst) -> MemorySegment.copy(data, first, dst, I32_LE, 0, count);
-            case I64 -> (first, count, dst) -> {
-                for (int i = 0; i < count; i++) {
-                    dst.set(I64_LE, 8L * i, data[first + i]);
-                }
-            };
-            case I16 -> (first, count, dst) -> {
-                for (int i = 0; i < count; i++) {
-                    dst.set(I16_LE, 2L * i, (short) data[first + i]);
-                }
-            };
-            case I8, U8, BOOL -> (first, count, dst) -> {
-                for (int i = 0; i < count; i++) {
-                    dst.set(ValueLayout.JAVA_BYTE, i, (byte) data[first + i]);
-                }
-            };
-            default -> throw unsupported(name, dtype, "int[]", "I64/I32/I16/I8/U8/BOOL");
-        };
+        Encoder enc = dtype == DType.I32
+                ? (first, count, dst) -> MemorySegment.copy(data, first, dst, I32_LE, 0, count)
+                : integers(name, dtype, "int[]", data.length, i -> data[i]);
         return put(name, dtype, shape, data.length, enc);
     }
 
@@ -298,31 +278,44 @@ public final class SafeTensorsWriter {
      */
     public SafeTensorsWriter add(String name, DType dtype, long[] shape, long[] data) {
         Objects.requireNonNull(data, "data");
-        if (!dtype.isFloatingPoint()) {
-            for (int i = 0; i < data.length; i++) {
-                checkRange(name, dtype, data[i], i);
-            }
-        }
+        Encoder enc = dtype == DType.I64
+                ? (first, count, dst) -> MemorySegment.copy(data, first, dst, I64_LE, 0, count)
+                : integers(name, dtype, "long[]", data.length, i -> data[i]);
+        return put(name, dtype, shape, data.length, enc);
+    }
+
+    /**
+     * The encoder of {@code length} integers, element i being {@code at.applyAsLong(i)}, as {@code dtype} (I64, I32,
+     * I16, I8, U8 or BOOL), after checking that every value fits it.
+     */
+    private static Encoder integers(String name, DType dtype, String source, int length, IntToLongFunction at) {
         Encoder enc = switch (dtype) {
-            case I64 -> (first, count, dst) -> MemorySegment.copy(data, first, dst, I64_LE, 0, count);
+            case I64 -> (first, count, dst) -> {
+                for (int i = 0; i < count; i++) {
+                    dst.set(I64_LE, 8L * i, at.applyAsLong(first + i));
+                }
+            };
             case I32 -> (first, count, dst) -> {
                 for (int i = 0; i < count; i++) {
-                    dst.set(I32_LE, 4L * i, (int) data[first + i]);
+                    dst.set(I32_LE, 4L * i, (int) at.applyAsLong(first + i));
                 }
             };
             case I16 -> (first, count, dst) -> {
                 for (int i = 0; i < count; i++) {
-                    dst.set(I16_LE, 2L * i, (short) data[first + i]);
+                    dst.set(I16_LE, 2L * i, (short) at.applyAsLong(first + i));
                 }
             };
             case I8, U8, BOOL -> (first, count, dst) -> {
                 for (int i = 0; i < count; i++) {
-                    dst.set(ValueLayout.JAVA_BYTE, i, (byte) data[first + i]);
+                    dst.set(ValueLayout.JAVA_BYTE, i, (byte) at.applyAsLong(first + i));
                 }
             };
-            default -> throw unsupported(name, dtype, "long[]", "I64/I32/I16/I8/U8/BOOL");
+            default -> throw unsupported(name, dtype, source, "I64/I32/I16/I8/U8/BOOL");
         };
-        return put(name, dtype, shape, data.length, enc);
+        for (int i = 0; i < length; i++) {
+            checkRange(name, dtype, at.applyAsLong(i), i);
+        }
+        return enc;
     }
 
     private static void checkRange(String name, DType dtype, long v, int index) {

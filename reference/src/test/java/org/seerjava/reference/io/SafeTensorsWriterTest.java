@@ -68,6 +68,10 @@ class SafeTensorsWriterTest {
                 .add("c", DType.I64, new long[] {2}, new int[] {-5, 5})
                 .add("d", DType.I16, new long[] {2}, new long[] {-300, 300})
                 .add("e", DType.BOOL, new long[] {2}, new int[] {1, 0})
+                .add("f", DType.I32, new long[] {2}, new long[] {Integer.MIN_VALUE, Integer.MAX_VALUE})
+                .add("g", DType.I32, new long[] {2}, new int[] {-7, 7})
+                .add("h", DType.I64, new long[] {2}, new long[] {Long.MIN_VALUE, Long.MAX_VALUE})
+                .add("i", DType.I16, new long[] {2}, new int[] {-32768, 32767})
                 .write(file);
         try (SafeTensors st = SafeTensors.open(file)) {
             assertThat(st.ints("a")).containsExactly(-128, 0, 127);
@@ -76,7 +80,16 @@ class SafeTensorsWriterTest {
             assertThat(st.ints("c")).containsExactly(-5, 5);
             assertThat(st.ints("d")).containsExactly(-300, 300);
             assertThat(st.bytes("e")).containsExactly(1, 0);
+            assertThat(st.ints("f")).containsExactly(Integer.MIN_VALUE, Integer.MAX_VALUE);
+            assertThat(st.ints("g")).containsExactly(-7, 7);
+            assertThat(st.longs("h")).containsExactly(Long.MIN_VALUE, Long.MAX_VALUE);
+            assertThat(st.ints("i")).containsExactly(-32768, 32767);
         }
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        assertThatThrownBy(() -> w.add("x", DType.F32, new long[] {1}, new int[] {1}))
+                .hasMessageContaining("'x'").hasMessageContaining("int[]");
+        assertThatThrownBy(() -> w.add("y", DType.I32, new long[] {1}, new long[] {1L << 40}))
+                .hasMessageContaining("found 1099511627776 at flat index 0");
     }
 
     @Test

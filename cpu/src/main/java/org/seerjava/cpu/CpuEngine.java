@@ -5,6 +5,7 @@ import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.AttnGate;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.Checks;
+import org.seerjava.reference.DistillationLoss;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.SelectionRule;
@@ -146,18 +147,9 @@ public final class CpuEngine implements Engine {
     @Override
     public double distillationLoss(float[] logits, float[] target, float[] dLogits, int batch, int heads,
                                    int blocks) {
-        Checks.positive("batch", batch);
-        Checks.positive("heads", heads);
-        Checks.positive("blocks", blocks);
-        long n = (long) batch * heads * blocks * blocks;
+        long n = DistillationLoss.elements(batch, heads, blocks);      // the reference's checks, vectorised
         Vec.allFinite("logits", Checks.length("logits", logits, n));
-        Vec.allFinite("target", Checks.length("target", target, n));
-        for (int i = 0; i < target.length; i++) {
-            if (target[i] < 0) {
-                throw new IllegalArgumentException("target must be a probability map (>= 0), found " + target[i]
-                        + " at flat index " + i);
-            }
-        }
+        Checks.nonNegative("target", Vec.allFinite("target", Checks.length("target", target, n)));
         if (dLogits != null) {
             Checks.length("dLogits", dLogits, n);
         }

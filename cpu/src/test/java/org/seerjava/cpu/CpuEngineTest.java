@@ -317,4 +317,12 @@ class CpuEngineTest {
         assertThat(new CpuEngine.Provider().priority()).isEqualTo(10);
         assertThat(new CpuEngine.Provider().unavailableReason()).isNull();
     }
+
+    @Test
+    void distillationLossRejectsANegativeTargetLikeTheReference() {
+        float[] target = {0, 0, -0.5f, 0};
+        assertThatThrownBy(() -> CPU.distillationLoss(new float[4], target, null, 1, 1, 2))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("target must be a probability map (>= 0), found -0.5 at flat index 2");
+    }
 }

@@ -76,6 +76,31 @@ public final class Checks {
         return array;
     }
 
+    /** Requires every element to be ≥ 0 (a probability map); NaN is left to {@link #allFinite}. */
+    public static double[] nonNegative(String name, double[] array) {
+        for (int i = 0; i < array.length; i++) {
+            if (array[i] < 0) {
+                throw negative(name, array[i], i);
+            }
+        }
+        return array;
+    }
+
+    /** Requires every element to be ≥ 0 (a probability map); NaN is left to {@link #allFinite}. */
+    public static float[] nonNegative(String name, float[] array) {
+        for (int i = 0; i < array.length; i++) {
+            if (array[i] < 0) {
+                throw negative(name, array[i], i);
+            }
+        }
+        return array;
+    }
+
+    private static IllegalArgumentException negative(String name, double value, int index) {
+        return new IllegalArgumentException(name + " must be a probability map (>= 0), found " + value
+                + " at flat index " + index);
+    }
+
     /** Checks a product of dimensions fits a Java array, and returns it. */
     public static int arraySize(String name, long elements) {
         if (elements < 0 || elements > Integer.MAX_VALUE - 8) {

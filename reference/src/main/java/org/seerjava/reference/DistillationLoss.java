@@ -20,6 +20,14 @@ public final class DistillationLoss {
     private DistillationLoss() {
     }
 
+    /** B·H·nb·nb, the element count of the logits and the target, after checking each is positive. */
+    public static long elements(int batch, int heads, int blocks) {
+        Checks.positive("batch", batch);
+        Checks.positive("heads", heads);
+        Checks.positive("blocks", blocks);
+        return (long) batch * heads * blocks * blocks;
+    }
+
     /** r0 = nb / 4, the first query-block row that counts. */
     public static int firstRow(int blocks) {
         return blocks / 4;
@@ -33,18 +41,9 @@ public final class DistillationLoss {
      */
     public static double klMean(double[] logits, double[] target, int batch, int heads, int blocks,
                                 double[] dLogits) {
-        Checks.positive("batch", batch);
-        Checks.positive("heads", heads);
-        Checks.positive("blocks", blocks);
-        long n = (long) batch * heads * blocks * blocks;
+        long n = elements(batch, heads, blocks);
         Checks.allFinite("logits", Checks.length("logits", logits, n));
-        Checks.allFinite("target", Checks.length("target", target, n));
-        for (int i = 0; i < target.length; i++) {
-            if (target[i] < 0) {
-                throw new IllegalArgumentException("target must be a probability map (>= 0), found " + target[i]
-                        + " at flat index " + i);
-            }
-        }
+        Checks.nonNegative("target", Checks.allFinite("target", Checks.length("target", target, n)));
         if (dLogits != null) {
             Checks.length("dLogits", dLogits, n);
             java.util.Arrays.fill(dLogits, 0);

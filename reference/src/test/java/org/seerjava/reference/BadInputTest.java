@@ -31,6 +31,11 @@ class BadInputTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("out has 3 elements, expected 4");
         assertThatThrownBy(() -> DistillationLoss.klMean(new double[8], new double[9], 1, 2, 2, null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("target has 9 elements");
+        assertThatThrownBy(() -> DistillationLoss.klMean(new double[4], new double[] {0, 0, -0.5, 0}, 1, 1, 2, null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("target must be a probability map (>= 0), found -0.5 at flat index 2");
+        assertThatThrownBy(() -> DistillationLoss.klMean(new double[4], new double[4], 1, 0, 2, null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("heads");
     }
 
     @Test

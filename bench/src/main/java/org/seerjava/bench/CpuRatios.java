@@ -4,12 +4,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import org.seerjava.cpu.CpuEngine;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
-import org.seerjava.reference.GateType;
 import org.seerjava.reference.SelectionRule;
 
 /**
@@ -56,18 +54,15 @@ public final class CpuRatios {
     }
 
     private static void run(CpuEngine engine, int n, int rounds) {
-        AttentionShape shape = new AttentionShape(1, n, 8, 8, 128);
+        Inputs.Attention in = Inputs.Attention.of(n);
+        AttentionShape shape = in.shape();
         int nb = shape.blocks(64);
-        Random random = new Random(Inputs.SEED + n);
-        float[] q = Inputs.gaussian(random, shape.qElements());
-        float[] k = Inputs.gaussian(random, shape.kvElements());
-        float[] v = Inputs.gaussian(random, shape.kvElements());
-        float[] out = new float[shape.qElements()];
-        GateConfig config = GateConfig.of(GateType.DEFAULT, 64, 128, 500000);
-        float[] wk = Inputs.gaussian(random, config.kWeightElements(shape));
-        for (int i = 0; i < wk.length; i++) {
-            wk[i] *= 0.02f;
-        }
+        float[] q = in.q();
+        float[] k = in.k();
+        float[] v = in.v();
+        float[] out = in.out();
+        GateConfig config = Inputs.GATE;
+        float[] wk = in.gateKWeights();
         float[] scores = new float[8 * nb * nb];
         float[] target = new float[8 * nb * nb];
         SelectionRule rule = new SelectionRule.Threshold(5e-4, true, true);

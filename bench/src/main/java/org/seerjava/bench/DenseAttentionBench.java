@@ -1,6 +1,5 @@
 package org.seerjava.bench;
 
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -40,12 +39,12 @@ public class DenseAttentionBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        shape = new AttentionShape(1, n, 8, 8, 128);
-        Random random = new Random(Inputs.SEED + n);
-        q = Inputs.gaussian(random, shape.qElements());
-        k = Inputs.gaussian(random, shape.kvElements());
-        v = Inputs.gaussian(random, shape.kvElements());
-        out = new float[shape.qElements()];
+        Inputs.Attention in = Inputs.Attention.of(n);
+        shape = in.shape();
+        q = in.q();
+        k = in.k();
+        v = in.v();
+        out = in.out();
         System.out.printf("%n[DenseAttentionBench] %s, engine %s%n", shape, engine.description());
     }
 

@@ -1,6 +1,5 @@
 package org.seerjava.bench;
 
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -18,7 +17,6 @@ import org.seerjava.cpu.CpuEngine;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
-import org.seerjava.reference.GateType;
 import org.seerjava.reference.SelectionRule;
 
 /**
@@ -51,19 +49,16 @@ public class GateBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        shape = new AttentionShape(1, n, 8, 8, 128);
-        config = GateConfig.of(GateType.DEFAULT, 64, 128, 500000);
-        Random random = new Random(Inputs.SEED + n);
-        q = Inputs.gaussian(random, shape.qElements());
-        k = Inputs.gaussian(random, shape.kvElements());
-        v = Inputs.gaussian(random, shape.kvElements());
-        wk = Inputs.gaussian(random, config.kWeightElements(shape));
-        for (int i = 0; i < wk.length; i++) {
-            wk[i] *= 0.02f;
-        }
+        Inputs.Attention in = Inputs.Attention.of(n);
+        shape = in.shape();
+        config = Inputs.GATE;
+        q = in.q();
+        k = in.k();
+        v = in.v();
+        wk = in.gateKWeights();
         int nb = shape.blocks(64);
         scores = new float[8 * nb * nb];
-        out = new float[shape.qElements()];
+        out = in.out();
         target = new float[8 * nb * nb];
     }
 

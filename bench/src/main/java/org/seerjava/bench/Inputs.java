@@ -3,6 +3,8 @@ package org.seerjava.bench;
 import java.util.Random;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.GateConfig;
+import org.seerjava.reference.GateType;
 
 /** Deterministic benchmark inputs: Gaussian activations and random causal block masks with the diagonal kept. */
 public final class Inputs {
@@ -10,6 +12,35 @@ public final class Inputs {
     public static final long SEED = 20250101L;
 
     private Inputs() {
+    }
+
+    /** The gate of the benchmarks: the default {@code Qavg_Kmaxminavg}, block 64, Dg = 128, RoPE θ = 500000. */
+    public static final GateConfig GATE = GateConfig.of(GateType.DEFAULT, 64, 128, 500000);
+
+    /**
+     * The attention problem of every CPU benchmark at sequence length n: B = 1, Hq = Hkv = 8, D = 128, q, k, v drawn
+     * N(0, 1) in that order from {@code new Random(SEED + n)}, a zeroed output; {@code random} continues that stream
+     * (for the gate weights).
+     */
+    public record Attention(AttentionShape shape, float[] q, float[] k, float[] v, float[] out, Random random) {
+        /** The problem at sequence length n. */
+        public static Attention of(int n) {
+            AttentionShape shape = new AttentionShape(1, n, 8, 8, 128);
+            Random random = new Random(SEED + n);
+            float[] q = gaussian(random, shape.qElements());
+            float[] k = gaussian(random, shape.kvElements());
+            float[] v = gaussian(random, shape.kvElements());
+            return new Attention(shape, q, k, v, new float[shape.qElements()], random);
+        }
+
+        /** K-linear weights of {@link #GATE} for this shape, N(0, 0.02²), drawn next from {@link #random}. */
+        public float[] gateKWeights() {
+            float[] wk = gaussian(random, GATE.kWeightElements(shape));
+            for (int i = 0; i < wk.length; i++) {
+                wk[i] *= 0.02f;
+            }
+            return wk;
+        }
     }
 
     /** N(0, 1) floats from {@code random}. */

@@ -1,6 +1,5 @@
 package org.seerjava.bench;
 
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -47,12 +46,12 @@ public class SparseAttentionBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        shape = new AttentionShape(1, n, 8, 8, 128);
-        Random random = new Random(Inputs.SEED + n);
-        q = Inputs.gaussian(random, shape.qElements());
-        k = Inputs.gaussian(random, shape.kvElements());
-        v = Inputs.gaussian(random, shape.kvElements());
-        out = new float[shape.qElements()];
+        Inputs.Attention in = Inputs.Attention.of(n);
+        shape = in.shape();
+        q = in.q();
+        k = in.k();
+        v = in.v();
+        out = in.out();
         mask = Inputs.randomCausalMask(1, 8, shape.blocks(64), density, Inputs.SEED);
         System.out.printf("%n[SparseAttentionBench] %s, N = %d, mask %s, engine %s%n", shape, n, mask,
                 engine.description());

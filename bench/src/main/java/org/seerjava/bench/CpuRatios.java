@@ -133,7 +133,8 @@ public final class CpuRatios {
             share[r] = (flops / ms[0][r]) / (peak.flops() / ms[probe][r]);
         }
         double fraction = median(share);
-        System.out.printf(Locale.ROOT, "| %d | dense ÷ FMA probe, per-round median (scaled to %.0f GFLOP/s) | | %.3f | | %.0f | | |%n",
+        System.out.printf(Locale.ROOT,
+                "| %d | dense ÷ FMA probe, per-round median (scaled to %.0f GFLOP/s) | | %.3f | | %.0f | | |%n",
                 n, NOMINAL_PEAK, fraction, fraction * NOMINAL_PEAK);
     }
 

@@ -14,7 +14,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 import org.seerjava.cpu.CpuEngine;
-import org.seerjava.reference.AttentionShape;
 
 /**
  * Dense causal attention on the CPU engine: fp32, B = 1, H = 8 (MHA), D = 128. GFLOP/s = 2·N²·D·H / time.
@@ -31,27 +30,18 @@ public class DenseAttentionBench {
     public int n;
 
     private final CpuEngine engine = new CpuEngine();
-    private AttentionShape shape;
-    private float[] q;
-    private float[] k;
-    private float[] v;
-    private float[] out;
+    private Inputs.Attention in;
 
     @Setup(Level.Trial)
     public void setUp() {
-        Inputs.Attention in = Inputs.Attention.of(n);
-        shape = in.shape();
-        q = in.q();
-        k = in.k();
-        v = in.v();
-        out = in.out();
-        System.out.printf("%n[DenseAttentionBench] %s, engine %s%n", shape, engine.description());
+        in = Inputs.Attention.of(n);
+        System.out.printf("%n[DenseAttentionBench] %s, engine %s%n", in.shape(), engine.description());
     }
 
     /** Dense causal attention. */
     @Benchmark
     public float[] dense() {
-        engine.denseCausal(q, k, v, out, shape, shape.defaultScale());
-        return out;
+        engine.denseCausal(in.q(), in.k(), in.v(), in.out(), in.shape(), in.shape().defaultScale());
+        return in.out();
     }
 }

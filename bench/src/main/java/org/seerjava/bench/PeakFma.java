@@ -107,7 +107,8 @@ public final class PeakFma implements AutoCloseable {
                 long t0 = System.nanoTime();
                 probe.run();
                 double s = (System.nanoTime() - t0) / 1e9;
-                System.out.printf(java.util.Locale.ROOT, "%d threads: %.1f GFLOP/s%n", threads, probe.flops() / s / 1e9);
+                System.out.printf(java.util.Locale.ROOT, "%d threads: %.1f GFLOP/s%n", threads,
+                        probe.flops() / s / 1e9);
             }
         }
     }

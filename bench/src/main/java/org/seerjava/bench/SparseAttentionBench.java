@@ -14,7 +14,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 import org.seerjava.cpu.CpuEngine;
-import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 
 /**
@@ -37,30 +36,21 @@ public class SparseAttentionBench {
     public double density;
 
     private final CpuEngine engine = new CpuEngine();
-    private AttentionShape shape;
-    private float[] q;
-    private float[] k;
-    private float[] v;
-    private float[] out;
+    private Inputs.Attention in;
     private BlockMask mask;
 
     @Setup(Level.Trial)
     public void setUp() {
-        Inputs.Attention in = Inputs.Attention.of(n);
-        shape = in.shape();
-        q = in.q();
-        k = in.k();
-        v = in.v();
-        out = in.out();
-        mask = Inputs.randomCausalMask(1, 8, shape.blocks(64), density, Inputs.SEED);
-        System.out.printf("%n[SparseAttentionBench] %s, N = %d, mask %s, engine %s%n", shape, n, mask,
+        in = Inputs.Attention.of(n);
+        mask = Inputs.randomCausalMask(1, 8, in.shape().blocks(64), density, Inputs.SEED);
+        System.out.printf("%n[SparseAttentionBench] %s, N = %d, mask %s, engine %s%n", in.shape(), n, mask,
                 engine.description());
     }
 
     /** Block-sparse attention over the random mask of the given density. */
     @Benchmark
     public float[] sparse() {
-        engine.blockSparse(q, k, v, mask, out, shape, 64, shape.defaultScale());
-        return out;
+        engine.blockSparse(in.q(), in.k(), in.v(), mask, in.out(), in.shape(), 64, in.shape().defaultScale());
+        return in.out();
     }
 }

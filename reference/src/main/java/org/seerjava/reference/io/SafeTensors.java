@@ -538,19 +538,9 @@ public final class SafeTensors implements AutoCloseable {
         int[] out = new int[n];
         switch (t.dtype()) {
             case I32 -> MemorySegment.copy(s, I32_LE, 0, out, 0, n);
-            case I16 -> {
+            case I16, I8, U8, BOOL -> {
                 for (int i = 0; i < n; i++) {
-                    out[i] = s.get(I16_LE, 2L * i);
-                }
-            }
-            case I8 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = s.get(ValueLayout.JAVA_BYTE, i);
-                }
-            }
-            case U8, BOOL -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = s.get(ValueLayout.JAVA_BYTE, i) & 0xFF;
+                    out[i] = (int) integer(s, t.dtype(), i);
                 }
             }
             case I64 -> {
@@ -584,29 +574,26 @@ public final class SafeTensors implements AutoCloseable {
         long[] out = new long[n];
         switch (t.dtype()) {
             case I64 -> MemorySegment.copy(s, I64_LE, 0, out, 0, n);
-            case I32 -> {
+            case I32, I16, I8, U8, BOOL -> {
                 for (int i = 0; i < n; i++) {
-                    out[i] = s.get(I32_LE, 4L * i);
-                }
-            }
-            case I16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = s.get(I16_LE, 2L * i);
-                }
-            }
-            case I8 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = s.get(ValueLayout.JAVA_BYTE, i);
-                }
-            }
-            case U8, BOOL -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = s.get(ValueLayout.JAVA_BYTE, i) & 0xFF;
+                    out[i] = integer(s, t.dtype(), i);
                 }
             }
             default -> throw new AssertionError(t.dtype());
         }
         return out;
+    }
+
+    /** Element i of an integer tensor: I64 as is, I32/I16/I8 sign-extended, U8 and BOOL zero-extended. */
+    private static long integer(MemorySegment s, DType dtype, long i) {
+        return switch (dtype) {
+            case I64 -> s.get(I64_LE, 8L * i);
+            case I32 -> s.get(I32_LE, 4L * i);
+            case I16 -> s.get(I16_LE, 2L * i);
+            case I8 -> s.get(ValueLayout.JAVA_BYTE, i);
+            case U8, BOOL -> s.get(ValueLayout.JAVA_BYTE, i) & 0xFF;
+            default -> throw new AssertionError(dtype);
+        };
     }
 
     private TensorInfo checked(String name, Set<DType> accepted, String target) {

@@ -84,6 +84,12 @@ class SafeTensorsWriterTest {
             assertThat(st.ints("g")).containsExactly(-7, 7);
             assertThat(st.longs("h")).containsExactly(Long.MIN_VALUE, Long.MAX_VALUE);
             assertThat(st.ints("i")).containsExactly(-32768, 32767);
+            assertThat(st.longs("a")).containsExactly(-128, 0, 127);                          // I8, sign-extended
+            assertThat(st.longs("b")).containsExactly(0, 255);                                // U8, zero-extended
+            assertThat(st.longs("d")).containsExactly(-300, 300);                             // I16
+            assertThat(st.longs("e")).containsExactly(1, 0);                                  // BOOL
+            assertThat(st.longs("f")).containsExactly(Integer.MIN_VALUE, Integer.MAX_VALUE);  // I32
+            assertThat(st.ints("e")).containsExactly(1, 0);
         }
         SafeTensorsWriter w = new SafeTensorsWriter();
         assertThatThrownBy(() -> w.add("x", DType.F32, new long[] {1}, new int[] {1}))

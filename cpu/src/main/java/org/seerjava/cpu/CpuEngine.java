@@ -5,7 +5,6 @@ import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.AttnGate;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.Checks;
-import org.seerjava.reference.DistillationLoss;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.SelectionRule;
@@ -101,18 +100,11 @@ public final class CpuEngine implements Engine {
 
     @Override
     public BlockMask select(float[] scores, int batch, int heads, int blocks, SelectionRule rule) {
-        Checks.positive("batch", batch);
-        Checks.positive("heads", heads);
-        Checks.positive("blocks", blocks);
+        long n = Checks.blockMap(batch, heads, blocks);
         if (rule == null) {
             throw new IllegalArgumentException("selection rule must not be null");
         }
-        Checks.length("scores", scores, (long) batch * heads * blocks * blocks);
-        for (int i = 0; i < scores.length; i++) {
-            if (Float.isNaN(scores[i])) {
-                throw new IllegalArgumentException("scores contain NaN at flat index " + i);
-            }
-        }
+        Checks.noNaN("scores", Checks.length("scores", scores, n));
         return CpuSelection.select(scores, batch, heads, blocks, rule);
     }
 
@@ -147,7 +139,7 @@ public final class CpuEngine implements Engine {
     @Override
     public double distillationLoss(float[] logits, float[] target, float[] dLogits, int batch, int heads,
                                    int blocks) {
-        long n = DistillationLoss.elements(batch, heads, blocks);      // the reference's checks, vectorised
+        long n = Checks.blockMap(batch, heads, blocks);              // the reference's checks, vectorised
         Vec.allFinite("logits", Checks.length("logits", logits, n));
         Checks.nonNegative("target", Vec.allFinite("target", Checks.length("target", target, n)));
         if (dLogits != null) {

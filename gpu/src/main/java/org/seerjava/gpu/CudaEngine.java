@@ -108,12 +108,7 @@ public final class CudaEngine implements Engine {
     @Override
     public BlockMask select(float[] scores, int batch, int heads, int blocks, SelectionRule rule) {
         long rows = (long) batch * heads * blocks;
-        Checks.length("scores", scores, rows * blocks);
-        for (int i = 0; i < scores.length; i++) {
-            if (Float.isNaN(scores[i])) {
-                throw new IllegalArgumentException("scores contain NaN at flat index " + i);
-            }
-        }
+        Checks.noNaN("scores", Checks.length("scores", scores, rows * blocks));
         try (Arena a = Arena.ofConfined()) {
             Tensor st = input(a, "scores", scores, batch, heads, blocks, blocks);
             Tensor mt = Tensor.of("mask", DType.U8, batch, heads, blocks, blocks);

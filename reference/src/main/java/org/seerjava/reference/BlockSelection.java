@@ -30,18 +30,11 @@ public final class BlockSelection {
      * @throws IllegalArgumentException when the sizes do not match or a score is NaN
      */
     public static BlockMask select(double[] scores, int batch, int heads, int blocks, SelectionRule rule) {
-        Checks.positive("batch", batch);
-        Checks.positive("heads", heads);
-        Checks.positive("blocks", blocks);
+        long n = Checks.blockMap(batch, heads, blocks);
         if (rule == null) {
             throw new IllegalArgumentException("selection rule must not be null");
         }
-        Checks.length("scores", scores, (long) batch * heads * blocks * blocks);
-        for (int i = 0; i < scores.length; i++) {
-            if (Double.isNaN(scores[i])) {
-                throw new IllegalArgumentException("scores contain NaN at flat index " + i);
-            }
-        }
+        Checks.noNaN("scores", Checks.length("scores", scores, n));
         byte[] bits = new byte[scores.length];
         for (int bh = 0; bh < batch * heads; bh++) {
             for (int qBlock = 0; qBlock < blocks; qBlock++) {

@@ -76,6 +76,37 @@ public final class Checks {
         return array;
     }
 
+    /**
+     * B·H·nb·nb, the element count of a block map {@code [batch, heads, blocks, blocks]} (gate scores, masks,
+     * distillation targets), after checking each dimension is positive.
+     */
+    public static long blockMap(int batch, int heads, int blocks) {
+        positive("batch", batch);
+        positive("heads", heads);
+        positive("blocks", blocks);
+        return (long) batch * heads * blocks * blocks;
+    }
+
+    /** Requires no element to be NaN (infinities are allowed: masked scores are −∞). */
+    public static double[] noNaN(String name, double[] array) {
+        for (int i = 0; i < array.length; i++) {
+            if (Double.isNaN(array[i])) {
+                throw new IllegalArgumentException(name + " contain NaN at flat index " + i);
+            }
+        }
+        return array;
+    }
+
+    /** Requires no element to be NaN (infinities are allowed: masked scores are −∞). */
+    public static float[] noNaN(String name, float[] array) {
+        for (int i = 0; i < array.length; i++) {
+            if (Float.isNaN(array[i])) {
+                throw new IllegalArgumentException(name + " contain NaN at flat index " + i);
+            }
+        }
+        return array;
+    }
+
     /** Requires every element to be ≥ 0 (a probability map); NaN is left to {@link #allFinite}. */
     public static double[] nonNegative(String name, double[] array) {
         for (int i = 0; i < array.length; i++) {

@@ -20,14 +20,6 @@ public final class DistillationLoss {
     private DistillationLoss() {
     }
 
-    /** B·H·nb·nb, the element count of the logits and the target, after checking each is positive. */
-    public static long elements(int batch, int heads, int blocks) {
-        Checks.positive("batch", batch);
-        Checks.positive("heads", heads);
-        Checks.positive("blocks", blocks);
-        return (long) batch * heads * blocks * blocks;
-    }
-
     /** r0 = nb / 4, the first query-block row that counts. */
     public static int firstRow(int blocks) {
         return blocks / 4;
@@ -41,7 +33,7 @@ public final class DistillationLoss {
      */
     public static double klMean(double[] logits, double[] target, int batch, int heads, int blocks,
                                 double[] dLogits) {
-        long n = elements(batch, heads, blocks);
+        long n = Checks.blockMap(batch, heads, blocks);
         Checks.allFinite("logits", Checks.length("logits", logits, n));
         Checks.nonNegative("target", Checks.allFinite("target", Checks.length("target", target, n)));
         if (dLogits != null) {

@@ -37,12 +37,7 @@ public final class DecodeSelection {
         if (rule == null) {
             throw new IllegalArgumentException("decode selection rule must not be null");
         }
-        Checks.length("scores [batch, Hkv, nb]", scores, (long) batch * kvHeads * blocks);
-        for (int i = 0; i < scores.length; i++) {
-            if (Double.isNaN(scores[i])) {
-                throw new IllegalArgumentException("scores contain NaN at flat index " + i);
-            }
-        }
+        Checks.noNaN("scores", Checks.length("scores [batch, Hkv, nb]", scores, (long) batch * kvHeads * blocks));
         if (blockAttentionMask != null && blockAttentionMask.length != (long) batch * blocks) {
             throw new IllegalArgumentException("blockAttentionMask [batch, nb] has " + blockAttentionMask.length
                     + " elements, expected " + (long) batch * blocks);

@@ -43,18 +43,7 @@ public final class GateMath {
         check("kPooled [B, nb, Hkv, kdup·D]", kPooled, (long) batch * nb * Hkv * kIn);
         double[] qGate = hasQ ? AttnGate.multiHeadLinear(qPooled, p.wq(), batch * nb, Hq, Hq, qIn, Dg, 1) : qPooled.clone();
         double[] kGate = AttnGate.multiHeadLinear(kPooled, p.wk(), batch * nb, Hkv, keyHeads, kIn, Dg, keyHeads / Hkv);
-        Rope rope = new Rope(config.rope());
-        for (int b = 0; b < batch; b++) {
-            for (int block = 0; block < nb; block++) {
-                double position = (double) block * config.blockSize();
-                for (int h = 0; h < Hq; h++) {
-                    rope.rotate(qGate, ((b * nb + block) * Hq + h) * Dg, position, +1);
-                }
-                for (int kh = 0; kh < keyHeads; kh++) {
-                    rope.rotate(kGate, ((b * nb + block) * keyHeads + kh) * Dg, position, +1);
-                }
-            }
-        }
+        new Rope(config.rope()).rotateBlocks(qGate, kGate, batch, nb, Hq, keyHeads, Dg, config.blockSize(), +1);
         double scale = config.scale();
         double[] logits = new double[batch * Hq * nb * nb];
         for (int b = 0; b < batch; b++) {

@@ -122,17 +122,7 @@ public final class AttnGate {
                 keyHeads / Hkv);
 
         // Block RoPE at the first token of each block.
-        for (int b = 0; b < B; b++) {
-            for (int block = 0; block < nb; block++) {
-                double position = (double) block * config.blockSize();
-                for (int h = 0; h < Hq; h++) {
-                    rope.rotate(qGate, ((b * nb + block) * Hq + h) * Dg, position, +1);
-                }
-                for (int kh = 0; kh < keyHeads; kh++) {
-                    rope.rotate(kGate, ((b * nb + block) * keyHeads + kh) * Dg, position, +1);
-                }
-            }
-        }
+        rope.rotateBlocks(qGate, kGate, B, nb, Hq, keyHeads, Dg, config.blockSize(), +1);
 
         // Block-causal logits.
         double scale = config.scale();
@@ -230,17 +220,7 @@ public final class AttnGate {
             }
         }
         // Undo RoPE on the gradients (R^T = rotation by −angle).
-        for (int b = 0; b < B; b++) {
-            for (int block = 0; block < nb; block++) {
-                double position = (double) block * config.blockSize();
-                for (int h = 0; h < Hq; h++) {
-                    rope.rotate(dQGate, ((b * nb + block) * Hq + h) * Dg, position, -1);
-                }
-                for (int kh = 0; kh < keyHeads; kh++) {
-                    rope.rotate(dKGate, ((b * nb + block) * keyHeads + kh) * Dg, position, -1);
-                }
-            }
-        }
+        rope.rotateBlocks(dQGate, dKGate, B, nb, Hq, keyHeads, Dg, config.blockSize(), -1);
         double[] dWq = hasQLinear
                 ? linearWeightGradient(forward.qPooled(), dQGate, B * nb, Hq, Hq, type.qDup() * D, Dg, 1)
                 : null;

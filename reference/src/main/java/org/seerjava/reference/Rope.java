@@ -121,4 +121,26 @@ public final class Rope {
         }
         return p;
     }
+
+    /**
+     * The gate's block RoPE: every pooled vector of block {@code block} is rotated by the position of the block's
+     * first token, {@code block · blockSize}; {@code sign} = −1 rotates back (Rᵀ, for gradients).
+     *
+     * @param qGate {@code [batch, nb, qHeads, dg]}, rotated in place
+     * @param kGate {@code [batch, nb, keyHeads, dg]}, rotated in place
+     */
+    public void rotateBlocks(double[] qGate, double[] kGate, int batch, int nb, int qHeads, int keyHeads, int dg,
+                             int blockSize, int sign) {
+        for (int b = 0; b < batch; b++) {
+            for (int block = 0; block < nb; block++) {
+                double position = (double) block * blockSize;
+                for (int h = 0; h < qHeads; h++) {
+                    rotate(qGate, ((b * nb + block) * qHeads + h) * dg, position, sign);
+                }
+                for (int kh = 0; kh < keyHeads; kh++) {
+                    rotate(kGate, ((b * nb + block) * keyHeads + kh) * dg, position, sign);
+                }
+            }
+        }
+    }
 }

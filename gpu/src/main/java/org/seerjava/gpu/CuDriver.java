@@ -7,8 +7,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
@@ -31,9 +29,7 @@ public final class CuDriver {
     public static final int CU_EVENT_DEFAULT = 0;
     public static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static volatile CuDriver instance;
-    private static volatile CudaUnavailableException failure;
+    private static final Once<CuDriver> INSTANCE = new Once<>(CuDriver::open);
 
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease,
@@ -96,9 +92,8 @@ public final class CuDriver {
     }
 
     private static MethodHandle bind(SymbolLookup lookup, String name, java.lang.foreign.MemoryLayout... args) {
-        MemorySegment symbol = lookup.find(name).orElseThrow(() -> new CudaUnavailableException(
-                "the CUDA driver library has no symbol '" + name + "' (driver too old for CUDA 13?)"));
-        return LINKER.downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT, args));
+        return CudaLibraries.bindStatusCall(lookup, name,
+                n -> "the CUDA driver library has no symbol '" + n + "' (driver too old for CUDA 13?)", args);
     }
 
     /**
@@ -107,37 +102,20 @@ public final class CuDriver {
      * @throws CudaUnavailableException when there is no driver, {@code cuInit} fails or there is no device
      */
     public static CuDriver get() {
-        CuDriver d = instance;
-        if (d != null) {
-            return d;
+        return INSTANCE.get();
+    }
+
+    private static CuDriver open() {
+        CuDriver driver = new CuDriver(CudaLibraries.openDriver());
+        int rc = driver.rawInit();
+        if (rc != 0) {
+            throw new CudaUnavailableException("cuInit(0) failed: " + driver.errorName(rc) + " (" + rc + "): "
+                    + driver.errorString(rc) + " — the driver is installed but no usable GPU was found");
         }
-        synchronized (CuDriver.class) {
-            if (instance != null) {
-                return instance;
-            }
-            if (failure != null) {
-                throw failure;
-            }
-            try {
-                CuDriver driver = new CuDriver(CudaLibraries.openDriver());
-                int rc = driver.rawInit();
-                if (rc != 0) {
-                    throw new CudaUnavailableException("cuInit(0) failed: " + driver.errorName(rc) + " (" + rc + "): "
-                            + driver.errorString(rc) + " — the driver is installed but no usable GPU was found");
-                }
-                if (driver.deviceCount() == 0) {
-                    throw new CudaUnavailableException("the CUDA driver reports no GPU (cuDeviceGetCount = 0)");
-                }
-                instance = driver;
-                return driver;
-            } catch (CudaUnavailableException e) {
-                failure = e;
-                throw e;
-            } catch (CudaException e) {
-                failure = new CudaUnavailableException(e.getMessage(), e);
-                throw failure;
-            }
+        if (driver.deviceCount() == 0) {
+            throw new CudaUnavailableException("the CUDA driver reports no GPU (cuDeviceGetCount = 0)");
         }
+        return driver;
     }
 
     /** Why CUDA cannot be used here, or null when a driver and at least one GPU are present. */

@@ -1,11 +1,18 @@
 package org.seerjava.gpu;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Where the CUDA libraries are. The driver {@code libcuda.so.1} comes from the dynamic loader's path (it is
@@ -94,5 +101,17 @@ public final class CudaLibraries {
         }
         throw new CudaUnavailableException("no NVRTC: " + NVRTC_NAME + " not found at " + tried
                 + "; set -D" + CUDA_HOME + "=<CUDA 13 toolkit root> or -D" + NVRTC_PATH + "=/path/to/" + NVRTC_NAME);
+    }
+
+    /**
+     * A downcall handle for the C function {@code name} of {@code lookup} returning an int (a CUDA or NVRTC status)
+     * and taking {@code args}.
+     *
+     * @throws CudaUnavailableException with {@code missing} applied to the name when the library has no such symbol
+     */
+    static MethodHandle bindStatusCall(SymbolLookup lookup, String name, Function<String, String> missing,
+                                       MemoryLayout... args) {
+        MemorySegment symbol = lookup.find(name).orElseThrow(() -> new CudaUnavailableException(missing.apply(name)));
+        return Linker.nativeLinker().downcallHandle(symbol, FunctionDescriptor.of(ValueLayout.JAVA_INT, args));
     }
 }

@@ -19,8 +19,7 @@ import java.util.List;
  */
 public final class Nvrtc {
     private static final Linker LINKER = Linker.nativeLinker();
-    private static volatile Nvrtc instance;
-    private static volatile CudaUnavailableException failure;
+    private static final Once<Nvrtc> INSTANCE = new Once<>(() -> new Nvrtc(CudaLibraries.openNvrtc()));
 
     private final MethodHandle version, createProgram, compileProgram, getProgramLogSize, getProgramLog, getCubinSize,
             getCubin, getPtxSize, getPtx, destroyProgram, getErrorString;
@@ -43,32 +42,12 @@ public final class Nvrtc {
     }
 
     private static MethodHandle bind(SymbolLookup lookup, String name, MemoryLayout... args) {
-        MemorySegment symbol = lookup.find(name).orElseThrow(
-                () -> new CudaUnavailableException("NVRTC has no symbol '" + name + "'"));
-        return LINKER.downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT, args));
+        return CudaLibraries.bindStatusCall(lookup, name, n -> "NVRTC has no symbol '" + n + "'", args);
     }
 
     /** The process-wide NVRTC, found by {@link CudaLibraries#openNvrtc()}. */
     public static Nvrtc get() {
-        Nvrtc n = instance;
-        if (n != null) {
-            return n;
-        }
-        synchronized (Nvrtc.class) {
-            if (instance != null) {
-                return instance;
-            }
-            if (failure != null) {
-                throw failure;
-            }
-            try {
-                instance = new Nvrtc(CudaLibraries.openNvrtc());
-                return instance;
-            } catch (CudaUnavailableException e) {
-                failure = e;
-                throw e;
-            }
-        }
+        return INSTANCE.get();
     }
 
     private static RuntimeException rethrow(Throwable t) {

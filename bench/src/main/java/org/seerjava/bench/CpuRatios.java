@@ -70,7 +70,10 @@ public final class CpuRatios {
         for (int i = 0; i < masks.length; i++) {
             masks[i] = Inputs.randomCausalMask(1, 8, nb, DENSITIES[i], Inputs.SEED);
         }
-        String[] names = new String[4 + masks.length];
+        int gate = 1 + masks.length;           // call indices: dense, the sparse densities, gate, distillation, probe
+        int distillation = gate + 1;
+        int probe = distillation + 1;
+        String[] names = new String[probe + 1];
         Runnable[] calls = new Runnable[names.length];
         names[0] = "dense";
         calls[0] = () -> engine.denseCausal(q, k, v, out, shape, shape.defaultScale());
@@ -79,15 +82,14 @@ public final class CpuRatios {
             names[1 + i] = "sparse";
             calls[1 + i] = () -> engine.blockSparse(q, k, v, mask, out, shape, 64, shape.defaultScale());
         }
-        names[1 + masks.length] = "gate (pool + scores + select)";
-        calls[1 + masks.length] = () -> {
+        names[gate] = "gate (pool + scores + select)";
+        calls[gate] = () -> {
             engine.gateScores(q, k, null, wk, scores, shape, config, true);
             engine.select(scores, 1, 8, nb, rule);
         };
-        names[2 + masks.length] = "distillation pass";
-        calls[2 + masks.length] = () -> engine.attentionWithPooledTarget(q, k, v, out, target, shape, 64,
+        names[distillation] = "distillation pass";
+        calls[distillation] = () -> engine.attentionWithPooledTarget(q, k, v, out, target, shape, 64,
                 shape.defaultScale());
-        int probe = 3 + masks.length;
         PeakFma peak = new PeakFma(CpuEngine.threads(), Math.min(2e10, Inputs.denseFlops(shape) / 4));
         names[probe] = "FMA probe (" + CpuEngine.threads() + " threads)";
         calls[probe] = peak::run;
@@ -118,9 +120,10 @@ public final class CpuRatios {
         for (int c = 0; c < calls.length; c++) {
             double med = median(ms[c]);
             double best = Arrays.stream(ms[c]).min().orElseThrow();
-            boolean attention = c <= masks.length || c == probe - 1;
-            double density = c >= 1 && c <= masks.length ? masks[c - 1].density() : 1.0;
-            String dens = c >= 1 && c <= masks.length ? String.format(Locale.ROOT, "%.3f", density) : "";
+            boolean attention = c < gate || c == distillation;
+            boolean sparse = c >= 1 && c < gate;
+            double density = sparse ? masks[c - 1].density() : 1.0;
+            String dens = sparse ? String.format(Locale.ROOT, "%.3f", density) : "";
             double callFlops = c == probe ? peak.flops() : flops;
             String gf = attention || c == probe
                     ? String.format(Locale.ROOT, "%.0f / %.0f", callFlops / med / 1e6, callFlops / best / 1e6) : "";

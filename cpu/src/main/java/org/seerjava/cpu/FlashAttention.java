@@ -17,25 +17,32 @@ import org.seerjava.reference.Checks;
  * serves every unit of the task that keeps it; an online softmax per unit (exponentials by {@link VectorMath#exp},
  * bit-identical in every JIT tier).
  *
- * <p>Tiles. A unit's query block is transposed once into {@code Qt [D][BMp]} (rows in vector lanes, pre-scaled
- * by the softmax scale; one gather of L rows per channel). For each key block, the
- * score tile {@code St [key][row] = Qt · Kᵀ} is a register-tiled product (4 keys × 4 row vectors = 16 FMA
- * accumulators, K elements broadcast); the softmax statistics (running max, sum, correction) are then vectors over
- * rows. {@code O += P · V} is a second register tile (4 rows × 4 vectors over D, P broadcast, V loaded
- * contiguously); the online-softmax correction of O is folded into the load of its accumulators. K/V are never
- * repeated for GQA: query head h reads key head h / g. K and V are laid out once per call per KV head
- * ({@code [B, Hkv, N, D]}, {@code [B, Hkv, Dp / 64, N, 64]}: contiguous key blocks, and for V contiguous 64-channel
- * chunks of them, D zero-padded to the micro-tile), in buffers the calling thread keeps for its next call; the same
- * pass checks q, k and v for NaN/±∞. Tasks run KV head by KV head, heaviest query blocks first within a head.
+ * <p>Tiles. A unit's query block is transposed once into {@code Qt} (rows in vector lanes, pre-scaled by the softmax
+ * scale; one gather of L rows per channel), in panels of RW = 4·L rows: {@code Qt [BMp / RW][D][RW]}. For each key
+ * block, the score tile {@code St [BMp / RW][key][RW] = Qt · Kᵀ} is a register-tiled product (4 keys × 4 row vectors
+ * = 16 FMA accumulators, K elements broadcast); the softmax statistics (running max, sum, correction) are then vectors
+ * over rows. {@code O += P · V} is a second register tile (4 rows × 4 vectors over D, P broadcast, V loaded
+ * contiguously), with O in chunks of DW = 4·L channels, {@code O [Dp / DW][BMp][DW]}; the online-softmax correction
+ * of O is folded into the load of its accumulators. K/V are never repeated for GQA: query head h reads key head h / g.
+ * K and V are laid out once per call per KV head, in buffers the calling thread keeps for its next call (see
+ * {@link Packed}); the same pass checks q, k and v for NaN/±∞. Tasks run KV head by KV head, heaviest query blocks
+ * first within a head.
+ *
+ * <p>Micro-kernels. Each register tile is its own small method ({@link #scoreTile}, {@link #pvTile}) whose inner
+ * loop steps every operand by a compile-time constant (RW floats of Qt or St, KG floats of the interleaved K, DW
+ * floats of V), so that C2 removes the bounds checks from the loop and keeps every pointer in a register: in the
+ * kernel these replaced (one big method, strides {@code BMp} and {@code D} held in variables) the score loop issued
+ * two bounds checks and three reloads of spilled values per 16 FMAs, and the P·V loop moved spilled pointers from
+ * vector registers on the FMA port.
  *
  * <p>Per-thread scratch holds every tile, so the hot loops allocate nothing.
  */
 final class FlashAttention {
-    private static final int KG = 4;          // keys per score micro-tile
+    private static final int KG = 4;          // keys per score micro-tile, and per interleaved group of the packed K
     private static final int RV = 4;          // row vectors per score micro-tile
-    private static final int RW = RV * L;     // rows per score micro-tile
+    private static final int RW = RV * L;     // rows per score micro-tile, and per Qt and St panel
     private static final int PR = 4;          // rows per P·V micro-tile
-    private static final int DW = 4 * L;      // D channels per P·V micro-tile
+    private static final int DW = 4 * L;      // D channels per P·V micro-tile, and per V and O chunk
 
     private FlashAttention() {
     }
@@ -163,28 +170,30 @@ final class FlashAttention {
                     double scale, BlockMask mask, int unitsPerTask) {
         int nb = shape.blocks(bs);
         float qScale = (float) scale;
-        Packed kv = pack(q, k, v, shape);      // checks q, k and v first: bad input never leaves a partly written output
+        Packed kv = pack(q, k, v, shape, bs);      // checks q, k and v first: bad input never leaves a partly written output
         Tasks tasks = tasks(mask, shape, nb, unitsPerTask);
         Parallel.forEach(tasks.count(), t -> task(q, kv, out, target, shape, bs, qScale, mask, tasks.units(),
                 tasks.start()[t], tasks.start()[t + 1]));
     }
 
     /**
-     * K laid out per head, {@code [B, Hkv, N, D]}, and V per head and per D chunk of the P·V micro-tile,
-     * {@code [B, Hkv, Dp / DW, N, DW]} (Dp = D rounded up to DW, zero padded), so that a key block of K is one
-     * contiguous run and so is each D chunk of a V block, which the P·V kernel reads once per 4 rows: in the input
-     * layout key rows are Hkv·D apart, which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware
-     * prefetch across rows) and all 64 rows of a block in the same few L1 sets; a V chunk read out of 512-byte rows
-     * still used only half the L1 sets. With one KV head, K is used as it is.
+     * K laid out per head and key block, the keys of a block in groups of KG interleaved channel by channel,
+     * {@code [B, Hkv, nb, BNp / KG, D, KG]} (BNp = block size rounded up to KG; the lanes past a block's last key repeat
+     * that key, so they can never raise a tile's maximum), so that the score micro-kernel broadcasts its four keys'
+     * elements from one pointer stepping KG floats; and V per head and per D chunk of the P·V micro-tile,
+     * {@code [B, Hkv, Dp / DW, N, DW]} (Dp = D rounded up to DW, zero padded), so that each D chunk of a V block is
+     * one contiguous run, which the P·V kernel reads once per 4 rows: in the input layout key rows are Hkv·D apart,
+     * which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware prefetch across rows) and all 64
+     * rows of a block in the same few L1 sets.
      */
-    record Packed(float[] k, int kStride, float[] v, int dp) {
+    record Packed(float[] k, int bnp, float[] v, int dp) {
     }
 
     /**
      * Packs K and V (see {@link Packed}) and checks q, k and v are finite on the way (one pass over each). A task
      * copies the rows of all KV heads of a run of tokens and checks their q rows, so it reads the inputs sequentially.
      */
-    private static Packed pack(float[] q, float[] k, float[] v, AttentionShape shape) {
+    private static Packed pack(float[] q, float[] k, float[] v, AttentionShape shape, int bs) {
         int batch = shape.batch();
         int n = shape.seqLen();
         int hkv = shape.kvHeads();
@@ -193,13 +202,14 @@ final class FlashAttention {
         int dChunks = dp / DW;
         int qRow = shape.qHeads() * d;
         int qBound = F.loopBound(qRow);
-        boolean packK = hkv > 1;
+        int nb = shape.blocks(bs);
+        int bnp = Vec.roundUp(bs, KG);
         Buffers buffers = BUFFERS.get();
-        long kSize = packK ? (long) batch * hkv * n * d : 0;
+        long kSize = (long) batch * hkv * nb * bnp * d;
         long vSize = A + (long) batch * hkv * n * dp;
-        float[] kp = packK ? buffer(buffers.k, kSize, "packed K") : k;
+        float[] kp = buffer(buffers.k, kSize, "packed K");
         float[] vp = buffer(buffers.v, vSize, "packed V");
-        if (kp.length <= KEEP_FLOATS && packK) {
+        if (kp.length <= KEEP_FLOATS) {
             buffers.k = kp;
         }
         if (vp.length <= KEEP_FLOATS) {
@@ -230,28 +240,31 @@ final class FlashAttention {
                 for (; y < qRow; y++) {
                     tailQ += q[qFrom + y] * 0f;
                 }
+                int j = t / bs;
+                int kl = t - j * bs;
+                int lastKey = Math.min(bs, n - j * bs) - 1;
+                // K: key kl of block j is lane kl % KG of group kl / KG; the last key also fills its group's spare lanes
+                int lanes = kl == lastKey ? KG - kl % KG : 1;
                 for (int kh = 0; kh < hkv; kh++) {
                     int src = ((b * n + t) * hkv + kh) * d;
                     int bkh = b * hkv + kh;
-                    int dstK = (bkh * n + t) * d;
+                    int dstK = ((bkh * nb + j) * bnp + kl - kl % KG) * d + kl % KG;
                     int dstV = A + (bkh * dChunks * n + t) * DW;    // chunk 0 of token t; chunk j is j·N·DW further
                     int x = 0;
                     for (; x < bound; x += L) {
                         FloatVector e = FloatVector.fromArray(F, v, src + x);
                         nanV = nanV.add(e.mul(0f));                 // x·0 is NaN for NaN and ±∞
                         e.intoArray(vp, dstV + (x / DW) * n * DW + x % DW);
-                        FloatVector f = FloatVector.fromArray(F, k, src + x);
-                        nanK = nanK.add(f.mul(0f));
-                        if (packK) {
-                            f.intoArray(kp, dstK + x);
-                        }
+                        nanK = nanK.add(FloatVector.fromArray(F, k, src + x).mul(0f));
                     }
                     for (; x < d; x++) {
                         tailV += v[src + x] * 0f;
                         vp[dstV + (x / DW) * n * DW + x % DW] = v[src + x];
                         tailK += k[src + x] * 0f;
-                        if (packK) {
-                            kp[dstK + x] = k[src + x];
+                    }
+                    for (int lane = 0; lane < lanes; lane++) {
+                        for (int ch = 0, at = dstK + lane; ch < d; ch++, at += KG) {
+                            kp[at] = k[src + ch];
                         }
                     }
                     if (dp > d) {           // buffers are reused: the padding (all in the last chunk) must be set
@@ -279,7 +292,7 @@ final class FlashAttention {
         if (badV[0]) {
             Checks.allFinite("v", v);
         }
-        return new Packed(kp, d, vp, dp);
+        return new Packed(kp, bnp, vp, dp);
     }
 
     private static float[] buffer(float[] kept, long size, String name) {
@@ -371,7 +384,7 @@ final class FlashAttention {
         float[] v = kv.v();
         int dp = kv.dp();
         int bmp = Vec.roundUp(bs, RW);
-        int bnp = Vec.roundUp(bs, KG);
+        int bnp = kv.bnp();
         Scratch sc = SCRATCH.get();
         sc.ensure(count, bmp, bnp, d, dp, nb, target != null);
         float[] st = sc.st;
@@ -391,12 +404,11 @@ final class FlashAttention {
             jEnd = Math.max(jEnd, x.m + 1);
         }
 
-        int kStride = kv.kStride();
-        int kvHead = (b * hkv + kh) * n;            // token 0 of (b, kh) in the packed K
+        int kvHead = (b * hkv + kh) * nb;           // block 0 of (b, kh) in the packed K
         for (int j = 0; j < jEnd; j++) {
             int c0 = j * bs;
             int nk = Math.min(bs, n - c0);
-            int kBase = (kvHead + c0) * kStride;      // kStride = D: K is per head, packed or one KV head
+            int kBase = (kvHead + j) * bnp * d;
             int vBase = A + ((b * hkv + kh) * (dp / DW) * n + c0) * DW;   // chunk 0 of key c0 in the packed V
             for (int u = 0; u < count; u++) {
                 Unit x = units[u];
@@ -404,16 +416,19 @@ final class FlashAttention {
                     continue;
                 }
                 boolean diagonal = j == x.m;
-                scores(x.qt, k, kBase, kStride, nk, d, bmp, st, diagonal ? null : tileMax);
+                scores(x.qt, k, kBase, nk, d, bmp, bnp, st, diagonal ? null : tileMax);
                 if (diagonal) {    // causal inside the diagonal block: key kl hides rows r < kl
                     for (int kl = 1; kl < nk; kl++) {
-                        Arrays.fill(st, A + kl * bmp, A + kl * bmp + kl, Float.NEGATIVE_INFINITY);
+                        for (int panel = 0; panel * RW < kl; panel++) {
+                            int at = A + (panel * bnp + kl) * RW;
+                            Arrays.fill(st, at, at + Math.min(RW, kl - panel * RW), Float.NEGATIVE_INFINITY);
+                        }
                     }
-                    tileMax(st, nk, bmp, tileMax);
+                    tileMax(st, nk, bmp, bnp, tileMax);
                 }
-                softmaxStep(st, nk, bmp, tileMax, x.rowMax, x.rowSum, x.corr, target == null ? null : x.blockMax,
-                        j * bmp);
-                pv(st, v, vBase, n * DW, nk, bmp, x.o, dp, Vec.roundUp(x.rows, PR), x.first ? null : x.corr,
+                softmaxStep(st, nk, bmp, bnp, tileMax, x.rowMax, x.rowSum, x.corr,
+                        target == null ? null : x.blockMax, j * bmp);
+                pv(st, v, vBase, n * DW, nk, bmp, bnp, x.o, dp, Vec.roundUp(x.rows, PR), x.first ? null : x.corr,
                         diagonal);
                 x.first = false;
             }
@@ -438,13 +453,13 @@ final class FlashAttention {
             for (int r = 0; r < x.rows; r++) {
                 float inv = x.rowSum[r] == 0f ? 0f : 1f / x.rowSum[r];
                 int dst = outBase + r * qStride;
-                int src = A + r * dp;
+                int src = A + r * DW;                      // O is [Dp / DW][BMp][DW]
                 int c = 0;
                 for (; c < bound; c += L) {
-                    FloatVector.fromArray(F, x.o, src + c).mul(inv).intoArray(out, dst + c);
+                    FloatVector.fromArray(F, x.o, src + (c / DW) * bmp * DW + c % DW).mul(inv).intoArray(out, dst + c);
                 }
                 for (; c < d; c++) {
-                    out[dst + c] = x.o[src + c] * inv;
+                    out[dst + c] = x.o[src + (c / DW) * bmp * DW + c % DW] * inv;
                 }
             }
             if (target != null) {
@@ -471,116 +486,120 @@ final class FlashAttention {
         int fullRows = rows - rows % L;
         for (int r = 0; r < fullRows; r += L) {
             int src = qBase + r * qStride;
+            int dst = A + (r / RW) * d * RW + r % RW;     // Qt is [BMp / RW][D][RW]
             int c = 0;
             for (; c + 1 < d; c += 2) {
                 FloatVector e0 = FloatVector.fromArray(F, q, src + c, gather, 0);
                 FloatVector e1 = FloatVector.fromArray(F, q, src + c + 1, gather, 0);
-                e0.mul(qScale).intoArray(qt, A + c * bmp + r);
-                e1.mul(qScale).intoArray(qt, A + (c + 1) * bmp + r);
+                e0.mul(qScale).intoArray(qt, dst + c * RW);
+                e1.mul(qScale).intoArray(qt, dst + (c + 1) * RW);
             }
             for (; c < d; c++) {
                 FloatVector e = FloatVector.fromArray(F, q, src + c, gather, 0);
-                e.mul(qScale).intoArray(qt, A + c * bmp + r);
+                e.mul(qScale).intoArray(qt, dst + c * RW);
             }
         }
-        for (int r = fullRows; r < rows; r++) {
+        for (int r = fullRows; r < bmp; r++) {       // the last rows one by one, then the zero padding rows
             int src = qBase + r * qStride;
+            int dst = A + (r / RW) * d * RW + r % RW;
             for (int c = 0; c < d; c++) {
-                qt[A + c * bmp + r] = q[src + c] * qScale;
-            }
-        }
-        if (rows < bmp) {
-            for (int c = 0; c < d; c++) {
-                Arrays.fill(qt, A + c * bmp + rows, A + c * bmp + bmp, 0f);
+                qt[dst + c * RW] = r < rows ? q[src + c] * qScale : 0f;
             }
         }
     }
 
     /**
-     * St[kl][r] = Σ_d Qt[d][r] · K[kl][d] for keys kl &lt; nk (rounded up to 4; the extra keys repeat the last one
-     * and are never read).
+     * St[kl][r] = Σ_d Qt[d][r] · K[kl][d] for keys kl &lt; nk, rounded up to KG (the packed K's spare lanes repeat the
+     * block's last key; their St rows are never read), panel by panel of RW rows; the tile's row maxima into tileMax
+     * when it is not null.
      */
-    private static void scores(float[] qt, float[] k, int kBase, int kStride, int nk, int d, int bmp, float[] st,
+    private static void scores(float[] qt, float[] k, int kBase, int nk, int d, int bmp, int bnp, float[] st,
                                float[] tileMax) {
-        int last = nk - 1;
-        if (tileMax != null) {
-            Arrays.fill(tileMax, 0, bmp, Float.NEGATIVE_INFINITY);
-        }
-        for (int kg = 0; kg < nk; kg += KG) {
-            int k0 = kBase + kg * kStride;
-            int k1 = kBase + Math.min(kg + 1, last) * kStride;
-            int k2 = kBase + Math.min(kg + 2, last) * kStride;
-            int k3 = kBase + Math.min(kg + 3, last) * kStride;
-            for (int rc = 0; rc < bmp; rc += RW) {
-                FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-                FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-                FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-                FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-                for (int c = 0, qo = A + rc; c < d; c++, qo += bmp) {
-                    FloatVector q0 = FloatVector.fromArray(F, qt, qo);
-                    FloatVector q1 = FloatVector.fromArray(F, qt, qo + L);
-                    FloatVector q2 = FloatVector.fromArray(F, qt, qo + 2 * L);
-                    FloatVector q3 = FloatVector.fromArray(F, qt, qo + 3 * L);
-                    FloatVector b0 = FloatVector.broadcast(F, k[k0 + c]);
-                    a00 = q0.fma(b0, a00);
-                    a01 = q1.fma(b0, a01);
-                    a02 = q2.fma(b0, a02);
-                    a03 = q3.fma(b0, a03);
-                    FloatVector b1 = FloatVector.broadcast(F, k[k1 + c]);
-                    a10 = q0.fma(b1, a10);
-                    a11 = q1.fma(b1, a11);
-                    a12 = q2.fma(b1, a12);
-                    a13 = q3.fma(b1, a13);
-                    FloatVector b2 = FloatVector.broadcast(F, k[k2 + c]);
-                    a20 = q0.fma(b2, a20);
-                    a21 = q1.fma(b2, a21);
-                    a22 = q2.fma(b2, a22);
-                    a23 = q3.fma(b2, a23);
-                    FloatVector b3 = FloatVector.broadcast(F, k[k3 + c]);
-                    a30 = q0.fma(b3, a30);
-                    a31 = q1.fma(b3, a31);
-                    a32 = q2.fma(b3, a32);
-                    a33 = q3.fma(b3, a33);
-                }
-                int s0 = A + kg * bmp + rc;
-                a00.intoArray(st, s0);
-                a01.intoArray(st, s0 + L);
-                a02.intoArray(st, s0 + 2 * L);
-                a03.intoArray(st, s0 + 3 * L);
-                int s1 = s0 + bmp;
-                a10.intoArray(st, s1);
-                a11.intoArray(st, s1 + L);
-                a12.intoArray(st, s1 + 2 * L);
-                a13.intoArray(st, s1 + 3 * L);
-                int s2 = s1 + bmp;
-                a20.intoArray(st, s2);
-                a21.intoArray(st, s2 + L);
-                a22.intoArray(st, s2 + 2 * L);
-                a23.intoArray(st, s2 + 3 * L);
-                int s3 = s2 + bmp;
-                a30.intoArray(st, s3);
-                a31.intoArray(st, s3 + L);
-                a32.intoArray(st, s3 + 2 * L);
-                a33.intoArray(st, s3 + 3 * L);
-                if (tileMax != null) {     // the padding keys repeat the last key, so they cannot raise the max
-                    FloatVector.fromArray(F, tileMax, rc).max(a00.max(a10).max(a20.max(a30))).intoArray(tileMax, rc);
-                    FloatVector.fromArray(F, tileMax, rc + L).max(a01.max(a11).max(a21.max(a31)))
-                            .intoArray(tileMax, rc + L);
-                    FloatVector.fromArray(F, tileMax, rc + 2 * L).max(a02.max(a12).max(a22.max(a32)))
-                            .intoArray(tileMax, rc + 2 * L);
-                    FloatVector.fromArray(F, tileMax, rc + 3 * L).max(a03.max(a13).max(a23.max(a33)))
-                            .intoArray(tileMax, rc + 3 * L);
-                }
+        for (int panel = 0; panel < bmp / RW; panel++) {
+            int qo = A + panel * d * RW;
+            int so = A + panel * bnp * RW;
+            if (tileMax != null) {
+                Arrays.fill(tileMax, panel * RW, panel * RW + RW, Float.NEGATIVE_INFINITY);
+            }
+            for (int kg = 0; kg < nk; kg += KG) {
+                scoreTile(qt, qo, k, kBase + kg * d, d, st, so + kg * RW, tileMax, panel * RW);
             }
         }
     }
 
+    /**
+     * The score micro-kernel: St[kl][0 .. RW) = Σ_c Qt[c][0 .. RW) · K[kl][c] for the KG keys of one interleaved group
+     * ({@code k[ko + c·KG + i]} is channel c of key i), 4 keys × 4 row vectors of accumulators; the maximum over the
+     * four keys into tileMax[to ..] when tileMax is not null.
+     */
+    private static void scoreTile(float[] qt, int qo, float[] k, int ko, int d, float[] st, int so, float[] tileMax,
+                                  int to) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int c = 0; c < d; c++) {
+            int qc = qo + c * RW;
+            int kc = ko + c * KG;
+            FloatVector q0 = FloatVector.fromArray(F, qt, qc);
+            FloatVector q1 = FloatVector.fromArray(F, qt, qc + L);
+            FloatVector q2 = FloatVector.fromArray(F, qt, qc + 2 * L);
+            FloatVector q3 = FloatVector.fromArray(F, qt, qc + 3 * L);
+            FloatVector b0 = FloatVector.broadcast(F, k[kc]);
+            a00 = q0.fma(b0, a00);
+            a01 = q1.fma(b0, a01);
+            a02 = q2.fma(b0, a02);
+            a03 = q3.fma(b0, a03);
+            FloatVector b1 = FloatVector.broadcast(F, k[kc + 1]);
+            a10 = q0.fma(b1, a10);
+            a11 = q1.fma(b1, a11);
+            a12 = q2.fma(b1, a12);
+            a13 = q3.fma(b1, a13);
+            FloatVector b2 = FloatVector.broadcast(F, k[kc + 2]);
+            a20 = q0.fma(b2, a20);
+            a21 = q1.fma(b2, a21);
+            a22 = q2.fma(b2, a22);
+            a23 = q3.fma(b2, a23);
+            FloatVector b3 = FloatVector.broadcast(F, k[kc + 3]);
+            a30 = q0.fma(b3, a30);
+            a31 = q1.fma(b3, a31);
+            a32 = q2.fma(b3, a32);
+            a33 = q3.fma(b3, a33);
+        }
+        a00.intoArray(st, so);
+        a01.intoArray(st, so + L);
+        a02.intoArray(st, so + 2 * L);
+        a03.intoArray(st, so + 3 * L);
+        a10.intoArray(st, so + RW);
+        a11.intoArray(st, so + RW + L);
+        a12.intoArray(st, so + RW + 2 * L);
+        a13.intoArray(st, so + RW + 3 * L);
+        a20.intoArray(st, so + 2 * RW);
+        a21.intoArray(st, so + 2 * RW + L);
+        a22.intoArray(st, so + 2 * RW + 2 * L);
+        a23.intoArray(st, so + 2 * RW + 3 * L);
+        a30.intoArray(st, so + 3 * RW);
+        a31.intoArray(st, so + 3 * RW + L);
+        a32.intoArray(st, so + 3 * RW + 2 * L);
+        a33.intoArray(st, so + 3 * RW + 3 * L);
+        if (tileMax != null) {     // the spare lanes repeat the last key, so they cannot raise the max
+            FloatVector.fromArray(F, tileMax, to).max(a00.max(a10).max(a20.max(a30))).intoArray(tileMax, to);
+            FloatVector.fromArray(F, tileMax, to + L).max(a01.max(a11).max(a21.max(a31)))
+                    .intoArray(tileMax, to + L);
+            FloatVector.fromArray(F, tileMax, to + 2 * L).max(a02.max(a12).max(a22.max(a32)))
+                    .intoArray(tileMax, to + 2 * L);
+            FloatVector.fromArray(F, tileMax, to + 3 * L).max(a03.max(a13).max(a23.max(a33)))
+                    .intoArray(tileMax, to + 3 * L);
+        }
+    }
+
     /** tileMax[r] = max_kl St[kl][r]. */
-    private static void tileMax(float[] st, int nk, int bmp, float[] tileMax) {
+    private static void tileMax(float[] st, int nk, int bmp, int bnp, float[] tileMax) {
         for (int r = 0; r < bmp; r += L) {
-            FloatVector mt = FloatVector.fromArray(F, st, A + r);
+            int at = A + (r / RW) * bnp * RW + r % RW;
+            FloatVector mt = FloatVector.fromArray(F, st, at);
             for (int kl = 1; kl < nk; kl++) {
-                mt = mt.max(FloatVector.fromArray(F, st, A + kl * bmp + r));
+                mt = mt.max(FloatVector.fromArray(F, st, at + kl * RW));
             }
             mt.intoArray(tileMax, r);
         }
@@ -591,8 +610,8 @@ final class FlashAttention {
      * St ← P = e^(St − m_new), l = l·corr + Σ P. Stores the tile's row max at {@code blockMax[bmOff + r]} when
      * blockMax is not null (the pooled target needs it).
      */
-    private static void softmaxStep(float[] st, int nk, int bmp, float[] tileMax, float[] rowMax, float[] rowSum,
-                                    float[] corr, float[] blockMax, int bmOff) {
+    private static void softmaxStep(float[] st, int nk, int bmp, int bnp, float[] tileMax, float[] rowMax,
+                                    float[] rowSum, float[] corr, float[] blockMax, int bmOff) {
         for (int r = 0; r < bmp; r += L) {
             FloatVector mt = FloatVector.fromArray(F, tileMax, r);
             if (blockMax != null) {
@@ -604,7 +623,8 @@ final class FlashAttention {
             c.intoArray(corr, r);
             mNew.intoArray(rowMax, r);
             FloatVector sum = FloatVector.zero(F);
-            for (int kl = 0, at = A + r; kl < nk; kl++, at += bmp) {
+            int end = A + (r / RW) * bnp * RW + r % RW + nk * RW;
+            for (int at = end - nk * RW; at < end; at += RW) {
                 FloatVector e = VectorMath.exp(FloatVector.fromArray(F, st, at).sub(mNew));
                 e.intoArray(st, at);
                 sum = sum.add(e);
@@ -614,118 +634,127 @@ final class FlashAttention {
     }
 
     /**
-     * O[r][:] = corr[r] · O[r][:] + Σ_kl P[kl][r] · V[kl][:], 4 rows × 4 vectors over D per micro-tile; O starts
-     * from zero when corr is null (the first visited key block). On the diagonal block the keys after a micro-tile's
-     * last row are skipped (their P is exactly 0), which halves the P·V work there.
+     * O[r][:] = corr[r] · O[r][:] + Σ_kl P[kl][r] · V[kl][:] in micro-tiles of 4 rows × DW channels, D chunk by D
+     * chunk (one chunk of a V block stays in L1); O starts from zero when corr is null (the first visited key block).
+     * On the diagonal block the keys after a micro-tile's last row are skipped (their P is exactly 0), which halves
+     * the P·V work there.
      */
-    private static void pv(float[] p, float[] v, int vBase, int chunkStride, int nk, int bmp, float[] o, int dp,
-                           int rows, float[] corr, boolean diagonal) {
-        for (int x = 0, vChunk = vBase; x < dp; x += DW, vChunk += chunkStride) {   // one D chunk of V stays in L1
+    private static void pv(float[] p, float[] v, int vBase, int chunkStride, int nk, int bmp, int bnp, float[] o,
+                           int dp, int rows, float[] corr, boolean diagonal) {
+        for (int x = 0, vChunk = vBase, oChunk = A; x < dp; x += DW, vChunk += chunkStride, oChunk += bmp * DW) {
             for (int r = 0; r < rows; r += PR) {
-                int o0 = A + r * dp;
-                int o1 = o0 + dp;
-                int o2 = o1 + dp;
-                int o3 = o2 + dp;
-                FloatVector a00;
-                FloatVector a01;
-                FloatVector a02;
-                FloatVector a03;
-                FloatVector a10;
-                FloatVector a11;
-                FloatVector a12;
-                FloatVector a13;
-                FloatVector a20;
-                FloatVector a21;
-                FloatVector a22;
-                FloatVector a23;
-                FloatVector a30;
-                FloatVector a31;
-                FloatVector a32;
-                FloatVector a33;
-                if (corr == null) {
-                    a00 = FloatVector.zero(F);
-                    a01 = a00;
-                    a02 = a00;
-                    a03 = a00;
-                    a10 = a00;
-                    a11 = a00;
-                    a12 = a00;
-                    a13 = a00;
-                    a20 = a00;
-                    a21 = a00;
-                    a22 = a00;
-                    a23 = a00;
-                    a30 = a00;
-                    a31 = a00;
-                    a32 = a00;
-                    a33 = a00;
-                } else {
-                    float c0 = corr[r];
-                    float c1 = corr[r + 1];
-                    float c2 = corr[r + 2];
-                    float c3 = corr[r + 3];
-                    a00 = FloatVector.fromArray(F, o, o0 + x).mul(c0);
-                    a01 = FloatVector.fromArray(F, o, o0 + x + L).mul(c0);
-                    a02 = FloatVector.fromArray(F, o, o0 + x + 2 * L).mul(c0);
-                    a03 = FloatVector.fromArray(F, o, o0 + x + 3 * L).mul(c0);
-                    a10 = FloatVector.fromArray(F, o, o1 + x).mul(c1);
-                    a11 = FloatVector.fromArray(F, o, o1 + x + L).mul(c1);
-                    a12 = FloatVector.fromArray(F, o, o1 + x + 2 * L).mul(c1);
-                    a13 = FloatVector.fromArray(F, o, o1 + x + 3 * L).mul(c1);
-                    a20 = FloatVector.fromArray(F, o, o2 + x).mul(c2);
-                    a21 = FloatVector.fromArray(F, o, o2 + x + L).mul(c2);
-                    a22 = FloatVector.fromArray(F, o, o2 + x + 2 * L).mul(c2);
-                    a23 = FloatVector.fromArray(F, o, o2 + x + 3 * L).mul(c2);
-                    a30 = FloatVector.fromArray(F, o, o3 + x).mul(c3);
-                    a31 = FloatVector.fromArray(F, o, o3 + x + L).mul(c3);
-                    a32 = FloatVector.fromArray(F, o, o3 + x + 2 * L).mul(c3);
-                    a33 = FloatVector.fromArray(F, o, o3 + x + 3 * L).mul(c3);
-                }
                 int keys = diagonal ? Math.min(nk, r + PR) : nk;   // P = 0 (exactly) for keys after the rows
-                for (int kl = 0, vo = vChunk, po = A + r; kl < keys; kl++, vo += DW, po += bmp) {
-                    FloatVector v0 = FloatVector.fromArray(F, v, vo);
-                    FloatVector v1 = FloatVector.fromArray(F, v, vo + L);
-                    FloatVector v2 = FloatVector.fromArray(F, v, vo + 2 * L);
-                    FloatVector v3 = FloatVector.fromArray(F, v, vo + 3 * L);
-                    FloatVector p0 = FloatVector.broadcast(F, p[po]);
-                    a00 = v0.fma(p0, a00);
-                    a01 = v1.fma(p0, a01);
-                    a02 = v2.fma(p0, a02);
-                    a03 = v3.fma(p0, a03);
-                    FloatVector p1 = FloatVector.broadcast(F, p[po + 1]);
-                    a10 = v0.fma(p1, a10);
-                    a11 = v1.fma(p1, a11);
-                    a12 = v2.fma(p1, a12);
-                    a13 = v3.fma(p1, a13);
-                    FloatVector p2 = FloatVector.broadcast(F, p[po + 2]);
-                    a20 = v0.fma(p2, a20);
-                    a21 = v1.fma(p2, a21);
-                    a22 = v2.fma(p2, a22);
-                    a23 = v3.fma(p2, a23);
-                    FloatVector p3 = FloatVector.broadcast(F, p[po + 3]);
-                    a30 = v0.fma(p3, a30);
-                    a31 = v1.fma(p3, a31);
-                    a32 = v2.fma(p3, a32);
-                    a33 = v3.fma(p3, a33);
-                }
-                a00.intoArray(o, o0 + x);
-                a01.intoArray(o, o0 + x + L);
-                a02.intoArray(o, o0 + x + 2 * L);
-                a03.intoArray(o, o0 + x + 3 * L);
-                a10.intoArray(o, o1 + x);
-                a11.intoArray(o, o1 + x + L);
-                a12.intoArray(o, o1 + x + 2 * L);
-                a13.intoArray(o, o1 + x + 3 * L);
-                a20.intoArray(o, o2 + x);
-                a21.intoArray(o, o2 + x + L);
-                a22.intoArray(o, o2 + x + 2 * L);
-                a23.intoArray(o, o2 + x + 3 * L);
-                a30.intoArray(o, o3 + x);
-                a31.intoArray(o, o3 + x + L);
-                a32.intoArray(o, o3 + x + 2 * L);
-                a33.intoArray(o, o3 + x + 3 * L);
+                pvTile(p, A + (r / RW) * bnp * RW + r % RW, v, vChunk, keys, o, oChunk + r * DW, corr, r);
             }
         }
+    }
+
+    /**
+     * The P·V micro-kernel: O[r + i][0 .. DW) = corr[r + i] · O[r + i][0 .. DW) + Σ_kl P[kl][r + i] · V[kl][0 .. DW)
+     * for i &lt; 4 ({@code p[po + kl·RW + i]}, {@code v[vo + kl·DW ..]}, {@code o[oo + i·DW ..]}), 4 rows × 4 vectors
+     * of accumulators; starts from zero when corr is null.
+     */
+    private static void pvTile(float[] p, int po, float[] v, int vo, int keys, float[] o, int oo, float[] corr,
+                               int r) {
+        FloatVector a00;
+        FloatVector a01;
+        FloatVector a02;
+        FloatVector a03;
+        FloatVector a10;
+        FloatVector a11;
+        FloatVector a12;
+        FloatVector a13;
+        FloatVector a20;
+        FloatVector a21;
+        FloatVector a22;
+        FloatVector a23;
+        FloatVector a30;
+        FloatVector a31;
+        FloatVector a32;
+        FloatVector a33;
+        if (corr == null) {
+            a00 = FloatVector.zero(F);
+            a01 = a00;
+            a02 = a00;
+            a03 = a00;
+            a10 = a00;
+            a11 = a00;
+            a12 = a00;
+            a13 = a00;
+            a20 = a00;
+            a21 = a00;
+            a22 = a00;
+            a23 = a00;
+            a30 = a00;
+            a31 = a00;
+            a32 = a00;
+            a33 = a00;
+        } else {
+            float c0 = corr[r];
+            float c1 = corr[r + 1];
+            float c2 = corr[r + 2];
+            float c3 = corr[r + 3];
+            a00 = FloatVector.fromArray(F, o, oo).mul(c0);
+            a01 = FloatVector.fromArray(F, o, oo + L).mul(c0);
+            a02 = FloatVector.fromArray(F, o, oo + 2 * L).mul(c0);
+            a03 = FloatVector.fromArray(F, o, oo + 3 * L).mul(c0);
+            a10 = FloatVector.fromArray(F, o, oo + DW).mul(c1);
+            a11 = FloatVector.fromArray(F, o, oo + DW + L).mul(c1);
+            a12 = FloatVector.fromArray(F, o, oo + DW + 2 * L).mul(c1);
+            a13 = FloatVector.fromArray(F, o, oo + DW + 3 * L).mul(c1);
+            a20 = FloatVector.fromArray(F, o, oo + 2 * DW).mul(c2);
+            a21 = FloatVector.fromArray(F, o, oo + 2 * DW + L).mul(c2);
+            a22 = FloatVector.fromArray(F, o, oo + 2 * DW + 2 * L).mul(c2);
+            a23 = FloatVector.fromArray(F, o, oo + 2 * DW + 3 * L).mul(c2);
+            a30 = FloatVector.fromArray(F, o, oo + 3 * DW).mul(c3);
+            a31 = FloatVector.fromArray(F, o, oo + 3 * DW + L).mul(c3);
+            a32 = FloatVector.fromArray(F, o, oo + 3 * DW + 2 * L).mul(c3);
+            a33 = FloatVector.fromArray(F, o, oo + 3 * DW + 3 * L).mul(c3);
+        }
+        for (int kl = 0; kl < keys; kl++) {
+            int vk = vo + kl * DW;
+            int pk = po + kl * RW;
+            FloatVector v0 = FloatVector.fromArray(F, v, vk);
+            FloatVector v1 = FloatVector.fromArray(F, v, vk + L);
+            FloatVector v2 = FloatVector.fromArray(F, v, vk + 2 * L);
+            FloatVector v3 = FloatVector.fromArray(F, v, vk + 3 * L);
+            FloatVector p0 = FloatVector.broadcast(F, p[pk]);
+            a00 = v0.fma(p0, a00);
+            a01 = v1.fma(p0, a01);
+            a02 = v2.fma(p0, a02);
+            a03 = v3.fma(p0, a03);
+            FloatVector p1 = FloatVector.broadcast(F, p[pk + 1]);
+            a10 = v0.fma(p1, a10);
+            a11 = v1.fma(p1, a11);
+            a12 = v2.fma(p1, a12);
+            a13 = v3.fma(p1, a13);
+            FloatVector p2 = FloatVector.broadcast(F, p[pk + 2]);
+            a20 = v0.fma(p2, a20);
+            a21 = v1.fma(p2, a21);
+            a22 = v2.fma(p2, a22);
+            a23 = v3.fma(p2, a23);
+            FloatVector p3 = FloatVector.broadcast(F, p[pk + 3]);
+            a30 = v0.fma(p3, a30);
+            a31 = v1.fma(p3, a31);
+            a32 = v2.fma(p3, a32);
+            a33 = v3.fma(p3, a33);
+        }
+        a00.intoArray(o, oo);
+        a01.intoArray(o, oo + L);
+        a02.intoArray(o, oo + 2 * L);
+        a03.intoArray(o, oo + 3 * L);
+        a10.intoArray(o, oo + DW);
+        a11.intoArray(o, oo + DW + L);
+        a12.intoArray(o, oo + DW + 2 * L);
+        a13.intoArray(o, oo + DW + 3 * L);
+        a20.intoArray(o, oo + 2 * DW);
+        a21.intoArray(o, oo + 2 * DW + L);
+        a22.intoArray(o, oo + 2 * DW + 2 * L);
+        a23.intoArray(o, oo + 2 * DW + 3 * L);
+        a30.intoArray(o, oo + 3 * DW);
+        a31.intoArray(o, oo + 3 * DW + L);
+        a32.intoArray(o, oo + 3 * DW + 2 * L);
+        a33.intoArray(o, oo + 3 * DW + 3 * L);
     }
 
     /**

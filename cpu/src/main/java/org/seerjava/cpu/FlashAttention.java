@@ -221,6 +221,7 @@ final class FlashAttention {
         boolean[] badK = new boolean[1];
         boolean[] badV = new boolean[1];
         int bound = F.loopBound(d);
+        boolean vectorK = L >= KG && d % L == 0;
         Parallel.forEach(batch * chunks, task -> {
             int b = task / chunks;
             int c = task % chunks;
@@ -243,8 +244,11 @@ final class FlashAttention {
                 int j = t / bs;
                 int kl = t - j * bs;
                 int lastKey = Math.min(bs, n - j * bs) - 1;
-                // K: key kl of block j is lane kl % KG of group kl / KG; the last key also fills its group's spare lanes
-                int lanes = kl == lastKey ? KG - kl % KG : 1;
+                // K: key kl of block j is lane kl % KG of group kl / KG; the last key also fills its group's spare lanes.
+                // A whole group inside this task's tokens is interleaved by vectors when its last token is reached.
+                int w = kl % KG;
+                int lanes = kl == lastKey ? KG - w : 1;
+                boolean grouped = vectorK && t - w >= c * chunk && t - w + KG <= end && kl - w + KG - 1 <= lastKey;
                 for (int kh = 0; kh < hkv; kh++) {
                     int src = ((b * n + t) * hkv + kh) * d;
                     int bkh = b * hkv + kh;
@@ -262,10 +266,14 @@ final class FlashAttention {
                         vp[dstV + (x / DW) * n * DW + x % DW] = v[src + x];
                         tailK += k[src + x] * 0f;
                     }
-                    for (int lane = 0; lane < lanes; lane++) {
-                        for (int ch = 0, at = dstK + lane; ch < d; ch++, at += KG) {
-                            kp[at] = k[src + ch];
+                    if (!grouped) {
+                        for (int lane = 0; lane < lanes; lane++) {
+                            for (int ch = 0, at = dstK + lane; ch < d; ch++, at += KG) {
+                                kp[at] = k[src + ch];
+                            }
                         }
+                    } else if (w == KG - 1) {
+                        interleaveKeys(k, src - (KG - 1) * hkv * d, hkv * d, kp, dstK - w, d);
                     }
                     if (dp > d) {           // buffers are reused: the padding (all in the last chunk) must be set
                         int last = dstV + (dChunks - 1) * n * DW;
@@ -293,6 +301,44 @@ final class FlashAttention {
             Checks.allFinite("v", v);
         }
         return new Packed(kp, bnp, vp, dp);
+    }
+
+    /** Lane i of the first (second) vector of two interleaved lane by lane: lane i / 2 of a or b (of their upper halves). */
+    private static final FloatVector PAIRS_LOW = indices(i -> i % 2 == 0 ? i / 2 : L + i / 2);
+    private static final FloatVector PAIRS_HIGH = indices(i -> i % 2 == 0 ? L / 2 + i / 2 : L + L / 2 + i / 2);
+    /** Lane i: lanes of a and b taken two at a time, alternately, from the lower (upper) halves. */
+    private static final FloatVector QUADS_LOW = indices(i -> (i % 4 < 2 ? 0 : L - 2) + i / 4 * 2 + i % 4);
+    private static final FloatVector QUADS_HIGH = indices(i -> (i % 4 < 2 ? 0 : L - 2) + L / 2 + i / 4 * 2 + i % 4);
+
+    private static FloatVector indices(java.util.function.IntUnaryOperator lane) {
+        float[] index = new float[L];
+        for (int i = 0; i < L; i++) {
+            index[i] = lane.applyAsInt(i);
+        }
+        return FloatVector.fromArray(F, index, 0);
+    }
+
+    /**
+     * Writes KG = 4 consecutive key rows (row i at {@code src + i·rowStride}) as one interleaved group,
+     * {@code kp[dst + c·4 + i] = k[src + i·rowStride + c]}, L channels at a time by two rounds of two-vector lane
+     * selections (the rows interleaved in pairs, then the pairs in pairs) instead of 4·L scalar stores.
+     */
+    private static void interleaveKeys(float[] k, int src, int rowStride, float[] kp, int dst, int d) {
+        for (int x = 0; x < d; x += L) {
+            FloatVector r0 = FloatVector.fromArray(F, k, src + x);
+            FloatVector r1 = FloatVector.fromArray(F, k, src + rowStride + x);
+            FloatVector r2 = FloatVector.fromArray(F, k, src + 2 * rowStride + x);
+            FloatVector r3 = FloatVector.fromArray(F, k, src + 3 * rowStride + x);
+            FloatVector low01 = PAIRS_LOW.selectFrom(r0, r1);
+            FloatVector high01 = PAIRS_HIGH.selectFrom(r0, r1);
+            FloatVector low23 = PAIRS_LOW.selectFrom(r2, r3);
+            FloatVector high23 = PAIRS_HIGH.selectFrom(r2, r3);
+            int at = dst + x * KG;
+            QUADS_LOW.selectFrom(low01, low23).intoArray(kp, at);
+            QUADS_HIGH.selectFrom(low01, low23).intoArray(kp, at + L);
+            QUADS_LOW.selectFrom(high01, high23).intoArray(kp, at + 2 * L);
+            QUADS_HIGH.selectFrom(high01, high23).intoArray(kp, at + 3 * L);
+        }
     }
 
     private static float[] buffer(float[] kept, long size, String name) {

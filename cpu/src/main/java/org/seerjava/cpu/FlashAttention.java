@@ -665,13 +665,13 @@ final class FlashAttention {
             }
             FloatVector mOld = FloatVector.fromArray(F, rowMax, r);
             FloatVector mNew = mOld.max(mt);
-            FloatVector c = VectorMath.exp(mOld.sub(mNew));   // exp(−∞) = 0 on the first block
+            FloatVector c = VectorMath.expNonPositive(mOld.sub(mNew));   // exp(−∞) = 0 on the first block
             c.intoArray(corr, r);
             mNew.intoArray(rowMax, r);
             FloatVector sum = FloatVector.zero(F);
             int end = A + (r / RW) * bnp * RW + r % RW + nk * RW;
             for (int at = end - nk * RW; at < end; at += RW) {
-                FloatVector e = VectorMath.exp(FloatVector.fromArray(F, st, at).sub(mNew));
+                FloatVector e = VectorMath.expNonPositive(FloatVector.fromArray(F, st, at).sub(mNew));
                 e.intoArray(st, at);
                 sum = sum.add(e);
             }

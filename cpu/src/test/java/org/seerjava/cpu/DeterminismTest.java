@@ -169,6 +169,36 @@ class DeterminismTest {
     }
 
     @Test
+    void softmaxExpMatchesScalarTwinAndEdges() {
+        Random random = new Random(8);
+        float[] x = new float[Vec.L * 4096];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (-random.nextDouble() * 100);
+        }
+        x[0] = Float.NEGATIVE_INFINITY;
+        x[1] = -0f;
+        x[2] = 0f;
+        x[3] = -87.5f;
+        x[4] = Float.NaN;
+        x[5] = -Float.MIN_VALUE;
+        for (int i = 0; i < x.length; i += Vec.L) {
+            FloatVector e = VectorMath.expNonPositive(FloatVector.fromArray(Vec.F, x, i));
+            for (int l = 0; l < Vec.L; l++) {
+                assertThat(Float.floatToRawIntBits(e.lane(l))).as("expNonPositive(%s)", x[i + l])
+                        .isEqualTo(Float.floatToRawIntBits(VectorMath.expNonPositive(x[i + l])));
+            }
+        }
+        assertThat(VectorMath.expNonPositive(Float.NEGATIVE_INFINITY)).isEqualTo(0f);
+        assertThat(VectorMath.expNonPositive(-87.5f)).isEqualTo(0f);
+        assertThat(VectorMath.expNonPositive(0f)).isEqualTo(1f);
+        assertThat(VectorMath.expNonPositive(-0f)).isEqualTo(1f);
+        assertThat(Float.isNaN(VectorMath.expNonPositive(Float.NaN))).isTrue();
+        for (float t = -87f; t <= 0f; t += 0.0137f) {
+            assertThat(Math.abs(VectorMath.expNonPositive(t) / Math.exp(t) - 1)).as("exp(%s)", t).isLessThan(3e-7);
+        }
+    }
+
+    @Test
     void vectorExpMatchesScalarTwinAndEdges() {
         Random random = new Random(7);
         float[] x = new float[Vec.L * 4096];

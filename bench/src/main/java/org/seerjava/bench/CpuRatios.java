@@ -13,7 +13,10 @@ import org.seerjava.reference.SelectionRule;
 /**
  * Side-by-side timing on a shared machine: per N, the calls dense, sparse at each density, gate and distillation
  * pass are run in turn, round after round, so that a change of background load hits all of them alike; the table
- * gives each call's median and best time and the ratios of medians to dense. Same setup as the JMH benchmarks
+ * gives each call's median and best time, the ratio of its median to dense's, and the median over rounds of its time
+ * divided by the same round's dense time (the steadier figure, since a round's calls run within seconds of each
+ * other); for the sparse densities below 1 it checks issue #3's line 3, time ≤ 1.15·ρ·dense + gate, on those per-round
+ * ratios. Same setup as the JMH benchmarks
  * (fp32, B = 1, H = 8, D = 128, block 64, random causal masks with the diagonal kept, fixed seed).
  *
  * <p>Each round also times {@link PeakFma}, a pure FMA loop on the engine's thread count, right before dense
@@ -46,8 +49,10 @@ public final class CpuRatios {
         System.out.println("date: " + java.time.Instant.now() + ", load average: "
                 + java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         System.out.println();
-        System.out.println("| N | call | density | median ms | best ms | dense-eq GFLOP/s (median / best) | executed GFLOP/s (median) | median / dense median |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+        System.out.println("| N | call | density | median ms | best ms | dense-eq GFLOP/s (median / best) "
+                + "| executed GFLOP/s (median) | median / dense median | per-round ratio to dense (median) "
+                + "| sparse limit 1.15·ρ + gate |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|");
         for (int n : sizes) {
             run(engine, n, rounds);
         }
@@ -117,6 +122,14 @@ public final class CpuRatios {
         peak.close();
         double flops = Inputs.denseFlops(shape);
         double denseMedian = median(ms[0]);
+        double[] perRound = new double[calls.length];     // median over rounds of (call time ÷ that round's dense time)
+        for (int c = 0; c < calls.length; c++) {
+            double[] ratio = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                ratio[r] = ms[c][r] / ms[0][r];
+            }
+            perRound[c] = median(ratio);
+        }
         for (int c = 0; c < calls.length; c++) {
             double med = median(ms[c]);
             double best = Arrays.stream(ms[c]).min().orElseThrow();
@@ -128,8 +141,12 @@ public final class CpuRatios {
             String gf = attention || c == probe
                     ? String.format(Locale.ROOT, "%.0f / %.0f", callFlops / med / 1e6, callFlops / best / 1e6) : "";
             String exec = attention ? String.format(Locale.ROOT, "%.0f", flops * density / med / 1e6) : "";
-            System.out.printf(Locale.ROOT, "| %d | %s | %s | %.1f | %.1f | %s | %s | %.3f |%n", n, names[c], dens, med,
-                    best, gf, exec, med / denseMedian);
+            // issue #3, line 3: sparse time ≤ 1.15 · ρ · dense time + gate time, here as ratios to dense per round
+            double limit = 1.15 * density + perRound[gate];
+            String check = sparse && density < 1 ? String.format(Locale.ROOT, "%.3f %s", limit,
+                    perRound[c] <= limit ? "holds" : "exceeded") : "";
+            System.out.printf(Locale.ROOT, "| %d | %s | %s | %.1f | %.1f | %s | %s | %.3f | %.3f | %s |%n", n, names[c],
+                    dens, med, best, gf, exec, med / denseMedian, perRound[c], check);
         }
         double[] share = new double[rounds];
         for (int r = 0; r < rounds; r++) {
@@ -137,7 +154,7 @@ public final class CpuRatios {
         }
         double fraction = median(share);
         System.out.printf(Locale.ROOT,
-                "| %d | dense ÷ FMA probe, per-round median (scaled to %.0f GFLOP/s) | | %.3f | | %.0f | | |%n",
+                "| %d | dense ÷ FMA probe, per-round median (scaled to %.0f GFLOP/s) | | %.3f | | %.0f | | | | |%n",
                 n, NOMINAL_PEAK, fraction, fraction * NOMINAL_PEAK);
     }
 

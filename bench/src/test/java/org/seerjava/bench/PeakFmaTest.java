@@ -20,7 +20,7 @@ class PeakFmaTest {
                 float seed = 1e-3f * (t + 1);
                 float a = seed;
                 for (long i = 0; i < iterations; i++) {
-                    a = Math.fma(a, 0.999999f, seed);        // every lane of every accumulator
+                    a = Math.fma(0.999999f, seed, a);        // every lane of every accumulator
                 }
                 expected += 16 * a;                           // 16 equal accumulators, summed pairwise: exact
             }

@@ -462,18 +462,13 @@ final class FlashAttention {
                     continue;
                 }
                 boolean diagonal = j == x.m;
-                scores(x.qt, k, kBase, nk, d, bmp, bnp, st, diagonal ? null : tileMax);
-                if (diagonal) {    // causal inside the diagonal block: key kl hides rows r < kl
-                    for (int kl = 1; kl < nk; kl++) {
-                        for (int panel = 0; panel * RW < kl; panel++) {
-                            int at = A + (panel * bnp + kl) * RW;
-                            Arrays.fill(st, at, at + Math.min(RW, kl - panel * RW), Float.NEGATIVE_INFINITY);
-                        }
-                    }
-                    tileMax(st, nk, bmp, bnp, tileMax);
+                if (diagonal) {
+                    scoresDiagonal(x.qt, k, kBase, nk, d, bmp, bnp, st, tileMax);
+                } else {
+                    scores(x.qt, k, kBase, nk, d, bmp, bnp, st, tileMax);
                 }
                 softmaxStep(st, nk, bmp, bnp, tileMax, x.rowMax, x.rowSum, x.corr,
-                        target == null ? null : x.blockMax, j * bmp);
+                        target == null ? null : x.blockMax, j * bmp, diagonal);
                 pv(st, v, vBase, n * DW, nk, bmp, bnp, x.o, dp, Vec.roundUp(x.rows, PR), x.first ? null : x.corr,
                         diagonal);
                 x.first = false;
@@ -639,25 +634,149 @@ final class FlashAttention {
         }
     }
 
-    /** tileMax[r] = max_kl St[kl][r]. */
-    private static void tileMax(float[] st, int nk, int bmp, int bnp, float[] tileMax) {
+    /**
+     * The diagonal block: St[kl][r] = Σ_d Qt[d][r] · K[kl][d] for r ≥ kl and −∞ for r &lt; kl (causal), and
+     * tileMax[r] = max over kl ≤ r. A row vector is computed only for the key groups its rows can see (its last row ≥
+     * the group's first key): 40 of the 64 key-group × row-vector products of a 64 × 64 block, so St is valid, for a
+     * row vector starting at row r, for keys below min(nk, r + L) only, which is all that {@link #softmaxStep} and
+     * {@link #pv} read on the diagonal.
+     */
+    private static void scoresDiagonal(float[] qt, float[] k, int kBase, int nk, int d, int bmp, int bnp, float[] st,
+                                       float[] tileMax) {
+        for (int panel = 0; panel < bmp / RW; panel++) {
+            int qo = A + panel * d * RW;
+            int so = A + panel * bnp * RW;
+            for (int kg = 0; kg < nk; kg += KG) {
+                // the first row vector of the panel whose last row sees key kg
+                int first = Math.max(0, Math.ceilDiv(kg - (L - 1) - panel * RW, L));
+                int ko = kBase + kg * d;
+                int sk = so + kg * RW + first * L;
+                switch (RV - first) {
+                    case 4 -> scoreTile(qt, qo, k, ko, d, st, sk, null, 0);
+                    case 3 -> scoreTile3(qt, qo + first * L, k, ko, d, st, sk);
+                    case 2 -> scoreTile2(qt, qo + first * L, k, ko, d, st, sk);
+                    case 1 -> scoreTile1(qt, qo + first * L, k, ko, d, st, sk);
+                    default -> {
+                        // no row of this panel sees these keys
+                    }
+                }
+            }
+        }
+        for (int kl = 1; kl < nk; kl++) {      // key kl hides the rows before it in its own row vector
+            int from = kl - kl % L;
+            int at = A + (from / RW * bnp + kl) * RW + from % RW;
+            Arrays.fill(st, at, at + kl - from, Float.NEGATIVE_INFINITY);
+        }
         for (int r = 0; r < bmp; r += L) {
             int at = A + (r / RW) * bnp * RW + r % RW;
             FloatVector mt = FloatVector.fromArray(F, st, at);
-            for (int kl = 1; kl < nk; kl++) {
+            for (int kl = 1, keys = Math.min(nk, r + L); kl < keys; kl++) {
                 mt = mt.max(FloatVector.fromArray(F, st, at + kl * RW));
             }
             mt.intoArray(tileMax, r);
         }
     }
 
+    /** {@link #scoreTile} for the last three row vectors of a panel (qo and so point at the first of them). */
+    private static void scoreTile3(float[] qt, int qo, float[] k, int ko, int d, float[] st, int so) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00;
+        for (int c = 0; c < d; c++) {
+            int qc = qo + c * RW;
+            int kc = ko + c * KG;
+            FloatVector q0 = FloatVector.fromArray(F, qt, qc);
+            FloatVector q1 = FloatVector.fromArray(F, qt, qc + L);
+            FloatVector q2 = FloatVector.fromArray(F, qt, qc + 2 * L);
+            FloatVector b0 = FloatVector.broadcast(F, k[kc]);
+            a00 = q0.fma(b0, a00);
+            a01 = q1.fma(b0, a01);
+            a02 = q2.fma(b0, a02);
+            FloatVector b1 = FloatVector.broadcast(F, k[kc + 1]);
+            a10 = q0.fma(b1, a10);
+            a11 = q1.fma(b1, a11);
+            a12 = q2.fma(b1, a12);
+            FloatVector b2 = FloatVector.broadcast(F, k[kc + 2]);
+            a20 = q0.fma(b2, a20);
+            a21 = q1.fma(b2, a21);
+            a22 = q2.fma(b2, a22);
+            FloatVector b3 = FloatVector.broadcast(F, k[kc + 3]);
+            a30 = q0.fma(b3, a30);
+            a31 = q1.fma(b3, a31);
+            a32 = q2.fma(b3, a32);
+        }
+        a00.intoArray(st, so);
+        a01.intoArray(st, so + L);
+        a02.intoArray(st, so + 2 * L);
+        a10.intoArray(st, so + RW);
+        a11.intoArray(st, so + RW + L);
+        a12.intoArray(st, so + RW + 2 * L);
+        a20.intoArray(st, so + 2 * RW);
+        a21.intoArray(st, so + 2 * RW + L);
+        a22.intoArray(st, so + 2 * RW + 2 * L);
+        a30.intoArray(st, so + 3 * RW);
+        a31.intoArray(st, so + 3 * RW + L);
+        a32.intoArray(st, so + 3 * RW + 2 * L);
+    }
+
+    /** {@link #scoreTile} for the last two row vectors of a panel. */
+    private static void scoreTile2(float[] qt, int qo, float[] k, int ko, int d, float[] st, int so) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        for (int c = 0; c < d; c++) {
+            int qc = qo + c * RW;
+            int kc = ko + c * KG;
+            FloatVector q0 = FloatVector.fromArray(F, qt, qc);
+            FloatVector q1 = FloatVector.fromArray(F, qt, qc + L);
+            FloatVector b0 = FloatVector.broadcast(F, k[kc]);
+            a00 = q0.fma(b0, a00);
+            a01 = q1.fma(b0, a01);
+            FloatVector b1 = FloatVector.broadcast(F, k[kc + 1]);
+            a10 = q0.fma(b1, a10);
+            a11 = q1.fma(b1, a11);
+            FloatVector b2 = FloatVector.broadcast(F, k[kc + 2]);
+            a20 = q0.fma(b2, a20);
+            a21 = q1.fma(b2, a21);
+            FloatVector b3 = FloatVector.broadcast(F, k[kc + 3]);
+            a30 = q0.fma(b3, a30);
+            a31 = q1.fma(b3, a31);
+        }
+        a00.intoArray(st, so);
+        a01.intoArray(st, so + L);
+        a10.intoArray(st, so + RW);
+        a11.intoArray(st, so + RW + L);
+        a20.intoArray(st, so + 2 * RW);
+        a21.intoArray(st, so + 2 * RW + L);
+        a30.intoArray(st, so + 3 * RW);
+        a31.intoArray(st, so + 3 * RW + L);
+    }
+
+    /** {@link #scoreTile} for the last row vector of a panel. */
+    private static void scoreTile1(float[] qt, int qo, float[] k, int ko, int d, float[] st, int so) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < d; c++) {
+            FloatVector q0 = FloatVector.fromArray(F, qt, qo + c * RW);
+            int kc = ko + c * KG;
+            a0 = q0.fma(FloatVector.broadcast(F, k[kc]), a0);
+            a1 = q0.fma(FloatVector.broadcast(F, k[kc + 1]), a1);
+            a2 = q0.fma(FloatVector.broadcast(F, k[kc + 2]), a2);
+            a3 = q0.fma(FloatVector.broadcast(F, k[kc + 3]), a3);
+        }
+        a0.intoArray(st, so);
+        a1.intoArray(st, so + RW);
+        a2.intoArray(st, so + 2 * RW);
+        a3.intoArray(st, so + 3 * RW);
+    }
+
     /**
      * Online softmax over one key tile, vectorised over rows: m_new = max(m, max St (the tile max), corr = e^(m − m_new),
      * St ← P = e^(St − m_new), l = l·corr + Σ P. Stores the tile's row max at {@code blockMax[bmOff + r]} when
-     * blockMax is not null (the pooled target needs it).
+     * blockMax is not null (the pooled target needs it). On the diagonal block, a row vector's keys after its last row
+     * are skipped: their P would be exactly 0, and neither the sum nor P·V reads them.
      */
     private static void softmaxStep(float[] st, int nk, int bmp, int bnp, float[] tileMax, float[] rowMax,
-                                    float[] rowSum, float[] corr, float[] blockMax, int bmOff) {
+                                    float[] rowSum, float[] corr, float[] blockMax, int bmOff, boolean diagonal) {
         for (int r = 0; r < bmp; r += L) {
             FloatVector mt = FloatVector.fromArray(F, tileMax, r);
             if (blockMax != null) {
@@ -669,8 +788,9 @@ final class FlashAttention {
             c.intoArray(corr, r);
             mNew.intoArray(rowMax, r);
             FloatVector sum = FloatVector.zero(F);
-            int end = A + (r / RW) * bnp * RW + r % RW + nk * RW;
-            for (int at = end - nk * RW; at < end; at += RW) {
+            int keys = diagonal ? Math.min(nk, r + L) : nk;   // on the diagonal, later keys are hidden from these rows
+            int end = A + (r / RW) * bnp * RW + r % RW + keys * RW;
+            for (int at = end - keys * RW; at < end; at += RW) {
                 FloatVector e = VectorMath.expNonPositive(FloatVector.fromArray(F, st, at).sub(mNew));
                 e.intoArray(st, at);
                 sum = sum.add(e);

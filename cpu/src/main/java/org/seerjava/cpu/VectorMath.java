@@ -40,21 +40,8 @@ public final class VectorMath {
      * Any species.
      */
     public static FloatVector exp(FloatVector x) {
-        VectorMask<Float> under = x.compare(VectorOperators.LT, MIN_X);   // below: 0, whatever the rest gives
         FloatVector c = x.min(MAX_X);
-        FloatVector t = c.mul(LOG2E).add(ROUND);        // n + 1.5·2^23: the low mantissa bits hold n
-        FloatVector n = t.sub(ROUND);
-        FloatVector r = n.fma(x.broadcast(-LN2_HI), c);
-        r = n.fma(x.broadcast(-LN2_LO), r);
-        FloatVector p = r.fma(x.broadcast(P0), x.broadcast(P1));   // P0·r + P1, as the scalar fma(r, P0, P1)
-        p = p.fma(r, x.broadcast(P2));
-        p = p.fma(r, x.broadcast(P3));
-        p = p.fma(r, x.broadcast(P4));
-        p = p.fma(r, x.broadcast(P5));
-        FloatVector r2 = r.mul(r);
-        FloatVector y = p.fma(r2, r.add(1f));
-        IntVector bits = t.reinterpretAsInts().sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23);   // 2^n
-        return y.mul(bits.reinterpretAsFloats()).blend(0f, under);
+        return scaled(c, c.mul(LOG2E).add(ROUND), x.compare(VectorOperators.LT, MIN_X));
     }
 
     /**
@@ -64,39 +51,32 @@ public final class VectorMath {
      * 88 the result is wrong).
      */
     public static FloatVector expNonPositive(FloatVector x) {
-        VectorMask<Float> under = x.compare(VectorOperators.LT, MIN_X);
-        FloatVector t = x.fma(x.broadcast(LOG2E), x.broadcast(ROUND));   // n + 1.5·2^23
+        return scaled(x, x.fma(x.broadcast(LOG2E), x.broadcast(ROUND)), x.compare(VectorOperators.LT, MIN_X));
+    }
+
+    /**
+     * e^c given t = c·log2 e + 1.5·2^23, whose low mantissa bits hold n = round(c·log2 e): c = n·ln 2 + r with
+     * |r| ≤ ln 2 / 2 (Cody–Waite, ln 2 in two parts), e^r = 1 + r + r²·P(r), times 2^n built in the exponent bits;
+     * 0 in the lanes of {@code under} (below −87, −∞ included), whatever the rest gives there.
+     */
+    private static FloatVector scaled(FloatVector c, FloatVector t, VectorMask<Float> under) {
         FloatVector n = t.sub(ROUND);
-        FloatVector r = n.fma(x.broadcast(-LN2_HI), x);
-        r = n.fma(x.broadcast(-LN2_LO), r);
-        FloatVector p = r.fma(x.broadcast(P0), x.broadcast(P1));
-        p = p.fma(r, x.broadcast(P2));
-        p = p.fma(r, x.broadcast(P3));
-        p = p.fma(r, x.broadcast(P4));
-        p = p.fma(r, x.broadcast(P5));
+        FloatVector r = n.fma(c.broadcast(-LN2_HI), c);
+        r = n.fma(c.broadcast(-LN2_LO), r);
+        FloatVector p = r.fma(c.broadcast(P0), c.broadcast(P1));   // P0·r + P1, as the scalar fma(r, P0, P1)
+        p = p.fma(r, c.broadcast(P2));
+        p = p.fma(r, c.broadcast(P3));
+        p = p.fma(r, c.broadcast(P4));
+        p = p.fma(r, c.broadcast(P5));
         FloatVector r2 = r.mul(r);
         FloatVector y = p.fma(r2, r.add(1f));
-        IntVector bits = t.reinterpretAsInts().sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23);
+        IntVector bits = t.reinterpretAsInts().sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23);   // 2^n
         return y.mul(bits.reinterpretAsFloats()).blend(0f, under);
     }
 
     /** {@link #expNonPositive(FloatVector)} on one float, operation for operation. */
     public static float expNonPositive(float x) {
-        if (x < MIN_X) {
-            return 0f;
-        }
-        float t = Math.fma(x, LOG2E, ROUND);
-        float n = t - ROUND;
-        float r = Math.fma(n, -LN2_HI, x);
-        r = Math.fma(n, -LN2_LO, r);
-        float p = Math.fma(r, P0, P1);
-        p = Math.fma(p, r, P2);
-        p = Math.fma(p, r, P3);
-        p = Math.fma(p, r, P4);
-        p = Math.fma(p, r, P5);
-        float r2 = r * r;
-        float y = Math.fma(p, r2, r + 1f);
-        return y * Float.intBitsToFloat((Float.floatToRawIntBits(t) - (ROUND_BITS - 127)) << 23);
+        return x < MIN_X ? 0f : scaled(x, Math.fma(x, LOG2E, ROUND));
     }
 
     /** The same computation on one float, operation for operation ({@link Math#fma} is exact like the vector fma). */
@@ -105,7 +85,11 @@ public final class VectorMath {
             return 0f;
         }
         float c = Math.min(x, MAX_X);
-        float t = c * LOG2E + ROUND;
+        return scaled(c, c * LOG2E + ROUND);
+    }
+
+    /** {@link #scaled(FloatVector, FloatVector, VectorMask)} on one float. */
+    private static float scaled(float c, float t) {
         float n = t - ROUND;
         float r = Math.fma(n, -LN2_HI, c);
         r = Math.fma(n, -LN2_LO, r);

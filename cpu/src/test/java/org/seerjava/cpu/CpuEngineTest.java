@@ -70,7 +70,7 @@ class CpuEngineTest {
         float[] q = gaussian(random, s.qElements(), 1.5);
         float[] k = gaussian(random, s.kvElements(), 1.5);
         float[] v = gaussian(random, s.kvElements(), 1.0);
-        for (int bs : new int[] {64, 16, 24}) {
+        for (int bs : new int[] {64, 16, 24, 100, 128}) {    // 100 and 128: tiles of two 64-row panels
             int nb = s.blocks(bs);
             byte[] bits = new byte[batch * hq * nb * nb];
             for (int i = 0; i < bits.length; i++) {
@@ -109,7 +109,7 @@ class CpuEngineTest {
         float[] q = gaussian(random, s.qElements(), 2.0);
         float[] k = gaussian(random, s.kvElements(), 2.0);
         float[] v = gaussian(random, s.kvElements(), 1.0);
-        for (int bs : new int[] {64, 32}) {
+        for (int bs : new int[] {64, 32, 128}) {
             int nb = s.blocks(bs);
             float[] out = new float[s.qElements()];
             float[] target = new float[batch * hq * nb * nb];

@@ -14,8 +14,8 @@ import org.seerjava.reference.Checks;
  * FlashAttention-2 style causal attention on the CPU: the work is split into units (batch, query head, query block
  * of {@code bs} rows), and a task takes eight consecutive units of one KV head — the query heads of a block that
  * share it, then adjacent query blocks — and walks the union of their kept key blocks once, so each K/V tile fetched
- * serves every unit of the task that keeps it; an online softmax per unit (exponentials by {@link VectorMath#exp},
- * bit-identical in every JIT tier).
+ * serves every unit of the task that keeps it; an online softmax per unit (exponentials by
+ * {@link VectorMath#expNonPositive}, bit-identical in every JIT tier).
  *
  * <p>Tiles. A unit's query block is transposed once into {@code Qt} (rows in vector lanes, pre-scaled by the softmax
  * scale; one gather of L rows per channel), in panels of RW = 4·L rows: {@code Qt [BMp / RW][D][RW]}. For each key
@@ -23,7 +23,8 @@ import org.seerjava.reference.Checks;
  * = 16 FMA accumulators, K elements broadcast); the softmax statistics (running max, sum, correction) are then vectors
  * over rows. {@code O += P · V} is a second register tile (4 rows × 4 vectors over D, P broadcast, V loaded
  * contiguously), with O in chunks of DW = 4·L channels, {@code O [Dp / DW][BMp][DW]}; the online-softmax correction
- * of O is folded into the load of its accumulators. K/V are never repeated for GQA: query head h reads key head h / g.
+ * of O is folded into the load of its accumulators. On the diagonal block only the key groups a row vector can see
+ * are computed ({@link #scoresDiagonal}). K/V are never repeated for GQA: query head h reads key head h / g.
  * K and V are laid out once per call per KV head, in buffers the calling thread keeps for its next call (see
  * {@link Packed}); the same pass checks q, k and v for NaN/±∞. Tasks run KV head by KV head, heaviest query blocks
  * first within a head.

@@ -253,7 +253,7 @@ final class FlashAttention {
                 for (int kh = 0; kh < hkv; kh++) {
                     int src = ((b * n + t) * hkv + kh) * d;
                     int bkh = b * hkv + kh;
-                    int dstK = ((bkh * nb + j) * bnp + kl - kl % KG) * d + kl % KG;
+                    int dstK = ((bkh * nb + j) * bnp + kl - w) * d + w;      // lane w of key kl's group
                     int dstV = A + (bkh * dChunks * n + t) * DW;    // chunk 0 of token t; chunk j is j·N·DW further
                     int x = 0;
                     for (; x < bound; x += L) {

@@ -23,7 +23,9 @@ import org.seerjava.reference.SelectionRule;
  * attention: the median over rounds of (dense GFLOP/s ÷ probe GFLOP/s) says what fraction of the cores' momentary
  * FMA rate the kernel reaches, a figure the host's minute-to-minute swings (the probe alone moves between 75 and 290
  * GFLOP/s on 2 threads here) largely cancel out of; it is also given scaled to the 233 GFLOP/s that DESIGN.md quotes
- * for the probe.
+ * for the probe. The probe's threads also time themselves: the slowest and fastest thread's rate and their sum
+ * (the cores here often run at different speeds in the same second, and a dynamically balanced kernel gets the sum,
+ * while the probe call's own rate is set by its slowest thread), and dense GFLOP/s ÷ that sum.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar org.seerjava.bench.CpuRatios [rounds] [N…]</pre>
  */
@@ -112,11 +114,20 @@ public final class CpuRatios {
         for (int c = 0; c < probe; c++) {
             order[c + 1] = c;
         }
+        double[] capacity = new double[rounds];           // Σ of the probe threads' own rates, per round
+        double[] slowest = new double[rounds];
+        double[] fastest = new double[rounds];
         for (int r = 0; r < rounds; r++) {
             for (int c : order) {
                 long t0 = System.nanoTime();
                 calls[c].run();
                 ms[c][r] = (System.nanoTime() - t0) / 1e6;
+                if (c == probe) {
+                    double[] own = peak.threadRates();
+                    capacity[r] = peak.capacity();
+                    slowest[r] = Arrays.stream(own).min().orElseThrow();
+                    fastest[r] = Arrays.stream(own).max().orElseThrow();
+                }
             }
         }
         peak.close();
@@ -149,13 +160,21 @@ public final class CpuRatios {
                     dens, med, best, gf, exec, med / denseMedian, perRound[c], check);
         }
         double[] share = new double[rounds];
+        double[] ofCapacity = new double[rounds];
         for (int r = 0; r < rounds; r++) {
             share[r] = (flops / ms[0][r]) / (peak.flops() / ms[probe][r]);
+            ofCapacity[r] = (flops / ms[0][r] / 1e6) / capacity[r];
         }
         double fraction = median(share);
         System.out.printf(Locale.ROOT,
+                "| %d | FMA probe, each thread on its own: slowest / fastest / sum (medians) | | | | %.0f / %.0f / %.0f "
+                        + "| | | | |%n", n, median(slowest), median(fastest), median(capacity));
+        System.out.printf(Locale.ROOT,
                 "| %d | dense ÷ FMA probe, per-round median (scaled to %.0f GFLOP/s) | | %.3f | | %.0f | | | | |%n",
                 n, NOMINAL_PEAK, fraction, fraction * NOMINAL_PEAK);
+        System.out.printf(Locale.ROOT,
+                "| %d | dense ÷ sum of the probe threads' own rates, per-round median | | %.3f | | | | | | |%n",
+                n, median(ofCapacity));
     }
 
     private static double median(double[] x) {

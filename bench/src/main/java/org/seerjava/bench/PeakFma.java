@@ -12,6 +12,11 @@ import jdk.incubator.vector.VectorSpecies;
  * shared host the rate a core delivers moves from minute to minute (another guest on the sibling hyperthread, clock
  * changes); timing this probe in the same rounds as the kernels turns their times into fractions of what the cores
  * gave at that moment. DESIGN.md quotes 233 GFLOP/s for this loop on 2 threads of this machine.
+ *
+ * <p>Each thread also times its own loop ({@link #threadRates()}): here the two cores often run at different speeds
+ * in the same second (one at 150 GFLOP/s, the other at 80), and then the call's rate, set by the slower thread, says
+ * less about what a dynamically balanced job such as the attention kernels can get than the sum of the threads'
+ * rates, {@link #capacity()}.
  */
 public final class PeakFma implements AutoCloseable {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -20,6 +25,7 @@ public final class PeakFma implements AutoCloseable {
     private final int threads;
     private final long iterations;
     private final ExecutorService pool;
+    private final double[] rates;
 
     /** A probe of about {@code flops} floating-point operations per call, split over {@code threads} threads. */
     public PeakFma(int threads, double flops) {
@@ -28,6 +34,7 @@ public final class PeakFma implements AutoCloseable {
         }
         this.threads = threads;
         this.iterations = Math.max(1, (long) (flops / threads / (2.0 * ACCUMULATORS * F.length())));
+        this.rates = new double[threads];
         this.pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "peak-fma");
             t.setDaemon(true);
@@ -40,18 +47,28 @@ public final class PeakFma implements AutoCloseable {
         return 2.0 * ACCUMULATORS * F.length() * iterations * threads;
     }
 
-    /** Runs the loop on every thread and returns a value that depends on every accumulator (so none is dropped). */
+    /**
+     * Runs the loop on every thread and returns a value that depends on every accumulator (so none is dropped); each
+     * thread's own rate is kept for {@link #threadRates()}.
+     */
     public float run() {
         try {
             @SuppressWarnings("unchecked")
-            Future<Float>[] parts = new Future[threads];
+            Future<float[]>[] parts = new Future[threads];
             for (int t = 0; t < threads; t++) {
                 float seed = 1e-3f * (t + 1);
-                parts[t] = pool.submit(() -> loop(iterations, seed));
+                parts[t] = pool.submit(() -> {
+                    long t0 = System.nanoTime();
+                    float value = loop(iterations, seed);
+                    return new float[] {value, (System.nanoTime() - t0) / 1e9f};
+                });
             }
             float sum = 0f;
-            for (Future<Float> part : parts) {
-                sum += part.get();
+            double perThread = flops() / threads;
+            for (int t = 0; t < threads; t++) {
+                float[] part = parts[t].get();
+                sum += part[0];
+                rates[t] = perThread / Math.max(part[1], 1e-9) / 1e9;
             }
             return sum;
         } catch (InterruptedException e) {
@@ -95,6 +112,20 @@ public final class PeakFma implements AutoCloseable {
         return s.lane(0);
     }
 
+    /** GFLOP/s of each thread's own loop in the last {@link #run()} (zeros before the first). */
+    public double[] threadRates() {
+        return rates.clone();
+    }
+
+    /** The sum of {@link #threadRates()}: what the cores gave together in the last run, each at its own speed. */
+    public double capacity() {
+        double sum = 0;
+        for (double rate : rates) {
+            sum += rate;
+        }
+        return sum;
+    }
+
     @Override
     public void close() {
         pool.shutdownNow();
@@ -112,8 +143,10 @@ public final class PeakFma implements AutoCloseable {
                 long t0 = System.nanoTime();
                 probe.run();
                 double s = (System.nanoTime() - t0) / 1e9;
-                System.out.printf(java.util.Locale.ROOT, "%d threads: %.1f GFLOP/s%n", threads,
-                        probe.flops() / s / 1e9);
+                System.out.printf(java.util.Locale.ROOT, "%d threads: %.1f GFLOP/s (threads on their own: %s)%n",
+                        threads, probe.flops() / s / 1e9, java.util.Arrays.stream(probe.threadRates())
+                                .mapToObj(x -> String.format(java.util.Locale.ROOT, "%.1f", x))
+                                .collect(java.util.stream.Collectors.joining(" + ")));
             }
         }
     }

@@ -24,8 +24,28 @@ class PeakFmaTest {
                 }
                 expected += 16 * a;                           // 16 equal accumulators, summed pairwise: exact
             }
+            assertThat(probe.threadRates()).containsExactly(0.0, 0.0);      // nothing timed yet
             assertThat(probe.run()).isEqualTo(expected);
             assertThat(expected).isGreaterThan(0f).isFinite();
+        }
+    }
+
+    @Test
+    void timesEachThreadAndSumsTheirRates() {
+        try (PeakFma probe = new PeakFma(3, 3e7)) {
+            long t0 = System.nanoTime();
+            probe.run();
+            double wallRate = probe.flops() / ((System.nanoTime() - t0) / 1e9) / 1e9;
+            double[] rates = probe.threadRates();
+            assertThat(rates).hasSize(3);
+            for (double rate : rates) {
+                assertThat(rate).isPositive().isFinite();
+            }
+            assertThat(probe.capacity()).isCloseTo(rates[0] + rates[1] + rates[2], org.assertj.core.data.Offset.offset(1e-9));
+            // each thread's loop lies inside the call, so the threads' own rates add up to at least the call's rate
+            assertThat(probe.capacity()).isGreaterThanOrEqualTo(wallRate);
+            rates[0] = -1;
+            assertThat(probe.threadRates()[0]).isPositive();                  // a copy is returned
         }
     }
 

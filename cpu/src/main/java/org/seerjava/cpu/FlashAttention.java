@@ -342,6 +342,15 @@ final class FlashAttention {
         }
     }
 
+    /**
+     * Where row {@code row}'s element 0 lies in a tile of RW-row panels, {@code [BMp / RW][inner][RW]} after the
+     * {@link #A} floats of alignment (Qt with inner = D, St with inner = BNp keys); element i of the row is i·RW
+     * further.
+     */
+    private static int panelled(int row, int inner) {
+        return A + (row / RW) * inner * RW + row % RW;
+    }
+
     private static float[] buffer(float[] kept, long size, String name) {
         return kept.length >= size ? kept : new float[Checks.arraySize(name, size)];
     }
@@ -528,7 +537,7 @@ final class FlashAttention {
         int fullRows = rows - rows % L;
         for (int r = 0; r < fullRows; r += L) {
             int src = qBase + r * qStride;
-            int dst = A + (r / RW) * d * RW + r % RW;     // Qt is [BMp / RW][D][RW]
+            int dst = panelled(r, d);     // Qt is [BMp / RW][D][RW]
             int c = 0;
             for (; c + 1 < d; c += 2) {
                 FloatVector e0 = FloatVector.fromArray(F, q, src + c, gather, 0);
@@ -543,7 +552,7 @@ final class FlashAttention {
         }
         for (int r = fullRows; r < bmp; r++) {       // the last rows one by one, then the zero padding rows
             int src = qBase + r * qStride;
-            int dst = A + (r / RW) * d * RW + r % RW;
+            int dst = panelled(r, d);
             for (int c = 0; c < d; c++) {
                 qt[dst + c * RW] = r < rows ? q[src + c] * qScale : 0f;
             }
@@ -665,11 +674,11 @@ final class FlashAttention {
         }
         for (int kl = 1; kl < nk; kl++) {      // key kl hides the rows before it in its own row vector
             int from = kl - kl % L;
-            int at = A + (from / RW * bnp + kl) * RW + from % RW;
+            int at = panelled(from, bnp) + kl * RW;
             Arrays.fill(st, at, at + kl - from, Float.NEGATIVE_INFINITY);
         }
         for (int r = 0; r < bmp; r += L) {
-            int at = A + (r / RW) * bnp * RW + r % RW;
+            int at = panelled(r, bnp);
             FloatVector mt = FloatVector.fromArray(F, st, at);
             for (int kl = 1, keys = Math.min(nk, r + L); kl < keys; kl++) {
                 mt = mt.max(FloatVector.fromArray(F, st, at + kl * RW));
@@ -790,7 +799,7 @@ final class FlashAttention {
             mNew.intoArray(rowMax, r);
             FloatVector sum = FloatVector.zero(F);
             int keys = diagonal ? Math.min(nk, r + L) : nk;   // on the diagonal, later keys are hidden from these rows
-            int end = A + (r / RW) * bnp * RW + r % RW + keys * RW;
+            int end = panelled(r, bnp) + keys * RW;
             for (int at = end - keys * RW; at < end; at += RW) {
                 FloatVector e = VectorMath.expNonPositive(FloatVector.fromArray(F, st, at).sub(mNew));
                 e.intoArray(st, at);
@@ -811,7 +820,7 @@ final class FlashAttention {
         for (int x = 0, vChunk = vBase, oChunk = A; x < dp; x += DW, vChunk += chunkStride, oChunk += bmp * DW) {
             for (int r = 0; r < rows; r += PR) {
                 int keys = diagonal ? Math.min(nk, r + PR) : nk;   // P = 0 (exactly) for keys after the rows
-                pvTile(p, A + (r / RW) * bnp * RW + r % RW, v, vChunk, keys, o, oChunk + r * DW, corr, r);
+                pvTile(p, panelled(r, bnp), v, vChunk, keys, o, oChunk + r * DW, corr, r);
             }
         }
     }

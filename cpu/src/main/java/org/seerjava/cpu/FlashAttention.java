@@ -22,14 +22,14 @@ import org.seerjava.reference.Checks;
  * block, the score tile {@code St [BMp / RW][key][RW] = Qt · Kᵀ} is a register-tiled product (4 keys × 4 row vectors
  * = 16 FMA accumulators, K elements broadcast); the softmax statistics (running max, sum, correction) are then vectors
  * over rows. {@code O += P · V} is a second register tile (6 rows × 4 vectors over D = 24 accumulators, 4 rows for
- * a block's last 4 or 8 rows; P broadcast, V loaded contiguously), with O in chunks of DW = 4·L channels, {@code O [Dp / DW][BMp][DW]}; the online-softmax correction
- * of O is folded into the load of its accumulators. On the diagonal block only the key groups a row vector can see
- * are computed ({@link #scoresDiagonal}). K/V are never repeated for GQA: query head h reads key head h / g.
- * K and V are laid out once per call per KV head, in buffers the calling thread keeps for its next call (see
- * {@link Packed}); the same pass checks q, k and v for NaN/±∞. Tasks run KV head by KV head, heaviest query blocks
- * first within a head.
+ * a panel's last 4 or 8 rows; P broadcast, V loaded contiguously), with O in chunks of DW = 4·L channels,
+ * {@code O [Dp / DW][BMp][DW]}; the online-softmax correction of O is folded into the load of its accumulators. On
+ * the diagonal block only the key groups a row vector can see are computed ({@link #scoresDiagonal}). K/V are never
+ * repeated for GQA: query head h reads key head h / g. K and V are laid out once per call per KV head, in buffers
+ * the calling thread keeps for its next call (see {@link Packed}); the same pass checks q, k and v for NaN/±∞. Tasks
+ * run KV head by KV head, heaviest query blocks first within a head.
  *
- * <p>Micro-kernels. Each register tile is its own small method ({@link #scoreTile}, {@link #pvTile}) whose inner
+ * <p>Micro-kernels. Each register tile is its own small method ({@link #scoreTile}, {@link #pvTile6}) whose inner
  * loop steps every operand by a compile-time constant (RW floats of Qt or St, KG floats of the interleaved K, DW
  * floats of V), so that C2 removes the bounds checks from the loop and keeps every pointer in a register: in the
  * kernel these replaced (one big method, strides {@code BMp} and {@code D} held in variables) the score loop issued
@@ -184,7 +184,7 @@ final class FlashAttention {
      * that key, so they can never raise a tile's maximum), so that the score micro-kernel broadcasts its four keys'
      * elements from one pointer stepping KG floats; and V per head and per D chunk of the P·V micro-tile,
      * {@code [B, Hkv, Dp / DW, N, DW]} (Dp = D rounded up to DW, zero padded), so that each D chunk of a V block is
-     * one contiguous run, which the P·V kernel reads once per 4 rows: in the input layout key rows are Hkv·D apart,
+     * one contiguous run, which the P·V kernel reads once per 6 rows: in the input layout key rows are Hkv·D apart,
      * which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware prefetch across rows) and all 64
      * rows of a block in the same few L1 sets.
      */
@@ -819,8 +819,8 @@ final class FlashAttention {
      */
     private static void pv(float[] p, float[] v, int vBase, int chunkStride, int nk, int bmp, int bnp, float[] o,
                            int dp, int rows, float[] corr, boolean diagonal) {
+        int span = diagonal ? L : RW;      // micro-tiles stay inside a row vector (diagonal) or a panel of St
         for (int x = 0, vChunk = vBase, oChunk = A; x < dp; x += DW, vChunk += chunkStride, oChunk += bmp * DW) {
-            int span = diagonal ? L : RW;      // a micro-tile's rows must be adjacent in P: one panel of St
             for (int r = 0; r < rows; r += span) {
                 pvRows(p, v, vChunk, nk, bnp, o, oChunk, r, Math.min(r + span, rows), corr, diagonal);
             }

@@ -12,8 +12,10 @@ import org.seerjava.reference.RopeConfig;
 /**
  * The settings of a Hugging Face Llama-family decoder, read from its {@code config.json}.
  *
- * <p>Accepted architectures: {@code LlamaForCausalLM}, {@code MistralForCausalLM} (without a sliding window
- * shorter than the context) and {@code Qwen2ForCausalLM} (q/k/v biases). RoPE settings are read from
+ * <p>Accepted architectures: those of {@link ModelFamily}: {@code LlamaForCausalLM}, {@code MistralForCausalLM}
+ * (without a sliding window shorter than the context), {@code Qwen2ForCausalLM} (q/k/v biases) and
+ * {@code Qwen3ForCausalLM} (per-head q/k RMSNorm); what differs between them is asked of {@link #family()}. The
+ * file is read with a size cap of {@value #MAX_CONFIG_BYTES} bytes. RoPE settings are read from
  * {@code rope_parameters} (transformers 5) or from {@code rope_theta} + {@code rope_scaling} (transformers 4); the
  * types {@code default} and {@code llama3} are supported, and the rotary dimension is {@code head_dim}.
  *
@@ -27,9 +29,11 @@ import org.seerjava.reference.RopeConfig;
  * @param rmsNormEps            {@code rms_norm_eps}
  * @param vocabSize             {@code vocab_size}
  * @param tieWordEmbeddings     {@code tie_word_embeddings}: lm_head reuses {@code embed_tokens} (default false)
- * @param attentionBias         q/k/v (and for Llama, o) projections carry biases: {@code attention_bias}, true for
- *                              Qwen2; {@link LlamaModel} also detects the bias tensors from the weights
- * @param maxPositionEmbeddings {@code max_position_embeddings} (informational; longer inputs are allowed)
+ * @param attentionBias         {@code attention_bias} (default {@link ModelFamily#defaultAttentionBias()}); which
+ *                              projections it puts biases on is the family's ({@link ModelFamily#qkvBias},
+ *                              {@link ModelFamily#oBias}); the loaders also detect bias tensors in the weights
+ * @param maxPositionEmbeddings {@code max_position_embeddings}: the heap forward allows longer inputs; the runtime
+ *                              sessions refuse a capacity beyond it unless asked to allow it
  * @param rope                  the RoPE settings, rotary dim = head_dim
  */
 public record LlamaConfig(String architecture, int hiddenSize, int intermediateSize, int numHiddenLayers,
@@ -37,9 +41,11 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
                           int vocabSize, boolean tieWordEmbeddings, boolean attentionBias,
                           int maxPositionEmbeddings, RopeConfig rope) {
 
-    /** Architectures whose forward pass this module computes. */
-    public static final Set<String> SUPPORTED_ARCHITECTURES =
-            Set.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM");
+    /** Architectures whose forward pass this module computes: those of {@link ModelFamily}. */
+    public static final Set<String> SUPPORTED_ARCHITECTURES = Set.copyOf(ModelFamily.architectures());
+
+    /** The largest {@code config.json} read, in bytes (real ones are a few KiB). */
+    public static final long MAX_CONFIG_BYTES = 1L << 20;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -48,6 +54,7 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
         if (architecture == null || architecture.isBlank()) {
             throw new IllegalArgumentException("architectures must name the model class, got " + architecture);
         }
+        ModelFamily.forArchitecture(architecture);
         positive("hidden_size", hiddenSize);
         positive("intermediate_size", intermediateSize);
         positive("num_hidden_layers", numHiddenLayers);
@@ -90,13 +97,29 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
      *                                  the file
      */
     public static LlamaConfig load(Path configJson) {
-        String text;
+        return parse(readCapped(configJson, MAX_CONFIG_BYTES, "the model config"), configJson.toString());
+    }
+
+    /**
+     * Reads a small text file (a config or an index) after checking its size.
+     *
+     * @param file     the file
+     * @param maxBytes the largest size accepted
+     * @param what     what the file is, for messages
+     * @return its UTF-8 text
+     * @throws IllegalArgumentException naming the file when it cannot be read or is larger than maxBytes
+     */
+    public static String readCapped(Path file, long maxBytes, String what) {
         try {
-            text = Files.readString(configJson);
+            long size = Files.size(file);
+            if (size > maxBytes) {
+                throw new IllegalArgumentException(file + ": " + what + " is " + size + " bytes, more than the "
+                        + maxBytes + " accepted");
+            }
+            return Files.readString(file);
         } catch (IOException e) {
-            throw new IllegalArgumentException(configJson + ": cannot read the model config: " + e, e);
+            throw new IllegalArgumentException(file + ": cannot read " + what + ": " + e, e);
         }
-        return parse(text, configJson.toString());
     }
 
     /**
@@ -136,9 +159,9 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
         String architecture = arch.get(0).asText();
         if (!SUPPORTED_ARCHITECTURES.contains(architecture)) {
             throw new IllegalArgumentException(source + ": field 'architectures' names " + architecture
-                    + ", expected one of " + SUPPORTED_ARCHITECTURES.stream().sorted().toList()
-                    + " (Llama-family decoders)");
+                    + ", expected one of " + ModelFamily.architectures() + " (Llama-family decoders)");
         }
+        ModelFamily family = ModelFamily.forArchitecture(architecture);
         JsonNode act = root.get("hidden_act");
         if (act != null && !act.isNull() && !act.asText().equals("silu")) {
             throw new IllegalArgumentException(source + ": field 'hidden_act' is '" + act.asText()
@@ -176,12 +199,11 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
         double eps = optionalDouble(root, "rms_norm_eps", 1e-6, source);
         int vocab = requiredInt(root, "vocab_size", source);
         boolean tied = optionalBoolean(root, "tie_word_embeddings", false, source);
-        boolean qwen = architecture.equals("Qwen2ForCausalLM");
-        boolean bias = optionalBoolean(root, "attention_bias", qwen, source);
+        boolean bias = optionalBoolean(root, "attention_bias", family.defaultAttentionBias(), source);
         int maxPos = optionalInt(root, "max_position_embeddings", 2048, source);
-        if (architecture.equals("MistralForCausalLM") || qwen) {
+        if (family != ModelFamily.LLAMA) {
             JsonNode window = root.get("sliding_window");
-            boolean useWindow = optionalBoolean(root, "use_sliding_window", !qwen, source);
+            boolean useWindow = optionalBoolean(root, "use_sliding_window", family.slidingWindowByDefault(), source);
             if (useWindow && window != null && !window.isNull() && window.asLong() < maxPos) {
                 throw new IllegalArgumentException(source + ": field 'sliding_window' = " + window.asLong()
                         + " (sliding-window attention) is not supported; expected null or >= max_position_embeddings = "
@@ -319,6 +341,34 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
             throw new IllegalArgumentException(source + ": field '" + field + "' must be true or false, found " + n);
         }
         return n.asBoolean();
+    }
+
+    /**
+     * The model family: what differs between Llama, Mistral, Qwen2 and Qwen3.
+     *
+     * @return the family of {@link #architecture()}
+     */
+    public ModelFamily family() {
+        return ModelFamily.forArchitecture(architecture);
+    }
+
+    /**
+     * Whether q, k and v carry biases according to the config (the loaders also accept bias tensors the config
+     * does not announce).
+     *
+     * @return {@code family().qkvBias(attentionBias)}
+     */
+    public boolean qkvBias() {
+        return family().qkvBias(attentionBias);
+    }
+
+    /**
+     * Whether o_proj carries a bias according to the config.
+     *
+     * @return {@code family().oBias(attentionBias)}
+     */
+    public boolean oBias() {
+        return family().oBias(attentionBias);
     }
 
     /**

@@ -15,6 +15,7 @@ import org.seerjava.reference.RopeConfig;
  *   for each layer l:
  *     h = RMSNorm(x) · w_in                      RMSNorm(x) = x / sqrt(mean(x²) + eps)
  *     qPre = h·W_qᵀ (+b_q), kPre = h·W_kᵀ (+b_k), v = h·W_vᵀ (+b_v)
+ *     qPre, kPre = RMSNorm per head (q_norm, k_norm)  Qwen3 only ({@link ModelFamily#qkNorm()})
  *     q, k = RoPE(qPre), RoPE(kPre)               rotate-half, angle = fl32(inv_freq · position)
  *     x += policy.attend(l, q, k, v, …)·W_oᵀ (+b_o)   causal, GQA, scale head_dim^-0.5
  *     h = RMSNorm(x) · w_post
@@ -42,8 +43,8 @@ public final class LlamaModel implements AutoCloseable {
     private volatile boolean closed;
 
     /** The weights of one decoder layer. */
-    private record Layer(float[] inputNorm, Linear q, Linear k, Linear v, Linear o, float[] postNorm, Linear gate,
-                         Linear up, Linear down) {
+    private record Layer(float[] inputNorm, Linear q, Linear k, Linear v, Linear o, float[] qNorm, float[] kNorm,
+                         float[] postNorm, Linear gate, Linear up, Linear down) {
     }
 
     private LlamaModel(LlamaConfig config, Path directory, float[] embed, Layer[] layers, float[] finalNorm,
@@ -59,8 +60,9 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * Loads {@code dir/config.json} and the weights of {@code dir/model.safetensors} (or the shards listed by
-     * {@code dir/model.safetensors.index.json}). q/k/v (and o) biases are used when the config says
-     * {@code attention_bias} or when the weights contain them.
+     * {@code dir/model.safetensors.index.json}), found and checked by {@link ModelTensors#bind} (the family's names,
+     * biases where the family and config call for them or the weights hold them, Qwen3's q/k norms), then widened
+     * to float32 on the heap.
      *
      * @param dir a Hugging Face checkpoint directory
      * @return the model, weights in float32
@@ -73,44 +75,35 @@ public final class LlamaModel implements AutoCloseable {
             throw new IllegalArgumentException("model directory " + dir + " does not exist or is not a directory");
         }
         LlamaConfig c = LlamaConfig.load(dir.resolve(CONFIG));
-        try (Weights w = Weights.open(dir)) {
+        try (ModelWeights w = ModelWeights.open(dir)) {
+            ModelTensors t = ModelTensors.bind(c, w);
             int h = c.hiddenSize();
-            int qd = c.qDim();
-            int kvd = c.kvDim();
-            int im = c.intermediateSize();
-            float[] embed = w.floats("model.embed_tokens.weight", c.vocabSize(), h);
-            boolean qkvBias = c.attentionBias() || w.contains("model.layers.0.self_attn.q_proj.bias");
-            boolean oBias = w.contains("model.layers.0.self_attn.o_proj.bias")
-                    || (c.attentionBias() && !c.architecture().equals("Qwen2ForCausalLM"));
+            float[] embed = t.embed().toFloats();
             Layer[] layers = new Layer[c.numHiddenLayers()];
             for (int l = 0; l < layers.length; l++) {
-                String p = "model.layers." + l + ".";
+                ModelTensors.LayerTensors lt = t.layers().get(l);
                 layers[l] = new Layer(
-                        w.floats(p + "input_layernorm.weight", h),
-                        linear(w, p + "self_attn.q_proj", qd, h, qkvBias),
-                        linear(w, p + "self_attn.k_proj", kvd, h, qkvBias),
-                        linear(w, p + "self_attn.v_proj", kvd, h, qkvBias),
-                        linear(w, p + "self_attn.o_proj", h, qd, oBias),
-                        w.floats(p + "post_attention_layernorm.weight", h),
-                        linear(w, p + "mlp.gate_proj", im, h, false),
-                        linear(w, p + "mlp.up_proj", im, h, false),
-                        linear(w, p + "mlp.down_proj", h, im, false));
+                        lt.inputNorm().toFloats(),
+                        linear(lt.q(), lt.qBias()),
+                        linear(lt.k(), lt.kBias()),
+                        linear(lt.v(), lt.vBias()),
+                        linear(lt.o(), lt.oBias()),
+                        lt.qNorm() == null ? null : lt.qNorm().toFloats(),
+                        lt.kNorm() == null ? null : lt.kNorm().toFloats(),
+                        lt.postNorm().toFloats(),
+                        linear(lt.gate(), null),
+                        linear(lt.up(), null),
+                        linear(lt.down(), null));
             }
-            float[] norm = w.floats("model.norm.weight", h);
-            Linear head;
-            if (c.tieWordEmbeddings()) {
-                head = new Linear(embed, null, c.vocabSize(), h);
-            } else {
-                head = new Linear(w.floats("lm_head.weight", c.vocabSize(), h), null, c.vocabSize(), h);
-            }
+            float[] norm = t.finalNorm().toFloats();
+            Linear head = t.tied() ? new Linear(embed, null, c.vocabSize(), h) : linear(t.lmHead(), null);
             return new LlamaModel(c, dir, embed, layers, norm, head);
         }
     }
 
-    private static Linear linear(Weights w, String name, int out, int in, boolean bias) {
-        float[] weight = w.floats(name + ".weight", out, in);
-        float[] b = bias ? w.floats(name + ".bias", out) : null;
-        return new Linear(weight, b, out, in);
+    private static Linear linear(WeightTensor weight, WeightTensor bias) {
+        long[] shape = weight.shape();
+        return new Linear(weight.toFloats(), bias == null ? null : bias.toFloats(), (int) shape[0], (int) shape[1]);
     }
 
     /**
@@ -200,6 +193,10 @@ public final class LlamaModel implements AutoCloseable {
             layer.q.apply(xn, n, qPre, false);
             layer.k.apply(xn, n, kPre, false);
             layer.v.apply(xn, n, v, false);
+            if (layer.qNorm != null) {
+                headNorm(qPre, n * config.numAttentionHeads(), layer.qNorm, eps);
+                headNorm(kPre, n * config.numKeyValueHeads(), layer.kNorm, eps);
+            }
             float[] q = qPre.clone();
             float[] k = kPre.clone();
             applyRope(q, n, config.numAttentionHeads(), rope);
@@ -245,6 +242,26 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
+     * Qwen3's {@code q_norm}/{@code k_norm}: HF RMSNorm of every head vector {@code x [rows, D]} in place, in
+     * float32 as {@link #rmsNorm} computes it.
+     */
+    private void headNorm(float[] x, int rows, float[] weight, float eps) {
+        int d = config.headDim();
+        for (int r = 0; r < rows; r++) {
+            int base = r * d;
+            double ss = 0;
+            for (int i = 0; i < d; i++) {
+                ss += (double) x[base + i] * x[base + i];
+            }
+            float var = (float) (ss / d);
+            float inv = (float) (1.0 / Math.sqrt(var + eps));
+            for (int i = 0; i < d; i++) {
+                x[base + i] = weight[i] * (x[base + i] * inv);
+            }
+        }
+    }
+
+    /**
      * {@code gate ← silu(gate) ⊙ up}, silu(a) = a / (1 + e^−a), in float32 with {@link VectorMath#exp}, which is
      * deterministic (the Vector API's own {@code EXP} rounds differently before and after C2 compiles it).
      */
@@ -257,10 +274,10 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * inv_freq in float32, as transformers computes it: {@code 1 / θ^(fl32(2k / dim))} in float32, then the llama3
+     * inv_freq in float32 (used by {@link Rotary}), as transformers computes it: {@code 1 / θ^(fl32(2k / dim))} in float32, then the llama3
      * rescaling in float32 ({@code _compute_llama3_parameters}).
      */
-    static float[] inverseFrequencies(RopeConfig rope) {
+    public static float[] inverseFrequencies(RopeConfig rope) {
         int dim = rope.rotaryDim();
         int half = dim / 2;
         float base = (float) rope.theta();
@@ -312,6 +329,9 @@ public final class LlamaModel implements AutoCloseable {
         }
         if (layers.length > 0 && layers[0].o().hasBias()) {
             perLayer += h;
+        }
+        if (layers.length > 0 && layers[0].qNorm() != null) {
+            perLayer += 2L * c.headDim();
         }
         return (long) c.vocabSize() * h * (c.tieWordEmbeddings() ? 1 : 2) + perLayer * c.numHiddenLayers() + h;
     }

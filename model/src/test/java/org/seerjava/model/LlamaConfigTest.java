@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.seerjava.reference.Rope;
@@ -185,6 +186,39 @@ class LlamaConfigTest {
                  "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 100, "sliding_window": 4096,
                  "max_position_embeddings": 32768}""";
         assertMentions(bad(mistral), "sliding_window");
+    }
+
+    @Test
+    void familiesDifferWhereHuggingFaceDiffers() {
+        String base = """
+                {"architectures": ["ARCH"], "hidden_size": 64, "intermediate_size": 128, "head_dim": 32,
+                 "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100,
+                 "attention_bias": BIAS, "sliding_window": 1024, "max_position_embeddings": 4096}""";
+        LlamaConfig qwen3 = LlamaConfig.parse(base.replace("ARCH", "Qwen3ForCausalLM").replace("BIAS", "true"), "q3");
+        assertEquals(ModelFamily.QWEN3, qwen3.family());
+        assertEquals(32, qwen3.headDim(), "Qwen3's head_dim is explicit (4 · 32 != hidden 64)");
+        assertTrue(qwen3.qkvBias() && qwen3.oBias(), "Qwen3's attention_bias covers q, k, v and o");
+        assertTrue(qwen3.family().qkNorm());
+        LlamaConfig qwen2 = LlamaConfig.parse(base.replace("ARCH", "Qwen2ForCausalLM").replace("BIAS", "false"), "q2");
+        assertTrue(qwen2.qkvBias(), "Qwen2's q/k/v always have biases");
+        assertFalse(qwen2.oBias());
+        assertFalse(qwen2.family().qkNorm());
+        LlamaConfig llama = LlamaConfig.parse(base.replace("ARCH", "LlamaForCausalLM").replace("BIAS", "true"), "l");
+        assertTrue(llama.qkvBias() && llama.oBias());
+        // the sliding window is off by default for Qwen, on for Mistral (no use_sliding_window switch)
+        assertMentions(bad(base.replace("ARCH", "MistralForCausalLM").replace("BIAS", "false")), "sliding_window");
+        assertMentions(bad(base.replace("ARCH", "Qwen3ForCausalLM").replace("BIAS", "false")
+                .replace("\"sliding_window\"", "\"use_sliding_window\": true, \"sliding_window\"")), "sliding_window");
+        assertEquals(List.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"),
+                ModelFamily.architectures());
+    }
+
+    @Test
+    void oversizedConfigIsRefused(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("config.json");
+        Files.writeString(file, LLAMA31_T4.replace("{", "{\"pad\": \"" + "x".repeat(1 << 20) + "\", "));
+        assertMentions(assertThrows(IllegalArgumentException.class, () -> LlamaConfig.load(file)), file.toString(),
+                "bytes", "accepted");
     }
 
     @Test

@@ -51,6 +51,8 @@ class LlamaModelLoadTest {
             "LlamaForCausalLM, 32, 4, 4, false, false, F16, 3",
             "Qwen2ForCausalLM, 48, 4, 1, true, true, F32, 2",
             "MistralForCausalLM, 64, 8, 2, false, false, BF16, 1",
+            "Qwen3ForCausalLM, 32, 4, 2, true, false, BF16, 1",
+            "Qwen3ForCausalLM, 48, 4, 2, false, true, F32, 2",
     })
     void forwardMatchesNaiveFloat64(String arch, int hidden, int heads, int kv, boolean tied, boolean bias, DType dtype,
                                     int shards, @TempDir Path dir) {
@@ -116,6 +118,42 @@ class LlamaModelLoadTest {
         c.write(dir);
         assertMentions(assertThrows(IllegalArgumentException.class, () -> LlamaModel.load(dir)), "lm_head.weight",
                 "missing");
+    }
+
+    @Test
+    void qwen3NeedsItsQkNorms(@TempDir Path dir) {
+        TinyCheckpoint c = TinyCheckpoint.build("Qwen3ForCausalLM", 32, 4, 2, 40, 2, 30, true, false, 5);
+        c.tensors.remove("model.layers.1.self_attn.k_norm.weight");
+        c.write(dir);
+        assertMentions(assertThrows(IllegalArgumentException.class, () -> LlamaModel.load(dir)),
+                "model.layers.1.self_attn.k_norm.weight", "missing", "[8]");
+    }
+
+    @Test
+    void moreLayersInTheWeightsThanInTheConfig(@TempDir Path dir) {
+        TinyCheckpoint c = TinyCheckpoint.llama(1);
+        c.config.put("num_hidden_layers", 1);
+        c.write(dir);
+        assertMentions(assertThrows(IllegalArgumentException.class, () -> LlamaModel.load(dir)),
+                "model.layers.1.input_layernorm.weight", "num_hidden_layers = 1");
+    }
+
+    @Test
+    void integerWeightIsRefusedByName(@TempDir Path dir) {
+        TinyCheckpoint c = TinyCheckpoint.llama(1);
+        c.write(dir);
+        // rewrite the file with the final norm stored as I32
+        org.seerjava.reference.io.SafeTensorsWriter w = new org.seerjava.reference.io.SafeTensorsWriter();
+        for (String n : c.tensors.keySet()) {
+            if (n.equals("model.norm.weight")) {
+                w.add(n, new long[] {32}, new int[32]);
+            } else {
+                w.add(n, DType.F32, c.shapes.get(n), c.tensors.get(n));
+            }
+        }
+        w.write(dir.resolve("model.safetensors"));
+        assertMentions(assertThrows(IllegalArgumentException.class, () -> LlamaModel.load(dir)),
+                "model.norm.weight", "I32", "BF16, F16 or F32");
     }
 
     @Test

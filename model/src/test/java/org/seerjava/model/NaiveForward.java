@@ -33,6 +33,10 @@ final class NaiveForward {
             double[] q = linear(xn, n, h, c, p + "self_attn.q_proj", hq * d);
             double[] k = linear(xn, n, h, c, p + "self_attn.k_proj", hkv * d);
             double[] v = linear(xn, n, h, c, p + "self_attn.v_proj", hkv * d);
+            if (c.tensors.containsKey(p + "self_attn.q_norm.weight")) { // Qwen3: RMSNorm of every head before RoPE
+                q = rms(q, n * hq, d, c.stored(p + "self_attn.q_norm.weight"), eps);
+                k = rms(k, n * hkv, d, c.stored(p + "self_attn.k_norm.weight"), eps);
+            }
             if (l == 0 && qPre0 != null) {
                 System.arraycopy(q, 0, qPre0, 0, q.length);
             }

@@ -45,6 +45,9 @@ final class TinyCheckpoint {
         c.config.put("hidden_act", "silu");
         c.config.put("rope_theta", 10000.0);
         int d = hidden / heads;
+        if (arch.equals("Qwen3ForCausalLM")) {
+            c.config.put("head_dim", d);
+        }
         Random rnd = new Random(seed);
         c.put(rnd, "model.embed_tokens.weight", 1.0, vocab, hidden);
         for (int l = 0; l < layers; l++) {
@@ -57,6 +60,13 @@ final class TinyCheckpoint {
                 c.put(rnd, p + "self_attn.q_proj.bias", 0.3, heads * d);
                 c.put(rnd, p + "self_attn.k_proj.bias", 0.3, kvHeads * d);
                 c.put(rnd, p + "self_attn.v_proj.bias", 0.3, kvHeads * d);
+            }
+            if (arch.equals("Qwen3ForCausalLM")) {
+                c.putNorm(rnd, p + "self_attn.q_norm.weight", d);
+                c.putNorm(rnd, p + "self_attn.k_norm.weight", d);
+                if (qkvBias) {
+                    c.put(rnd, p + "self_attn.o_proj.bias", 0.3, hidden);
+                }
             }
             c.put(rnd, p + "self_attn.o_proj.weight", 0.2, hidden, heads * d);
             c.putNorm(rnd, p + "post_attention_layernorm.weight", hidden);

@@ -3,7 +3,6 @@ package org.seerjava.gpu;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
-import org.seerjava.gpu.graph.DType;
 import org.seerjava.gpu.graph.DataTransferMode;
 import org.seerjava.gpu.graph.ExecutionPlan;
 import org.seerjava.gpu.graph.KernelSpec.Launch;
@@ -18,6 +17,7 @@ import org.seerjava.reference.SelectionRule;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.EngineProvider;
 import org.seerjava.reference.engine.ReferenceEngine;
+import org.seerjava.reference.io.DType;
 
 /**
  * The CUDA engine: every operation of {@link Engine} on float32 arrays, run by the fp32 kernels (copied to the GPU,

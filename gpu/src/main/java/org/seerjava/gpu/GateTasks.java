@@ -2,7 +2,6 @@ package org.seerjava.gpu;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
-import org.seerjava.gpu.graph.DType;
 import org.seerjava.gpu.graph.DataTransferMode;
 import org.seerjava.gpu.graph.KernelSpec.Launch;
 import org.seerjava.gpu.graph.TaskGraph;
@@ -10,6 +9,7 @@ import org.seerjava.gpu.graph.Tensor;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Rope;
+import org.seerjava.reference.io.DType;
 
 /**
  * The AttnGate forward pass as task-graph tasks (SPEC §2.4): pool Q and K per block, the multi-head linears, block

@@ -1,12 +1,12 @@
 package org.seerjava.gpu;
 
 import java.lang.foreign.Arena;
-import org.seerjava.gpu.graph.DType;
 import org.seerjava.gpu.graph.TaskGraph;
 import org.seerjava.gpu.graph.Tensor;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.io.DType;
 
 /**
  * The SeerAttention prefill as one task graph: pool → gate → select → block-sparse attention, on bf16

@@ -11,10 +11,10 @@ import static org.seerjava.gpu.graph.KernelSpec.Param.struct;
 
 import java.util.List;
 import java.util.Map;
-import org.seerjava.gpu.graph.DType;
-import org.seerjava.gpu.graph.KernelSpec;
 import org.seerjava.gpu.graph.KernelSpec.Launch;
+import org.seerjava.gpu.graph.KernelSpec;
 import org.seerjava.reference.Pool;
+import org.seerjava.reference.io.DType;
 
 /**
  * The kernels of this module as {@link KernelSpec}s (resource, defines, entry point, parameters) and their launch

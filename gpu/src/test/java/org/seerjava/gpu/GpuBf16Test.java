@@ -9,7 +9,6 @@ import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.seerjava.gpu.graph.DType;
 import org.seerjava.gpu.graph.DataTransferMode;
 import org.seerjava.gpu.graph.ExecutionPlan;
 import org.seerjava.gpu.graph.TaskGraph;
@@ -20,6 +19,7 @@ import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.GateType;
 import org.seerjava.reference.SelectionRule;
 import org.seerjava.reference.engine.ReferenceEngine;
+import org.seerjava.reference.io.DType;
 
 /**
  * The bf16 tensor-core kernels and the prefill graph against the reference on bf16-rounded inputs (≤ 2e-2 relative),

@@ -14,13 +14,13 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.seerjava.gpu.graph.DType;
 import org.seerjava.gpu.graph.DataTransferMode;
 import org.seerjava.gpu.graph.ExecutionPlan;
 import org.seerjava.gpu.graph.KernelSpec.Launch;
 import org.seerjava.gpu.graph.TaskGraph;
 import org.seerjava.gpu.graph.Tensor;
 import org.seerjava.reference.engine.ReferenceEngine;
+import org.seerjava.reference.io.DType;
 
 /** The runtime on the GPU: failure paths, caches, transfer modes, persistence, CUDA graphs, leaks. */
 class GpuRuntimeTest {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import org.junit.jupiter.api.Test;
-import org.seerjava.gpu.graph.DType;
 import org.seerjava.gpu.graph.DataTransferMode;
 import org.seerjava.gpu.graph.KernelSpec.Launch;
 import org.seerjava.gpu.graph.TaskGraph;
@@ -15,6 +14,7 @@ import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.GateType;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.io.DType;
 
 /** Task graph checks at snapshot time; no GPU needed. */
 class TaskGraphSnapshotTest {

@@ -16,7 +16,6 @@ import org.seerjava.gpu.Kernel;
 import org.seerjava.gpu.Prefill;
 import org.seerjava.gpu.SeerKernels;
 import org.seerjava.gpu.Stream;
-import org.seerjava.gpu.graph.DType;
 import org.seerjava.gpu.graph.ExecutionPlan;
 import org.seerjava.gpu.graph.ExecutionResult;
 import org.seerjava.gpu.graph.KernelSpec;
@@ -25,6 +24,7 @@ import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.GateType;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.io.DType;
 
 /**
  * GPU benchmark: event-timed medians at B = 1, 32 heads, D = 128, bf16, block 64, random causal masks with the

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import org.seerjava.gpu.Kernel;
 import org.seerjava.gpu.KernelCompiler;
+import org.seerjava.reference.io.DType;
 
 /**
  * A kernel of a {@code .cu} resource with its compile-time defines and its parameter list, so that a task graph

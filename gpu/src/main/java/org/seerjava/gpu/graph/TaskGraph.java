@@ -7,6 +7,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.seerjava.reference.io.DType;
 
 /**
  * A graph of GPU tasks in the style of TornadoVM's {@code TaskGraph}: declared transfers to the device, kernel

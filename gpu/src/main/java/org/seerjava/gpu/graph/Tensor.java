@@ -3,6 +3,7 @@ package org.seerjava.gpu.graph;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import org.seerjava.gpu.DeviceBuffer;
+import org.seerjava.reference.io.DType;
 
 /**
  * A named device tensor of a task graph: element type and shape, fixed when the graph is built. It may be bound
@@ -87,7 +88,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     public long bytes() {
-        return Math.multiplyExact(elements(), dtype.bytes());
+        return Math.multiplyExact(elements(), dtype.byteSize());
     }
 
     public MemorySegment host() {

@@ -5,9 +5,9 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * Element types of a safetensors file, named as they appear in the JSON header ({@code "F32"},
- * {@code "BF16"}, ...). Only the types this project reads or writes are listed; any other name in a
- * header is rejected when the file is opened.
+ * Element types, named as they appear in a safetensors JSON header ({@code "F32"}, {@code "BF16"}, ...): the
+ * types of safetensors files and of the GPU engine's device tensors. Only the types this project reads, writes or
+ * allocates are listed; any other name in a header is rejected when the file is opened.
  */
 public enum DType {
     /** IEEE 754 binary64. */
@@ -26,6 +26,8 @@ public enum DType {
     I16(2),
     /** Signed 8-bit integer. */
     I8(1),
+    /** Unsigned 64-bit integer (device counters; safetensors files of this type are listed but not converted). */
+    U64(8),
     /** Unsigned 8-bit integer. */
     U8(1),
     /** Boolean stored as one byte, 0 or 1. */

@@ -223,10 +223,11 @@ class SafeTensorsRoundTripTest {
         long[] s = a.shape();
         s[0] = 99;
         assertThat(a.shape()).containsExactly(2, 3);
-        assertThat(List.of(DType.values())).hasSize(10);
+        assertThat(List.of(DType.values())).hasSize(11);
         assertThat(DType.parse("BF16")).isEqualTo(DType.BF16);
         assertThat(DType.F64.byteSize()).isEqualTo(8);
         assertThat(DType.BOOL.byteSize()).isEqualTo(1);
+        assertThat(DType.parse("U64").byteSize()).as("device counters share the enum").isEqualTo(8);
         assertThatThrownBy(() -> DType.parse("bf16")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'bf16'").hasMessageContaining("upper case");
         assertThatThrownBy(() -> DType.parse("F8_E4M3")).isInstanceOf(IllegalArgumentException.class)

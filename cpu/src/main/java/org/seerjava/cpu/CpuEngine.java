@@ -12,14 +12,14 @@ import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.EngineProvider;
 
 /**
- * The Vector API engine: every SeerAttention operation, tiled and multi-threaded on one {@code ForkJoinPool}.
- * Same semantics and argument checks as the reference ({@link org.seerjava.reference.engine.ReferenceEngine});
- * float32 throughout.
+ * The Vector API engine: every SeerAttention operation, tiled and multi-threaded on the project's thread pool
+ * ({@link Parallel}). Same semantics and argument checks as the reference
+ * ({@link org.seerjava.reference.engine.ReferenceEngine}); float32 throughout.
  *
- * <p>Settings: {@code -Dseer.cpu.species=128|256|512|preferred} (vector width), {@code -Dseer.cpu.threads=N}
- * (default: the available processors). Needs {@code --add-modules jdk.incubator.vector}. Dense attention runs 4–8 %
- * faster with {@code -XX:ObjectAlignmentInBytes=64} (tiles on cache lines; see {@code Vec}); results are the same
- * bits either way.
+ * <p>Settings: {@code -Dseer.cpu.species=128|256|512|preferred} (vector width), {@code -Dseer.threads=N} (the
+ * pool's size; default: the available processors). Needs {@code --add-modules jdk.incubator.vector}. Dense attention
+ * runs faster with {@code -XX:ObjectAlignmentInBytes=64} (tiles on cache lines; see {@code Vec} and
+ * docs/PERFORMANCE.md); results are the same bits either way.
  */
 public final class CpuEngine implements Engine {
     private static final System.Logger LOG = System.getLogger("org.seerjava.cpu");
@@ -37,7 +37,7 @@ public final class CpuEngine implements Engine {
     @Override
     public String description() {
         return "Vector API " + Vec.F + " (" + Vec.F.vectorBitSize() + "-bit, " + Vec.L + " floats), "
-                + Parallel.THREADS + " threads, " + (Vec.TILE_OFFSET > 0
+                + Parallel.threads() + " threads, " + (Vec.TILE_OFFSET > 0
                         ? "tiles aligned (offset " + Vec.TILE_OFFSET + " floats)"
                         : "tiles not aligned (-XX:ObjectAlignmentInBytes=" + Vec.F.vectorByteSize() + " aligns them)");
     }
@@ -49,7 +49,7 @@ public final class CpuEngine implements Engine {
 
     /** The worker thread count. */
     public static int threads() {
-        return Parallel.THREADS;
+        return Parallel.threads();
     }
 
     @Override

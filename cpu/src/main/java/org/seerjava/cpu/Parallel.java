@@ -7,19 +7,24 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
- * The engine's one {@link ForkJoinPool}, sized to the cores ({@code -Dseer.cpu.threads=N} overrides), and a
- * dynamic parallel loop: workers take the next task index from a shared counter, so callers order tasks heaviest
- * first and the cheap ones fill the gaps at the end.
+ * The project's one thread pool: a {@link ForkJoinPool} of daemon workers sized to the cores
+ * ({@code -Dseer.threads=N} overrides), shared by the CPU engine's kernels, the model's forward pass and the gate
+ * trainer, and a dynamic parallel loop over it: workers take the next task index from a shared counter, so callers
+ * order tasks heaviest first and the cheap ones fill the gaps at the end.
+ *
+ * <p>A loop started from one of the pool's own workers is safe: the joining worker runs the loop's tasks itself
+ * while it waits.
  */
-final class Parallel {
+public final class Parallel {
     /** The system property that sets the thread count. */
-    static final String THREADS_PROPERTY = "seer.cpu.threads";
+    public static final String THREADS_PROPERTY = "seer.threads";
 
-    static final int THREADS = threads();
+    static final int THREADS = threads(System.getProperty(THREADS_PROPERTY),
+            Runtime.getRuntime().availableProcessors());
 
     private static final ForkJoinPool POOL = new ForkJoinPool(THREADS, pool -> {
         ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-        t.setName("seer-cpu-" + t.getPoolIndex());
+        t.setName("seer-worker-" + t.getPoolIndex());
         t.setDaemon(true);
         return t;
     }, null, false);
@@ -27,10 +32,14 @@ final class Parallel {
     private Parallel() {
     }
 
-    private static int threads() {
-        String value = System.getProperty(THREADS_PROPERTY);
+    /**
+     * The thread count for a value of {@code -Dseer.threads}: the processors when it is unset or blank.
+     *
+     * @throws IllegalArgumentException naming the property when the value is not a positive integer
+     */
+    static int threads(String value, int processors) {
         if (value == null || value.isBlank()) {
-            return Runtime.getRuntime().availableProcessors();
+            return processors;
         }
         try {
             int n = Integer.parseInt(value.trim());
@@ -43,8 +52,16 @@ final class Parallel {
         throw new IllegalArgumentException("-D" + THREADS_PROPERTY + "=" + value + " must be a positive integer");
     }
 
-    /** Runs {@code body} for every index in {@code [0, n)}, in index order of start, on the pool. */
-    static void forEach(int n, IntConsumer body) {
+    /** The worker count. */
+    public static int threads() {
+        return THREADS;
+    }
+
+    /**
+     * Runs {@code body} for every index in {@code [0, n)} on the pool, indices started in increasing order, and
+     * returns when all are done. The first exception thrown by a body is rethrown (after every task has ended).
+     */
+    public static void forEach(int n, IntConsumer body) {
         if (n <= 0) {
             return;
         }

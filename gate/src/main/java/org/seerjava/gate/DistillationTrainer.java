@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.stream.IntStream;
+import org.seerjava.cpu.Parallel;
 import org.seerjava.model.LlamaModel;
 import org.seerjava.reference.DistillationLoss;
 import org.seerjava.reference.engine.Engine;
@@ -113,7 +113,7 @@ public final class DistillationTrainer {
 
     /**
      * The training loss and its gradients over a batch of captured windows: {@code 10 · Σ_ℓ mean_w loss_{w,ℓ}}.
-     * Windows and layers run in parallel; the sums are taken in a fixed order, so the result is deterministic.
+     * Windows and layers run in parallel on the project's thread pool; the sums are taken in a fixed order, so the result is deterministic.
      */
     public static BatchResult lossAndGradients(GateSet gates, List<GateSample[]> windows) {
         GateSpec spec = gates.spec();
@@ -123,7 +123,7 @@ public final class DistillationTrainer {
             throw new IllegalArgumentException("a batch needs at least one window");
         }
         GateMath.LossAndGradients[] parts = new GateMath.LossAndGradients[w * layers];
-        IntStream.range(0, w * layers).parallel().forEach(t -> {
+        Parallel.forEach(w * layers, t -> {
             GateSample s = windows.get(t / layers)[t % layers];
             parts[t] = GateMath.lossAndGradients(spec, gates.layer(t % layers), toDouble(s.qPooled()),
                     toDouble(s.kPooled()), toDouble(s.target()), 1, s.blocks());
@@ -160,7 +160,7 @@ public final class DistillationTrainer {
         GateSpec spec = gates.spec();
         int layers = gates.size();
         double[] parts = new double[windows.size() * layers];
-        IntStream.range(0, parts.length).parallel().forEach(t -> {
+        Parallel.forEach(parts.length, t -> {
             GateSample s = windows.get(t / layers)[t % layers];
             parts[t] = GateMath.loss(spec, gates.layer(t % layers), toDouble(s.qPooled()), toDouble(s.kPooled()),
                     toDouble(s.target()), 1, s.blocks());

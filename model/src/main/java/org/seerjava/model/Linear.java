@@ -3,6 +3,7 @@ package org.seerjava.model;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
+import org.seerjava.cpu.Parallel;
 
 /**
  * A linear layer {@code y[n, out] = x[n, in] · Wᵀ + b} in float32 with the Vector API, where {@code W} is given as
@@ -11,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>W is transposed and packed once into column panels {@code [panel][in][PW]} of {@code PW = 3 ×} vector lanes
  * (zero padded), so that the inner kernel is the classic register-blocked outer product: 4 rows of x × 3 vectors of
  * columns, 12 accumulators, one broadcast per row and one load per vector for each k, no horizontal reductions. Work is
- * split over (block of rows, panel) on {@link Parallel}'s pool.
+ * split over (block of rows, panel) on the project's thread pool ({@link Parallel}).
  */
 final class Linear {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -85,7 +86,7 @@ final class Linear {
                     + " elements, y " + y.length);
         }
         int rowBlocks = Math.ceilDiv(n, ROWS_PER_TASK);
-        Parallel.forRange(rowBlocks * panels, t -> {
+        Parallel.forEach(rowBlocks * panels, t -> {
             int p = t % panels;
             int r0 = (t / panels) * ROWS_PER_TASK;
             int r1 = Math.min(n, r0 + ROWS_PER_TASK);

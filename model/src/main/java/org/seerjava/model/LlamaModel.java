@@ -2,6 +2,7 @@ package org.seerjava.model;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.seerjava.cpu.Parallel;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.RopeConfig;
 
@@ -25,8 +26,8 @@ import org.seerjava.reference.RopeConfig;
  *
  * <p><b>Batch is 1</b>: {@code forward} takes one sequence of token ids at positions 0 … N−1 (no padding, no KV
  * cache). Weights are converted to float32 at load time (bf16/f16/f32 accepted) and held on the heap, transposed into
- * the layout of {@link Linear}'s Vector API kernel; matrix products run on a {@link java.util.concurrent.ForkJoinPool}
- * sized to the cores ({@code -Dseer.threads}). An instance is immutable after loading and may be used from several
+ * the layout of {@link Linear}'s Vector API kernel; matrix products run on the project's thread pool ({@link Parallel},
+ * sized to the cores or {@code -Dseer.threads}). An instance is immutable after loading and may be used from several
  * threads (each forward allocates its own activations).
  */
 public final class LlamaModel implements AutoCloseable {
@@ -224,7 +225,7 @@ public final class LlamaModel implements AutoCloseable {
      */
     private void rmsNorm(float[] x, int rows, float[] weight, float eps, float[] out) {
         int h = config.hiddenSize();
-        Parallel.forRange(Math.ceilDiv(rows, 256), t -> {
+        Parallel.forEach(Math.ceilDiv(rows, 256), t -> {
             int end = Math.min(rows, (t + 1) * 256);
             for (int r = t * 256; r < end; r++) {
                 int base = r * h;
@@ -266,7 +267,7 @@ public final class LlamaModel implements AutoCloseable {
      * deterministic (the Vector API's own {@code EXP} rounds differently before and after C2 compiles it).
      */
     private static void swiglu(float[] gate, float[] up, int n, int width) {
-        Parallel.forRange(Math.ceilDiv(n, 64), t -> {
+        Parallel.forEach(Math.ceilDiv(n, 64), t -> {
             int start = t * 64 * width;
             int end = Math.min(n, (t + 1) * 64) * width;
             VectorMath.silu(gate, up, start, end);
@@ -358,7 +359,7 @@ public final class LlamaModel implements AutoCloseable {
         int half = d / 2;
         float[] cos = tables[0];
         float[] sin = tables[1];
-        Parallel.forRange(Math.ceilDiv(n, 128), t -> {
+        Parallel.forEach(Math.ceilDiv(n, 128), t -> {
             int end = Math.min(n, (t + 1) * 128);
             for (int p = t * 128; p < end; p++) {
                 int tb = p * half;

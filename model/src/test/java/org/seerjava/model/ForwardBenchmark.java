@@ -2,6 +2,7 @@ package org.seerjava.model;
 
 import java.nio.file.Path;
 import java.util.Random;
+import org.seerjava.cpu.Parallel;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.Engines;
 
@@ -49,7 +50,7 @@ public final class ForwardBenchmark {
             }
             double s = (System.nanoTime() - t0) / 1e9 / reps;
             System.out.printf("linear [%d,%d]x[%d,%d]: %.3f ms, %.1f GFLOP/s (%d threads, %s)%n", n, in, in, out, s * 1e3,
-                    2.0 * n * in * out / s / 1e9, Parallel.THREADS, Linear.S);
+                    2.0 * n * in * out / s / 1e9, Parallel.threads(), Linear.S);
         }
         String backend = args.length > 0 ? args[0] : "auto";
         Engine engine = Engines.byName(backend);

@@ -10,11 +10,11 @@ import org.seerjava.gpu.graph.TaskGraph;
 import org.seerjava.gpu.graph.Tensor;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
-import org.seerjava.reference.Checks;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.SelectionRule;
 import org.seerjava.reference.engine.Engine;
+import org.seerjava.reference.engine.EngineArgs;
 import org.seerjava.reference.engine.EngineProvider;
 import org.seerjava.reference.engine.ReferenceEngine;
 import org.seerjava.reference.io.DType;
@@ -22,9 +22,11 @@ import org.seerjava.reference.io.DType;
 /**
  * The CUDA engine: every operation of {@link Engine} on float32 arrays, run by the fp32 kernels (copied to the GPU,
  * computed, copied back) so that it matches the reference to float32 rounding. The KL loss is small and computed
- * on the host by the reference. The bf16 tensor-core path is used through {@link Prefill} and task graphs.
+ * on the host by the reference. The bf16 tensor-core path is used through {@link Prefill} and task graphs. Arguments
+ * are checked on the host by {@link EngineArgs}, as in every engine, before anything is copied to the GPU.
  */
 public final class CudaEngine implements Engine {
+    private static final EngineArgs ARGS = EngineArgs.SCALAR;
     private final CudaContext context;
     private final ReferenceEngine host = new ReferenceEngine();
 
@@ -41,8 +43,6 @@ public final class CudaEngine implements Engine {
     public String description() {
         return context.toString() + ", kernels for " + context.architecture();
     }
-
-
 
     private static void copyBack(Tensor t, float[] out) {
         java.lang.foreign.MemorySegment.copy(t.host(), ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
@@ -66,9 +66,8 @@ public final class CudaEngine implements Engine {
     @Override
     public void pool(float[] x, float[] out, int batch, int seqLen, int heads, int dim, int blockSize,
                      List<Pool> pools) {
+        ARGS.pool(x, out, batch, seqLen, heads, dim, blockSize, pools);
         int nb = Math.ceilDiv(seqLen, blockSize);
-        Checks.length("x", x, (long) batch * seqLen * heads * dim);
-        Checks.length("out", out, (long) batch * nb * heads * dim * pools.size());
         try (Arena a = Arena.ofConfined()) {
             Tensor xt = input(a, "x", x, batch, seqLen, heads, dim);
             Tensor ot = output(a, "out", batch, nb, heads, (long) dim * pools.size());
@@ -85,10 +84,8 @@ public final class CudaEngine implements Engine {
     @Override
     public void gateScores(float[] q, float[] k, float[] wq, float[] wk, float[] out, AttentionShape shape,
                            GateConfig config, boolean softmax) {
+        ARGS.gateScores(q, k, wq, wk, out, shape, config);
         int nb = shape.blocks(config.blockSize());
-        Checks.length("q", q, shape.qElements());
-        Checks.length("k", k, shape.kvElements());
-        Checks.length("out", out, (long) shape.batch() * shape.qHeads() * nb * nb);
         try (Arena a = Arena.ofConfined()) {
             Tensor qt = input(a, "q", q, shape.batch(), shape.seqLen(), shape.qHeads(), shape.headDim());
             Tensor kt = input(a, "k", k, shape.batch(), shape.seqLen(), shape.kvHeads(), shape.headDim());
@@ -107,8 +104,8 @@ public final class CudaEngine implements Engine {
 
     @Override
     public BlockMask select(float[] scores, int batch, int heads, int blocks, SelectionRule rule) {
+        ARGS.select(scores, batch, heads, blocks, rule);
         long rows = (long) batch * heads * blocks;
-        Checks.noNaN("scores", Checks.length("scores", scores, rows * blocks));
         try (Arena a = Arena.ofConfined()) {
             Tensor st = input(a, "scores", scores, batch, heads, blocks, blocks);
             Tensor mt = Tensor.of("mask", DType.U8, batch, heads, blocks, blocks);
@@ -130,43 +127,32 @@ public final class CudaEngine implements Engine {
 
     @Override
     public void denseCausal(float[] q, float[] k, float[] v, float[] out, AttentionShape shape, double scale) {
+        ARGS.denseCausal(q, k, v, out, shape, scale);
         attention("dense", q, k, v, null, out, null, shape, 64, scale);
     }
 
     @Override
     public void blockSparse(float[] q, float[] k, float[] v, BlockMask mask, float[] out, AttentionShape shape,
                             int blockSize, double scale) {
-        if (mask == null) {
-            throw new IllegalArgumentException("block mask must not be null");
-        }
-        mask.requireShape(shape.batch(), shape.qHeads(), shape.blocks(blockSize));
+        ARGS.blockSparse(q, k, v, mask, out, shape, blockSize, scale);
         attention("sparse", q, k, v, mask, out, null, shape, blockSize, scale);
     }
 
     @Override
     public void attentionWithPooledTarget(float[] q, float[] k, float[] v, float[] out, float[] target,
                                           AttentionShape shape, int blockSize, double scale) {
+        ARGS.attentionWithPooledTarget(q, k, v, out, target, shape, blockSize, scale);
         attention("target", q, k, v, null, out, target, shape, blockSize, scale);
     }
 
     private void attention(String mode, float[] q, float[] k, float[] v, BlockMask mask, float[] out, float[] target,
                            AttentionShape shape, int block, double scale) {
-        if (!(scale > 0) || Double.isInfinite(scale)) {
-            throw new IllegalArgumentException("scale must be finite and > 0, got " + scale);
-        }
-        Checks.length("q", q, shape.qElements());
-        Checks.length("k", k, shape.kvElements());
-        Checks.length("v", v, shape.kvElements());
-        Checks.length("out", out, shape.qElements());
         int B = shape.batch();
         int N = shape.seqLen();
         int Hq = shape.qHeads();
         int Hkv = shape.kvHeads();
         int D = shape.headDim();
         int nb = shape.blocks(block);
-        if (target != null) {
-            Checks.length("target", target, (long) B * Hq * nb * nb);
-        }
         try (Arena a = Arena.ofConfined()) {
             Tensor qt = input(a, "q", q, B, N, Hq, D);
             Tensor kt = input(a, "k", k, B, N, Hkv, D);
@@ -204,6 +190,7 @@ public final class CudaEngine implements Engine {
 
     @Override
     public double distillationLoss(float[] logits, float[] target, float[] dLogits, int batch, int heads, int blocks) {
+        ARGS.distillationLoss(logits, target, dLogits, batch, heads, blocks);
         return host.distillationLoss(logits, target, dLogits, batch, heads, blocks);
     }
 

@@ -98,8 +98,8 @@ public final class AttnGate {
      * @throws IllegalArgumentException on wrong sizes or NaN input
      */
     public Forward forward(double[] q, double[] k) {
-        Checks.length("q", q, shape.qElements());
-        Checks.length("k", k, shape.kvElements());
+        Checks.allFinite("q", Checks.length("q", q, shape.qElements()));
+        Checks.allFinite("k", Checks.length("k", k, shape.kvElements()));
         int B = shape.batch();
         int Hq = shape.qHeads();
         int Hkv = shape.kvHeads();

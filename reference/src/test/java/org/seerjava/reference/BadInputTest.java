@@ -70,7 +70,7 @@ class BadInputTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("k contains Infinity");
         AttnGate gate = new AttnGate(SHAPE, GateConfig.of(GateType.DEFAULT, 4, 4, 10000), null, new double[96]);
         assertThatThrownBy(() -> gate.forward(q, KV))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("x contains NaN");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("q contains NaN at flat index 17");
         double[] scores = new double[2 * 16];
         scores[5] = Double.NaN;
         assertThatThrownBy(() -> BlockSelection.select(scores, 1, 2, 4, new SelectionRule.Threshold(0.1, false, false)))

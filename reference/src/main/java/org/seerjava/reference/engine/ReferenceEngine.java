@@ -13,8 +13,12 @@ import org.seerjava.reference.Pool;
 import org.seerjava.reference.PooledAttentionTarget;
 import org.seerjava.reference.Pooling;
 
-/** The reference as an {@link Engine}: float32 in and out, float64 inside. Slow, exact, always available. */
+/**
+ * The reference as an {@link Engine}: float32 in and out, float64 inside. Slow, exact, always available. Arguments
+ * are checked by {@link EngineArgs}, as in every engine.
+ */
 public final class ReferenceEngine implements Engine {
+    private static final EngineArgs ARGS = EngineArgs.SCALAR;
 
     @Override
     public String name() {
@@ -29,6 +33,7 @@ public final class ReferenceEngine implements Engine {
     @Override
     public void pool(float[] x, float[] out, int batch, int seqLen, int heads, int dim, int blockSize,
                      List<Pool> pools) {
+        ARGS.pool(x, out, batch, seqLen, heads, dim, blockSize, pools);
         double[] result = new double[out.length];
         Pooling.pool(Floats.toDouble(x), result, batch, seqLen, heads, dim, blockSize, pools);
         Floats.copyInto(result, out);
@@ -37,6 +42,7 @@ public final class ReferenceEngine implements Engine {
     @Override
     public void gateScores(float[] q, float[] k, float[] wq, float[] wk, float[] out, AttentionShape shape,
                            GateConfig config, boolean softmax) {
+        ARGS.gateScores(q, k, wq, wk, out, shape, config);
         AttnGate gate = new AttnGate(shape, config, wq == null ? null : Floats.toDouble(wq), Floats.toDouble(wk));
         AttnGate.Forward f = gate.forward(Floats.toDouble(q), Floats.toDouble(k));
         double[] result = softmax ? AttnGate.softmaxRows(f.logits(), f.blocks()) : f.logits();
@@ -46,11 +52,13 @@ public final class ReferenceEngine implements Engine {
     @Override
     public BlockMask select(float[] scores, int batch, int heads, int blocks,
                             org.seerjava.reference.SelectionRule rule) {
+        ARGS.select(scores, batch, heads, blocks, rule);
         return BlockSelection.select(Floats.toDouble(scores), batch, heads, blocks, rule);
     }
 
     @Override
     public void denseCausal(float[] q, float[] k, float[] v, float[] out, AttentionShape shape, double scale) {
+        ARGS.denseCausal(q, k, v, out, shape, scale);
         double[] result = new double[out.length];
         DenseAttention.causal(Floats.toDouble(q), Floats.toDouble(k), Floats.toDouble(v), result, shape, scale);
         Floats.copyInto(result, out);
@@ -59,6 +67,7 @@ public final class ReferenceEngine implements Engine {
     @Override
     public void blockSparse(float[] q, float[] k, float[] v, BlockMask mask, float[] out, AttentionShape shape,
                             int blockSize, double scale) {
+        ARGS.blockSparse(q, k, v, mask, out, shape, blockSize, scale);
         double[] result = new double[out.length];
         BlockSparseAttention.forward(Floats.toDouble(q), Floats.toDouble(k), Floats.toDouble(v), mask, result,
                 shape, blockSize, scale);
@@ -68,6 +77,7 @@ public final class ReferenceEngine implements Engine {
     @Override
     public void attentionWithPooledTarget(float[] q, float[] k, float[] v, float[] out, float[] target,
                                           AttentionShape shape, int blockSize, double scale) {
+        ARGS.attentionWithPooledTarget(q, k, v, out, target, shape, blockSize, scale);
         double[] q64 = Floats.toDouble(q);
         double[] k64 = Floats.toDouble(k);
         double[] result = new double[out.length];
@@ -81,6 +91,7 @@ public final class ReferenceEngine implements Engine {
     @Override
     public double distillationLoss(float[] logits, float[] target, float[] dLogits, int batch, int heads,
                                    int blocks) {
+        ARGS.distillationLoss(logits, target, dLogits, batch, heads, blocks);
         double[] grad = dLogits == null ? null : new double[dLogits.length];
         double loss = DistillationLoss.klMean(Floats.toDouble(logits), Floats.toDouble(target), batch, heads,
                 blocks, grad);

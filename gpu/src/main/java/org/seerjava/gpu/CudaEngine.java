@@ -128,24 +128,24 @@ public final class CudaEngine implements Engine {
     @Override
     public void denseCausal(float[] q, float[] k, float[] v, float[] out, AttentionShape shape, double scale) {
         ARGS.denseCausal(q, k, v, out, shape, scale);
-        attention("dense", q, k, v, null, out, null, shape, 64, scale);
+        attention(AttentionKernel.DENSE_F32, q, k, v, null, out, null, shape, 64, scale);
     }
 
     @Override
     public void blockSparse(float[] q, float[] k, float[] v, BlockMask mask, float[] out, AttentionShape shape,
                             int blockSize, double scale) {
         ARGS.blockSparse(q, k, v, mask, out, shape, blockSize, scale);
-        attention("sparse", q, k, v, mask, out, null, shape, blockSize, scale);
+        attention(AttentionKernel.SPARSE_F32, q, k, v, mask, out, null, shape, blockSize, scale);
     }
 
     @Override
     public void attentionWithPooledTarget(float[] q, float[] k, float[] v, float[] out, float[] target,
                                           AttentionShape shape, int blockSize, double scale) {
         ARGS.attentionWithPooledTarget(q, k, v, out, target, shape, blockSize, scale);
-        attention("target", q, k, v, null, out, target, shape, blockSize, scale);
+        attention(AttentionKernel.TARGET_F32, q, k, v, null, out, target, shape, blockSize, scale);
     }
 
-    private void attention(String mode, float[] q, float[] k, float[] v, BlockMask mask, float[] out, float[] target,
+    private void attention(AttentionKernel kernel, float[] q, float[] k, float[] v, BlockMask mask, float[] out, float[] target,
                            AttentionShape shape, int block, double scale) {
         int B = shape.batch();
         int N = shape.seqLen();
@@ -158,21 +158,21 @@ public final class CudaEngine implements Engine {
             Tensor kt = input(a, "k", k, B, N, Hkv, D);
             Tensor vt = input(a, "v", v, B, N, Hkv, D);
             Tensor ot = output(a, "out", B, N, Hq, D);
-            TaskGraph tg = new TaskGraph("attention." + mode)
+            TaskGraph tg = new TaskGraph("attention." + kernel)
                     .transferToDevice(DataTransferMode.EVERY_EXECUTION, qt, kt, vt);
-            var spec = SeerKernels.attentionF32(mode, D, block);
-            var launch = SeerKernels.attentionF32Launch(nb, Hq, B, block);
+            var spec = kernel.spec(D, block, 0);
+            var launch = kernel.launch(nb, Hq, B, D, block, 0);
             float sc = (float) scale;
             Tensor tt = null;
-            switch (mode) {
-                case "sparse" -> {
+            switch (kernel.op()) {
+                case SPARSE -> {
                     Tensor mt = Tensor.of("mask", DType.U8, B, Hq, nb, nb)
                             .withHost(a.allocateFrom(ValueLayout.JAVA_BYTE, mask.toBytes()));
                     tg.transferToDevice(DataTransferMode.EVERY_EXECUTION, mt)
                             .task("attention", spec, launch, qt, kt, vt, mt, ot, N, Hq, Hkv, nb, sc);
                 }
-                case "dense" -> tg.task("attention", spec, launch, qt, kt, vt, ot, N, Hq, Hkv, nb, sc);
-                default -> {
+                case DENSE -> tg.task("attention", spec, launch, qt, kt, vt, ot, N, Hq, Hkv, nb, sc);
+                case DENSE_TARGET -> {
                     Tensor rowmax = Tensor.of("rowmax", DType.F32, (long) B * Hq * nb * block, nb);
                     tt = output(a, "target", B, Hq, nb, nb);
                     tg.task("attention", spec, launch, qt, kt, vt, ot, rowmax, tt, N, Hq, Hkv, nb, sc)

@@ -60,7 +60,8 @@ public final class Prefill {
         if (rule instanceof SelectionRule.TopK && rows > 65535L * 65535L) {
             throw new IllegalArgumentException("too many rows for top-k selection");
         }
-        tg.task("attention", SeerKernels.attentionBf16("sparse", D), SeerKernels.attentionBf16Launch(nb, Hq, B, D),
+        AttentionKernel sparse = AttentionKernel.forDevice(AttentionKernel.Op.SPARSE, D);
+        tg.task("attention", sparse.spec(D), sparse.launch(nb, Hq, B, D),
                 qRope, kRope, v, mask, out, N, Hq, Hkv, nb, (float) (scale * SeerKernels.LOG2E));
         tg.allocate(mask);
         return new Graph(tg, g.logits(), mask);

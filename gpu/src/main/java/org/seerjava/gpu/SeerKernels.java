@@ -19,7 +19,8 @@ import org.seerjava.reference.io.DType;
 /**
  * The kernels of this module as {@link KernelSpec}s (resource, defines, entry point, parameters) and their launch
  * configurations. {@code ops_fp32.cu}: pooling, GEMM, RoPE, softmax, selection, fp32 attention, helpers;
- * {@code attention_bf16.cu}: tensor-core attention.
+ * {@code attention_bf16.cu} and {@code attention_wgmma.cu}: tensor-core attention. The attention kernels are chosen
+ * by type, {@link AttentionKernel}.
  */
 public final class SeerKernels {
     private SeerKernels() {
@@ -38,9 +39,9 @@ public final class SeerKernels {
     static final int WG_KEYS = 128;
 
     /**
-     * Whether the dense and fused-target modes use the Hopper warpgroup-MMA kernels ({@code attention_wgmma.cu}):
-     * on an sm_90a device (compute capability 9.0) for head dims 64 and 128; elsewhere the {@code mma.sync} ones.
-     * {@code -Dseer.cuda.wgmma=false} turns them off.
+     * Whether the dense and fused-target operations run the Hopper warpgroup-MMA kernels
+     * ({@link AttentionKernel.Path#SM90}, {@code attention_wgmma.cu}): on an sm_90a device (compute capability 9.0)
+     * for head dims 64 and 128; elsewhere the {@code mma.sync} ones. {@code -Dseer.cuda.wgmma=false} turns them off.
      */
     public static boolean usesWgmma(int headDim) {
         if (headDim != 64 && headDim != 128 || !Boolean.parseBoolean(System.getProperty("seer.cuda.wgmma", "true"))) {
@@ -86,94 +87,7 @@ public final class SeerKernels {
     public static final KernelSpec COUNT_NONZERO = ops("count_nonzero", in("x", DType.U8), i64("n"),
             inout("count", DType.U64));
 
-    /** fp32 attention: sparse (q, k, v, mask, out, N, Hq, Hkv, nb, scale). */
-    public static KernelSpec attentionF32(String mode, int headDim, int block) {
-        if (block > 64 || 64 % block != 0) {
-            throw new IllegalArgumentException("the fp32 attention kernels support block sizes 8..64 dividing 64, got "
-                    + block);
-        }
-        Map<String, Object> d = Map.of("HEAD_DIM", headDim, "ATTN_BLOCK", block);
-        return switch (mode) {
-            case "sparse" -> new KernelSpec(OPS, d, "attn_sparse_f32", List.of(in("q", DType.F32), in("k", DType.F32),
-                    in("v", DType.F32), in("mask", DType.U8), out("out", DType.F32), i32("N"), i32("Hq"), i32("Hkv"),
-                    i32("nb"), f32("scale")));
-            case "dense" -> new KernelSpec(OPS, d, "attn_dense_f32", List.of(in("q", DType.F32), in("k", DType.F32),
-                    in("v", DType.F32), out("out", DType.F32), i32("N"), i32("Hq"), i32("Hkv"), i32("nb"), f32("scale")));
-            case "target" -> new KernelSpec(OPS, d, "attn_dense_target_f32", List.of(in("q", DType.F32),
-                    in("k", DType.F32), in("v", DType.F32), out("out", DType.F32), out("rowmax", DType.F32),
-                    out("target", DType.F32), i32("N"), i32("Hq"), i32("Hkv"), i32("nb"), f32("scale")));
-            default -> throw new IllegalArgumentException("unknown attention mode " + mode);
-        };
-    }
-
-    /**
-     * bf16 tensor-core attention, block 64, parameters as the fp32 ones with scale·log2(e): {@code sparse} (64-row
-     * tiles, {@code mma.sync}); {@code dense} and {@code target} (128-row tiles; {@code target}'s scratch is
-     * {@link #targetScratchElements} floats): the warpgroup-MMA kernels where {@link #usesWgmma} holds, else the
-     * {@code mma.sync} ones, which {@code dense2} and {@code target2} name explicitly (for comparison and for
-     * GPUs without wgmma); {@code dense64} (the 64-row {@code mma.sync} dense kernel). Launch with
-     * {@link #attentionBf16Launch(String, int, int, int, int)}.
-     */
-    public static KernelSpec attentionBf16(String mode, int headDim) {
-        return attentionBf16(mode, headDim, sharedScratchMaxNb(mode, headDim));
-    }
-
-    /**
-     * As {@link #attentionBf16(String, int)}, with the largest block count whose target scratch lives in shared
-     * memory (larger counts use the global scratch; tests pass 0 to force it).
-     */
-    public static KernelSpec attentionBf16(String mode, int headDim, int sharedScratchMaxNb) {
-        if (headDim % 16 != 0 || headDim > 128) {
-            throw new IllegalArgumentException("the tensor-core attention needs a head dim that is a multiple of 16"
-                    + " and at most 128, got " + headDim);
-        }
-        String m = resolve(mode, headDim);
-        var params = m.startsWith("target") ? List.of(in("q", DType.BF16), in("k", DType.BF16), in("v", DType.BF16),
-                out("out", DType.BF16), out("scratch", DType.F32), out("target", DType.F32), i32("N"), i32("Hq"),
-                i32("Hkv"), i32("nb"), f32("scaleLog2"))
-                : List.of(in("q", DType.BF16), in("k", DType.BF16), in("v", DType.BF16), out("out", DType.BF16),
-                i32("N"), i32("Hq"), i32("Hkv"), i32("nb"), f32("scaleLog2"));
-        Map<String, Object> d = Map.of("HEAD_DIM", headDim, "SCRATCH_SMEM_NB", sharedScratchMaxNb);
-        return switch (m) {
-            case "sparse" -> new KernelSpec(ATT, Map.of("HEAD_DIM", headDim), "attn_sparse_bf16",
-                    List.of(in("q", DType.BF16), in("k", DType.BF16), in("v", DType.BF16), in("mask", DType.U8),
-                            out("out", DType.BF16), i32("N"), i32("Hq"), i32("Hkv"), i32("nb"), f32("scaleLog2")));
-            case "dense64" -> new KernelSpec(ATT, Map.of("HEAD_DIM", headDim), "attn_dense_bf16", params);
-            case "dense2" -> new KernelSpec(ATT, Map.of("HEAD_DIM", headDim), "attn2_dense_bf16", params);
-            case "target2" -> new KernelSpec(ATT, d, "attn2_target_bf16", params);
-            case "dense3" -> new KernelSpec(WG, Map.of("HEAD_DIM", headDim, "STAGES", WG_STAGES), "attn3_dense_bf16",
-                    params);
-            case "target3" -> new KernelSpec(WG, Map.of("HEAD_DIM", headDim, "STAGES", WG_STAGES,
-                    "SCRATCH_SMEM_NB", sharedScratchMaxNb), "attn3_target_bf16", params);
-            default -> throw new IllegalArgumentException("unknown attention mode " + mode
-                    + " (sparse, dense, target, dense2, target2, dense64)");
-        };
-    }
-
-    /** The kernel a mode runs: dense / target to the wgmma (3) or mma.sync (2) 128-row kernel. */
-    static String resolve(String mode, int headDim) {
-        return switch (mode) {
-            case "dense" -> usesWgmma(headDim) ? "dense3" : "dense2";
-            case "target" -> usesWgmma(headDim) ? "target3" : "target2";
-            default -> mode;
-        };
-    }
-
-    /** Whether a mode's kernel is one of the warpgroup-MMA ones on this device. */
-    public static boolean isWgmma(String mode, int headDim) {
-        return resolve(mode, headDim).endsWith("3");
-    }
-
-    /**
-     * Largest block count for which the fused target pass keeps every row's block maxima (128 rows × nb fp32) in
-     * shared memory, by kernel: {@value #TARGET_SHARED_MAX_NB} for the mma.sync one (two CTAs still fit on an SM),
-     * {@value #TARGET_SHARED_MAX_NB_WG} for the wgmma one (one CTA per SM); above it they go to a global scratch.
-     */
-    public static int sharedScratchMaxNb(String mode, int headDim) {
-        return isWgmma(mode, headDim) ? TARGET_SHARED_MAX_NB_WG : TARGET_SHARED_MAX_NB;
-    }
-
-    /** Shared-scratch limit of the mma.sync fused kernel. */
+    /** Shared-scratch limit of the mma.sync fused kernel ({@link AttentionKernel#sharedScratchMaxNb}). */
     public static final int TARGET_SHARED_MAX_NB = 24;
     /** Shared-scratch limit of the wgmma fused kernel. */
     public static final int TARGET_SHARED_MAX_NB_WG = 120;
@@ -183,39 +97,8 @@ public final class SeerKernels {
         return (long) batch * heads * ((nb + 1) / 2) * nb * 128;
     }
 
-    /** Launch of a tensor-core kernel by mode: 64-row tiles for sparse / dense64, 128-row tiles for the others. */
-    public static Launch attentionBf16Launch(String mode, int nb, int heads, int batch, int headDim) {
-        return attentionBf16Launch(mode, nb, heads, batch, headDim, sharedScratchMaxNb(mode, headDim));
-    }
-
-    /** As {@link #attentionBf16Launch(String, int, int, int, int)} for a kernel built with that shared limit. */
-    public static Launch attentionBf16Launch(String mode, int nb, int heads, int batch, int headDim,
-                                             int sharedScratchMaxNb) {
-        String m = resolve(mode, headDim);
-        int scratch = m.startsWith("target") && nb <= sharedScratchMaxNb ? 128 * nb * 4 : 0;
-        return switch (m) {
-            case "sparse", "dense64" -> attentionBf16Launch(nb, heads, batch, headDim);
-            case "dense2", "target2" -> new Launch((nb + 1) / 2, heads, batch, 128, 1, 1, 6 * 64 * headDim * 2
-                    + scratch);
-            // 2 consumer warpgroups + 1 producer; 1 KB alignment slack, Q (128 rows), the K and V rings, the scratch
-            case "dense3", "target3" -> new Launch((nb + 1) / 2, heads, batch, 384, 1, 1, 1024 + 128 * headDim * 2
-                    + WG_STAGES * 2 * WG_KEYS * headDim * 2 + scratch);
-            default -> throw new IllegalArgumentException("unknown attention mode " + mode);
-        };
-    }
-
     /** log2(e), folded into the tensor-core kernels' scale. */
     public static final double LOG2E = 1.4426950408889634;
-
-    /** Launch of the fp32 attention kernels: one CTA of {@code block} threads per (query block, head, batch). */
-    public static Launch attentionF32Launch(int nb, int heads, int batch, int block) {
-        return new Launch(nb, heads, batch, block, 1, 1, 0);
-    }
-
-    /** Launch of the 64-row tensor-core kernels (sparse): 128 threads per (query block, head, batch). */
-    public static Launch attentionBf16Launch(int nb, int heads, int batch, int headDim) {
-        return new Launch(nb, heads, batch, 128, 1, 1, attentionBf16Shared(headDim, nb));
-    }
 
     /** 2 × (K, V) tiles of 64 × D bf16 (Q shares V's second stage), plus the kept-block list (u16). */
     public static int attentionBf16Shared(int headDim, int nb) {

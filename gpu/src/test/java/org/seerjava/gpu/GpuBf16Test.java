@@ -56,6 +56,8 @@ class GpuBf16Test {
     void tensorCoreAttention(int B, int N, int Hq, int Hkv, int D) {
         Random r = new Random(7L * N + Hkv + D);
         AttentionShape shape = new AttentionShape(B, N, Hq, Hkv, D);
+        AttentionKernel denseKernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE, D);
+        AttentionKernel targetKernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, D);
         int nb = shape.blocks(64);
         String tag = "bf16 B" + B + " N" + N + " Hq" + Hq + " Hkv" + Hkv + " D" + D;
         float[] q = Gpu.roundBf16(Gpu.random(r, shape.qElements()));
@@ -81,15 +83,15 @@ class GpuBf16Test {
             Tensor rowmax = Tensor.of("scratch", DType.F32, SeerKernels.targetScratchElements(B, Hq, nb));
             Tensor target = Tensor.of("target", DType.F32, B, Hq, nb, nb);
             target.withHost(a.allocate(target.bytes(), 8));
-            var launch = SeerKernels.attentionBf16Launch(nb, Hq, B, D);
+            var launch = AttentionKernel.SPARSE_SM80.launch(nb, Hq, B, D);
             TaskGraph tg = new TaskGraph("bf16")
                     .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt, mt)
-                    .task("sparse", SeerKernels.attentionBf16("sparse", D), launch, qt, kt, vt, mt, sparse, N, Hq, Hkv,
+                    .task("sparse", AttentionKernel.SPARSE_SM80.spec(D), launch, qt, kt, vt, mt, sparse, N, Hq, Hkv,
                             nb, sl)
-                    .task("dense", SeerKernels.attentionBf16("dense", D),
-                            SeerKernels.attentionBf16Launch("dense", nb, Hq, B, D), qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
-                    .task("fused", SeerKernels.attentionBf16("target", D),
-                            SeerKernels.attentionBf16Launch("target", nb, Hq, B, D), qt, kt, vt, fused, rowmax, target,
+                    .task("dense", denseKernel.spec(D),
+                            denseKernel.launch(nb, Hq, B, D), qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
+                    .task("fused", targetKernel.spec(D),
+                            targetKernel.launch(nb, Hq, B, D), qt, kt, vt, fused, rowmax, target,
                             N, Hq, Hkv, nb, sl)
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, sparse, dense, fused, target);
             try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot()).withPoison(sparse, dense, fused, target)) {
@@ -129,10 +131,12 @@ class GpuBf16Test {
     void denseAndFusedTarget(int B, int N, int Hq, int Hkv, int D, int sharedMaxNb) {
         Random r = new Random(11L * N + Hq + sharedMaxNb);
         AttentionShape shape = new AttentionShape(B, N, Hq, Hkv, D);
+        AttentionKernel denseKernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE, D);
+        AttentionKernel targetKernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, D);
         int nb = shape.blocks(64);
         String tag = "dense/fused B" + B + " N" + N + " Hq" + Hq + " Hkv" + Hkv + " D" + D + " nb" + nb
                 + (nb <= sharedMaxNb ? " (shared scratch)" : " (global scratch)")
-                + (SeerKernels.isWgmma("dense", D) ? " wgmma + mma.sync" : " mma.sync");
+                + (denseKernel.path() == AttentionKernel.Path.SM90 ? " wgmma + mma.sync" : " mma.sync");
         float[] q = Gpu.roundBf16(Gpu.random(r, shape.qElements()));
         float[] k = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
         float[] v = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
@@ -159,18 +163,18 @@ class GpuBf16Test {
             target2.withHost(a.allocate(target2.bytes(), 8));
             TaskGraph tg = new TaskGraph("bf16.fused")
                     .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt)
-                    .task("dense", SeerKernels.attentionBf16("dense", D),
-                            SeerKernels.attentionBf16Launch("dense", nb, Hq, B, D), qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
-                    .task("dense64", SeerKernels.attentionBf16("dense64", D),
-                            SeerKernels.attentionBf16Launch("dense64", nb, Hq, B, D), qt, kt, vt, dense64, N, Hq, Hkv,
+                    .task("dense", denseKernel.spec(D),
+                            denseKernel.launch(nb, Hq, B, D), qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
+                    .task("dense64", AttentionKernel.DENSE_SM80_64.spec(D),
+                            AttentionKernel.DENSE_SM80_64.launch(nb, Hq, B, D), qt, kt, vt, dense64, N, Hq, Hkv,
                             nb, sl)
-                    .task("fused", SeerKernels.attentionBf16("target", D, sharedMaxNb),
-                            SeerKernels.attentionBf16Launch("target", nb, Hq, B, D, sharedMaxNb), qt, kt, vt, fused,
+                    .task("fused", targetKernel.spec(D, 64, sharedMaxNb),
+                            targetKernel.launch(nb, Hq, B, D, 64, sharedMaxNb), qt, kt, vt, fused,
                             scratch, target, N, Hq, Hkv, nb, sl)
-                    .task("dense2", SeerKernels.attentionBf16("dense2", D),
-                            SeerKernels.attentionBf16Launch("dense2", nb, Hq, B, D), qt, kt, vt, dense2, N, Hq, Hkv, nb, sl)
-                    .task("fused2", SeerKernels.attentionBf16("target2", D, sharedMaxNb),
-                            SeerKernels.attentionBf16Launch("target2", nb, Hq, B, D, sharedMaxNb), qt, kt, vt, fused2,
+                    .task("dense2", AttentionKernel.DENSE_SM80.spec(D),
+                            AttentionKernel.DENSE_SM80.launch(nb, Hq, B, D), qt, kt, vt, dense2, N, Hq, Hkv, nb, sl)
+                    .task("fused2", AttentionKernel.TARGET_SM80.spec(D, 64, sharedMaxNb),
+                            AttentionKernel.TARGET_SM80.launch(nb, Hq, B, D, 64, sharedMaxNb), qt, kt, vt, fused2,
                             scratch2, target2, N, Hq, Hkv, nb, sl)
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, dense, dense64, fused, target, dense2, fused2,
                             target2);

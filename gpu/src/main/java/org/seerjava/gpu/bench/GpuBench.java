@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import org.seerjava.gpu.AttentionKernel;
 import org.seerjava.gpu.CudaContext;
 import org.seerjava.gpu.DeviceBuffer;
 import org.seerjava.gpu.Event;
@@ -72,23 +73,27 @@ public final class GpuBench {
         List<Row> rows = new ArrayList<>();
         if (only > 0) {
             try (Stream stream = new Stream()) {
-                rows.add(attention(stream, only, 0.1, "sparse", reps, Double.NaN));
+                rows.add(attention(stream, only, 0.1, SPARSE, reps, Double.NaN));
             }
             return rows;
         }
         try (Stream stream = new Stream()) {
             for (int n : quick ? new int[] {8192} : new int[] {8192, 32768, 131072}) {
-                rows.add(attention(stream, n, 0.1, "sparse", n == 131072 ? Math.max(3, reps / 4) : reps,
+                rows.add(attention(stream, n, 0.1, SPARSE, n == 131072 ? Math.max(3, reps / 4) : reps,
                         n == 8192 ? 0.312 : n == 32768 ? 3.77 : 60.3));
             }
             if (!quick) {
-                rows.add(attention(stream, 32768, 1.0, "dense", Math.max(3, reps / 2), 25.2));
-                if (SeerKernels.isWgmma("dense", D)) {                      // the mma.sync kernel, for comparison
-                    rows.add(attention(stream, 32768, 1.0, "dense2", Math.max(3, reps / 4), Double.NaN));
+                AttentionKernel dense = AttentionKernel.forDevice(AttentionKernel.Op.DENSE, D);
+                rows.add(attention(stream, 32768, 1.0, dense, Math.max(3, reps / 2), 25.2));
+                if (dense != AttentionKernel.DENSE_SM80) {                  // the mma.sync kernel, for comparison
+                    rows.add(attention(stream, 32768, 1.0, AttentionKernel.DENSE_SM80, Math.max(3, reps / 4),
+                            Double.NaN));
                 }
-                rows.add(distillation(stream, 32768, "target", Math.max(3, reps / 2), 22.6));
-                if (SeerKernels.isWgmma("target", D)) {
-                    rows.add(distillation(stream, 32768, "target2", Math.max(3, reps / 4), Double.NaN));
+                AttentionKernel target = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, D);
+                rows.add(distillation(stream, 32768, target, Math.max(3, reps / 2), 22.6));
+                if (target != AttentionKernel.TARGET_SM80) {
+                    rows.add(distillation(stream, 32768, AttentionKernel.TARGET_SM80, Math.max(3, reps / 4),
+                            Double.NaN));
                 }
                 rows.addAll(prefill(stream, 32768, reps));
             }
@@ -168,20 +173,10 @@ public final class GpuBench {
         return (float) Math.max(0, Math.min(1, (density * causal - nb) / off));
     }
 
-    /** Kernel names in the table. */
-    static String label(String mode) {
-        return switch (mode) {
-            case "sparse" -> "block-sparse attention";
-            case "dense64" -> "dense attention, 64-row mma.sync kernel";
-            case "dense2" -> "dense attention, 128-row mma.sync kernel";
-            case "target2" -> "fused dense attention + pooled target, mma.sync kernel";
-            case "dense" -> "dense attention (all causal blocks)" + (SeerKernels.isWgmma(mode, D) ? ", wgmma" : "");
-            case "target" -> "fused dense attention + pooled target" + (SeerKernels.isWgmma(mode, D) ? ", wgmma" : "");
-            default -> mode;
-        };
-    }
+    /** The block-sparse kernel (the same on every tensor-core GPU). */
+    static final AttentionKernel SPARSE = AttentionKernel.SPARSE_SM80;
 
-    static Row attention(Stream s, int n, double density, String mode, int reps, double targetMs) {
+    static Row attention(Stream s, int n, double density, AttentionKernel kernelType, int reps, double targetMs) {
         int nb = Math.ceilDiv(n, BLOCK);
         long elems = (long) n * H * D;
         long maskBytes = (long) H * nb * nb;
@@ -191,9 +186,9 @@ public final class GpuBench {
             fill(q, elems, 1, s);
             fill(k, elems, 2, s);
             fill(v, elems, 3, s);
-            boolean dense = !mode.equals("sparse");
-            KernelSpec spec = SeerKernels.attentionBf16(mode, D);
-            KernelSpec.Launch l = SeerKernels.attentionBf16Launch(mode, nb, H, 1, D);
+            boolean dense = kernelType.op() != AttentionKernel.Op.SPARSE;
+            KernelSpec spec = kernelType.spec(D);
+            KernelSpec.Launch l = kernelType.launch(nb, H, 1, D);
             Kernel kernel = spec.kernel();
             float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
             long tiles;
@@ -215,11 +210,11 @@ public final class GpuBench {
             });
             double realDensity = tiles / ((double) H * nb * (nb + 1) / 2);
             double flops = tiles * 4.0 * BLOCK * BLOCK * D;
-            return new Row(label(mode), n, realDensity, ms, flops / ms / 1e9, targetMs);
+            return new Row(kernelType.label(), n, realDensity, ms, flops / ms / 1e9, targetMs);
         }
     }
 
-    static Row distillation(Stream s, int n, String mode, int reps, double targetMs) {
+    static Row distillation(Stream s, int n, AttentionKernel kernelType, int reps, double targetMs) {
         int nb = Math.ceilDiv(n, BLOCK);
         long elems = (long) n * H * D;
         try (DeviceBuffer q = DeviceBuffer.allocate(elems * 2); DeviceBuffer k = DeviceBuffer.allocate(elems * 2);
@@ -229,13 +224,13 @@ public final class GpuBench {
             fill(q, elems, 4, s);
             fill(k, elems, 5, s);
             fill(v, elems, 6, s);
-            Kernel kernel = SeerKernels.attentionBf16(mode, D).kernel();
-            KernelSpec.Launch l = SeerKernels.attentionBf16Launch(mode, nb, H, 1, D);
+            Kernel kernel = kernelType.spec(D).kernel();
+            KernelSpec.Launch l = kernelType.launch(nb, H, 1, D);
             float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
             double ms = time(s, reps, () -> kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
                     l.sharedBytes(), q, k, v, o, rowmax, target, n, H, H, nb, scale));
             long tiles = (long) H * nb * (nb + 1) / 2;
-            return new Row(label(mode), n, 1.0, ms, tiles * 4.0 * BLOCK * BLOCK * D / ms / 1e9, targetMs);
+            return new Row(kernelType.label(), n, 1.0, ms, tiles * 4.0 * BLOCK * BLOCK * D / ms / 1e9, targetMs);
         }
     }
 
@@ -285,8 +280,8 @@ public final class GpuBench {
                 DeviceBuffer mask = plan.buffer(g.mask());
                 long maskBytes = (long) H * nb * nb;
                 long tiles = count(mask, maskBytes, s);
-                Kernel kernel = SeerKernels.attentionBf16("sparse", D).kernel();
-                KernelSpec.Launch l = SeerKernels.attentionBf16Launch(nb, H, 1, D);
+                Kernel kernel = SPARSE.spec(D).kernel();
+                KernelSpec.Launch l = SPARSE.launch(nb, H, 1, D);
                 float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
                 double attMs = time(s, reps, () -> kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
                         l.sharedBytes(), qb, kb, vb, mask, ob, n, H, hkv, nb, scale));

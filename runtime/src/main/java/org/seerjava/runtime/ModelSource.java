@@ -30,9 +30,10 @@ public sealed interface ModelSource {
     }
 
     /**
-     * Random bf16 weights of a named shape. Every matrix (embeddings, projections, lm_head) is drawn from
-     * N(0, 0.02²) (Hugging Face's {@code initializer_range}), every RMSNorm weight is 1, every bias 0. The values
-     * depend on the seed and the backend (the CUDA backend draws them on the device); the distribution does not.
+     * Random bf16 weights of a named shape. Every matrix (embeddings, projections, lm_head) has mean 0 and standard
+     * deviation 0.02 (Hugging Face's {@code initializer_range}), every RMSNorm weight is 1, every bias 0. The values
+     * depend on the seed and may depend on the backend (the CUDA backend draws them on the device); the CPU backend
+     * uses {@link RandomWeights}.
      *
      * @param shape the model's shape
      * @param seed  the random seed

@@ -1,0 +1,30 @@
+package org.seerjava.runtime.cpu;
+
+import org.seerjava.runtime.ModelRuntime;
+import org.seerjava.runtime.ModelSource;
+import org.seerjava.runtime.RuntimeBackend;
+import org.seerjava.runtime.RuntimeOptions;
+
+/** The CPU backend ({@code cpu}): weights read in place, Vector API kernels on all cores. */
+public final class CpuBackend implements RuntimeBackend {
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public int priority() {
+        return 10;
+    }
+
+    @Override
+    public String unavailableReason() {
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() ? null
+                : "the Vector API is missing: run java with --add-modules jdk.incubator.vector";
+    }
+
+    @Override
+    public ModelRuntime open(ModelSource source, RuntimeOptions options) {
+        return CpuModelRuntime.open(source, options);
+    }
+}

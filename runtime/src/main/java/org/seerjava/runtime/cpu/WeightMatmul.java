@@ -1,0 +1,269 @@
+package org.seerjava.runtime.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.seerjava.cpu.VectorMath;
+import org.seerjava.model.WeightTensor;
+import org.seerjava.reference.io.DType;
+
+/**
+ * {@code y[r, o] (+)= Σ_k x[r, k] · W[o, k] + b[o]}: a linear layer whose weight {@code W [out, in]} stays where
+ * it is stored (a memory-mapped safetensors file or native memory), in its dtype.
+ *
+ * <p>bf16 is read directly: one {@code int} lane holds two bf16 weights, element 2j in its low half and 2j + 1 in
+ * its high half (little-endian), so {@code lane << 16} and {@code lane & 0xFFFF0000} are the even and odd weights as
+ * exact float32 bits. x is split once per call into its even and odd elements, and a dot product is
+ * {@code Σ_j W[2j]·x[2j] + W[2j+1]·x[2j+1]} with fused multiply-adds, float32 accumulation. f32 and f16 weights are
+ * widened per tile of 4 rows into the same even/odd layout on the heap (f16 by {@link Float#float16ToFloat}).
+ *
+ * <p>Work is split into (64 weight rows × 64 x rows) tasks; inside a task a 4 × 4 register block (4 weight rows ×
+ * 4 rows of x, 16 accumulators) walks the inner dimension. Decode (one row of x) is a matrix-vector product bound by
+ * memory bandwidth: each bf16 weight is read once. Sums are reduced in a fixed order ({@link VectorMath#sum}), so
+ * results do not depend on threads or JIT tier.
+ */
+final class WeightMatmul {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    private static final int ROWS_PER_TASK = 64;
+    private static final int ODD = 0xFFFF0000;
+
+    private WeightMatmul() {
+    }
+
+    /**
+     * Applies the layer to n rows.
+     *
+     * @param w          the weight {@code [out, in]}
+     * @param bias       {@code [out]} or null
+     * @param x          {@code [n, in]} row-major
+     * @param n          rows of x
+     * @param y          {@code [n, out]} row-major, written (or added to)
+     * @param accumulate add to y (a residual connection) instead of overwriting it
+     */
+    static void apply(WeightTensor w, float[] bias, float[] x, int n, float[] y, boolean accumulate) {
+        long[] shape = w.shape();
+        int out = Math.toIntExact(shape[0]);
+        int in = Math.toIntExact(shape[1]);
+        if (x.length < (long) n * in || y.length < (long) n * out) {
+            throw new IllegalArgumentException("linear " + w.name() + " [" + out + ", " + in + "] on " + n
+                    + " rows: x has " + x.length + " elements, y " + y.length);
+        }
+        float[] xd = split(x, n, in);
+        int wBlocks = Math.ceilDiv(out, ROWS_PER_TASK);
+        int xBlocks = Math.ceilDiv(n, ROWS_PER_TASK);
+        boolean bf16 = w.dtype() == DType.BF16;
+        Pool.forEach(wBlocks * xBlocks, t -> {
+            int o0 = (t % wBlocks) * ROWS_PER_TASK;
+            int o1 = Math.min(out, o0 + ROWS_PER_TASK);
+            int r0 = (t / wBlocks) * ROWS_PER_TASK;
+            int r1 = Math.min(n, r0 + ROWS_PER_TASK);
+            float[] tile = bf16 ? null : new float[4 * in];
+            float[] sums = new float[16];
+            for (int o = o0; o < o1; o += 4) {
+                int rows = Math.min(4, o1 - o);
+                if (!bf16) {
+                    widen(w, o, rows, in, tile);
+                }
+                for (int r = r0; r < r1; r += 4) {
+                    int xr = Math.min(4, r1 - r);
+                    if (rows == 4 && xr == 4) {
+                        if (bf16) {
+                            bf16Block44(w.data(), o, in, xd, r, sums);
+                        } else {
+                            tileBlock44(tile, in, xd, r, sums);
+                        }
+                    } else {
+                        for (int a = 0; a < rows; a++) {
+                            for (int b = 0; b < xr; b++) {
+                                sums[a * 4 + b] = bf16 ? bf16Dot(w.data(), o + a, in, xd, r + b)
+                                        : tileDot(tile, a, in, xd, r + b);
+                            }
+                        }
+                    }
+                    for (int a = 0; a < rows; a++) {
+                        float b0 = bias == null ? 0f : bias[o + a];
+                        for (int b = 0; b < xr; b++) {
+                            int idx = (r + b) * out + o + a;
+                            float v = sums[a * 4 + b] + b0;
+                            y[idx] = accumulate ? y[idx] + v : v;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** x rows split into even elements (first half of each row) and odd elements (second half); an odd last stays. */
+    private static float[] split(float[] x, int n, int in) {
+        int half = in / 2;
+        float[] xd = new float[n * in];
+        for (int r = 0; r < n; r++) {
+            int b = r * in;
+            for (int j = 0; j < half; j++) {
+                xd[b + j] = x[b + 2 * j];
+                xd[b + half + j] = x[b + 2 * j + 1];
+            }
+            if ((in & 1) != 0) {
+                xd[b + in - 1] = x[b + in - 1];
+            }
+        }
+        return xd;
+    }
+
+    /** Widens weight rows o … o + rows − 1 into tile rows 0 … rows − 1, in the even/odd layout of x. */
+    private static void widen(WeightTensor w, int o, int rows, int in, float[] tile) {
+        int half = in / 2;
+        float[] row = new float[in];
+        for (int a = 0; a < rows; a++) {
+            w.widen((long) (o + a) * in, row, 0, in);
+            int b = a * in;
+            for (int j = 0; j < half; j++) {
+                tile[b + j] = row[2 * j];
+                tile[b + half + j] = row[2 * j + 1];
+            }
+            if ((in & 1) != 0) {
+                tile[b + in - 1] = row[in - 1];
+            }
+        }
+    }
+
+    private static FloatVector even(IntVector v) {
+        return v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static FloatVector odd(IntVector v) {
+        return v.and(ODD).reinterpretAsFloats();
+    }
+
+    private static IntVector load(MemorySegment w, long element) {
+        return IntVector.fromMemorySegment(I, w, element * 2, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static float bf16(MemorySegment w, long element) {
+        return Float.intBitsToFloat((w.getAtIndex(WeightTensor.HALF, element) & 0xFFFF) << 16);
+    }
+
+    /** One bf16 weight row · one row of x. */
+    private static float bf16Dot(MemorySegment w, int o, int in, float[] xd, int r) {
+        int half = in / 2;
+        int vec = half - half % L;
+        long wb = (long) o * in;
+        int xb = r * in;
+        FloatVector acc = FloatVector.zero(F);
+        for (int j = 0; j < vec; j += L) {
+            IntVector p = load(w, wb + 2L * j);
+            acc = even(p).fma(FloatVector.fromArray(F, xd, xb + j), acc);
+            acc = odd(p).fma(FloatVector.fromArray(F, xd, xb + half + j), acc);
+        }
+        float s = VectorMath.sum(acc);
+        for (int j = vec; j < half; j++) {
+            s = Math.fma(bf16(w, wb + 2L * j), xd[xb + j], s);
+            s = Math.fma(bf16(w, wb + 2L * j + 1), xd[xb + half + j], s);
+        }
+        if ((in & 1) != 0) {
+            s = Math.fma(bf16(w, wb + in - 1), xd[xb + in - 1], s);
+        }
+        return s;
+    }
+
+    /** One widened tile row · one row of x. */
+    private static float tileDot(float[] tile, int a, int in, float[] xd, int r) {
+        int half = in / 2;
+        int vec = half - half % L;
+        int wb = a * in;
+        int xb = r * in;
+        FloatVector acc = FloatVector.zero(F);
+        for (int j = 0; j < vec; j += L) {
+            acc = FloatVector.fromArray(F, tile, wb + j).fma(FloatVector.fromArray(F, xd, xb + j), acc);
+            acc = FloatVector.fromArray(F, tile, wb + half + j).fma(FloatVector.fromArray(F, xd, xb + half + j), acc);
+        }
+        float s = VectorMath.sum(acc);
+        for (int j = vec; j < half; j++) {
+            s = Math.fma(tile[wb + j], xd[xb + j], s);
+            s = Math.fma(tile[wb + half + j], xd[xb + half + j], s);
+        }
+        if ((in & 1) != 0) {
+            s = Math.fma(tile[wb + in - 1], xd[xb + in - 1], s);
+        }
+        return s;
+    }
+
+    /** 4 bf16 weight rows × 4 rows of x; the same sums, term for term, as {@link #bf16Dot}. */
+    private static void bf16Block44(MemorySegment w, int o, int in, float[] xd, int r, float[] sums) {
+        int half = in / 2;
+        int vec = half - half % L;
+        long w0 = (long) o * in, w1 = w0 + in, w2 = w1 + in, w3 = w2 + in;
+        int x0 = r * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int j = 0; j < vec; j += L) {
+            FloatVector e0 = FloatVector.fromArray(F, xd, x0 + j);
+            FloatVector e1 = FloatVector.fromArray(F, xd, x1 + j);
+            FloatVector e2 = FloatVector.fromArray(F, xd, x2 + j);
+            FloatVector e3 = FloatVector.fromArray(F, xd, x3 + j);
+            FloatVector d0 = FloatVector.fromArray(F, xd, x0 + half + j);
+            FloatVector d1 = FloatVector.fromArray(F, xd, x1 + half + j);
+            FloatVector d2 = FloatVector.fromArray(F, xd, x2 + half + j);
+            FloatVector d3 = FloatVector.fromArray(F, xd, x3 + half + j);
+            IntVector p = load(w, w0 + 2L * j);
+            FloatVector we = even(p), wo = odd(p);
+            a00 = wo.fma(d0, we.fma(e0, a00));
+            a01 = wo.fma(d1, we.fma(e1, a01));
+            a02 = wo.fma(d2, we.fma(e2, a02));
+            a03 = wo.fma(d3, we.fma(e3, a03));
+            p = load(w, w1 + 2L * j);
+            we = even(p);
+            wo = odd(p);
+            a10 = wo.fma(d0, we.fma(e0, a10));
+            a11 = wo.fma(d1, we.fma(e1, a11));
+            a12 = wo.fma(d2, we.fma(e2, a12));
+            a13 = wo.fma(d3, we.fma(e3, a13));
+            p = load(w, w2 + 2L * j);
+            we = even(p);
+            wo = odd(p);
+            a20 = wo.fma(d0, we.fma(e0, a20));
+            a21 = wo.fma(d1, we.fma(e1, a21));
+            a22 = wo.fma(d2, we.fma(e2, a22));
+            a23 = wo.fma(d3, we.fma(e3, a23));
+            p = load(w, w3 + 2L * j);
+            we = even(p);
+            wo = odd(p);
+            a30 = wo.fma(d0, we.fma(e0, a30));
+            a31 = wo.fma(d1, we.fma(e1, a31));
+            a32 = wo.fma(d2, we.fma(e2, a32));
+            a33 = wo.fma(d3, we.fma(e3, a33));
+        }
+        FloatVector[] acc = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33};
+        for (int a = 0; a < 4; a++) {
+            long wb = (long) (o + a) * in;
+            for (int b = 0; b < 4; b++) {
+                int xb = (r + b) * in;
+                float s = VectorMath.sum(acc[a * 4 + b]);
+                for (int j = vec; j < half; j++) {
+                    s = Math.fma(bf16(w, wb + 2L * j), xd[xb + j], s);
+                    s = Math.fma(bf16(w, wb + 2L * j + 1), xd[xb + half + j], s);
+                }
+                if ((in & 1) != 0) {
+                    s = Math.fma(bf16(w, wb + in - 1), xd[xb + in - 1], s);
+                }
+                sums[a * 4 + b] = s;
+            }
+        }
+    }
+
+    /** 4 widened tile rows × 4 rows of x; the same sums, term for term, as {@link #tileDot}. */
+    private static void tileBlock44(float[] tile, int in, float[] xd, int r, float[] sums) {
+        for (int a = 0; a < 4; a++) {
+            for (int b = 0; b < 4; b++) {
+                sums[a * 4 + b] = tileDot(tile, a, in, xd, r + b);
+            }
+        }
+    }
+}

@@ -17,7 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
+import org.seerjava.cpu.Parallel;
 import org.seerjava.model.LlamaConfig;
 import org.seerjava.model.ModelFamily;
 import org.seerjava.model.ModelWeights;
@@ -176,7 +176,7 @@ public final class RandomWeights {
     private static void fill(MemorySegment seg, long seed, int tensor, Spec s) {
         long n = s.elements();
         int chunks = (int) Math.min(Math.max(1, n >>> 16), 1 << 14);
-        IntStream.range(0, chunks).parallel().forEach(c -> {
+        Parallel.forEach(chunks, c -> {
             long from = n * c / chunks;
             long to = n * (c + 1) / chunks;
             for (long i = from; i < to; i++) {
@@ -238,7 +238,7 @@ public final class RandomWeights {
                         final long base = i;
                         final int tensor = t;
                         short[] part = new short[count];
-                        IntStream.range(0, Math.ceilDiv(count, 4096)).parallel().forEach(b -> {
+                        Parallel.forEach(Math.ceilDiv(count, 4096), b -> {
                             for (int k = b * 4096, end = Math.min(count, k + 4096); k < end; k++) {
                                 part[k] = bits(seed, tensor, s, base + k);
                             }

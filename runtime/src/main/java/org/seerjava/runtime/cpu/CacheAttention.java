@@ -1,5 +1,6 @@
 package org.seerjava.runtime.cpu;
 
+import org.seerjava.cpu.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
@@ -28,7 +29,7 @@ final class CacheAttention {
                        float scale, float[] out) {
         int group = qHeads / kvHeads;
         MemorySegment kv = cache.segment();
-        Pool.forEach(n * kvHeads, t -> {
+        Parallel.forEach(n * kvHeads, t -> {
             int i = t / kvHeads;
             int g = t % kvHeads;
             int len = first + i + 1;

@@ -115,8 +115,8 @@ final class CpuModelRuntime implements ModelRuntime {
 
     @Override
     public String description() {
-        return "CPU, Vector API " + WeightMatmul.F.vectorBitSize() + "-bit, " + Runtime.getRuntime().availableProcessors()
-                + " cores; weights " + tensors.embed().dtype() + " read in place (" + source + ")";
+        return "CPU, Vector API " + WeightMatmul.F.vectorBitSize() + "-bit, " + org.seerjava.cpu.Parallel.threads()
+                + " threads; weights " + tensors.embed().dtype() + " read in place (" + source + ")";
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.seerjava.runtime.cpu;
 
+import org.seerjava.cpu.Parallel;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.seerjava.cpu.VectorMath;
@@ -239,7 +240,7 @@ final class CpuSession implements Session {
      * row of the given width, the sum of squares in double. out may be x.
      */
     static void rmsNorm(float[] x, int rows, int width, float[] weight, float eps, float[] out) {
-        Pool.forEach(Math.ceilDiv(rows, 256), t -> {
+        Parallel.forEach(Math.ceilDiv(rows, 256), t -> {
             int end = Math.min(rows, (t + 1) * 256);
             for (int r = t * 256; r < end; r++) {
                 int base = r * width;
@@ -259,7 +260,7 @@ final class CpuSession implements Session {
     /** {@code g ← g / (1 + e^−g) · u} in float32 with the engine's deterministic exponential. */
     static void silu(float[] g, float[] u, int count) {
         int chunk = 1 << 14;
-        Pool.forEach(Math.ceilDiv(count, chunk), t -> {
+        Parallel.forEach(Math.ceilDiv(count, chunk), t -> {
             int from = t * chunk;
             int to = Math.min(count, from + chunk);
             int i = from;

@@ -1,5 +1,6 @@
 package org.seerjava.runtime.cpu;
 
+import org.seerjava.cpu.Parallel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -28,7 +29,7 @@ public final class MemoryBandwidth {
         if (bytes < (1 << 20) || passes < 1) {
             throw new IllegalArgumentException("bandwidth probe needs ≥ 1 MiB and ≥ 1 pass, got " + bytes + ", " + passes);
         }
-        int threads = Runtime.getRuntime().availableProcessors();
+        int threads = Parallel.threads();
         long chunk = (bytes / threads) & ~((long) F.vectorByteSize() * 4 - 1);
         try (Arena arena = Arena.ofShared()) {
             MemorySegment seg = arena.allocate(chunk * threads, 64);
@@ -37,7 +38,7 @@ public final class MemoryBandwidth {
             float[] sink = new float[threads];
             for (int p = 0; p < passes; p++) {
                 long t0 = System.nanoTime();
-                Pool.forEach(threads, t -> sink[t] += sum(seg, t * chunk, chunk));
+                Parallel.forEach(threads, t -> sink[t] += sum(seg, t * chunk, chunk));
                 double s = (System.nanoTime() - t0) / 1e9;
                 best = Math.max(best, chunk * threads / s);
             }

@@ -1,5 +1,6 @@
 package org.seerjava.runtime.cpu;
 
+import org.seerjava.cpu.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
@@ -57,7 +58,7 @@ final class WeightMatmul {
         int wBlocks = Math.ceilDiv(out, ROWS_PER_TASK);
         int xBlocks = Math.ceilDiv(n, ROWS_PER_TASK);
         boolean bf16 = w.dtype() == DType.BF16;
-        Pool.forEach(wBlocks * xBlocks, t -> {
+        Parallel.forEach(wBlocks * xBlocks, t -> {
             int o0 = (t % wBlocks) * ROWS_PER_TASK;
             int o1 = Math.min(out, o0 + ROWS_PER_TASK);
             int r0 = (t / wBlocks) * ROWS_PER_TASK;

@@ -35,6 +35,7 @@ public final class Distill {
     /** Loads the model, distils fresh gates as the options say, writes them (and checkpoints) when asked. */
     public static Result run(DistillOptions o) {
         long start = System.nanoTime();
+        ByteText.requireByteModel(o.modelDir(), "distill");
         Engine engine = Engines.byName(o.engine());
         try (LlamaModel model = LlamaModel.load(o.modelDir())) {
             ModelDims dims = ModelDims.of(model.config());

@@ -104,6 +104,7 @@ public final class Evaluate {
     public static Report run(EvalOptions o) {
         long start = System.nanoTime();
         String started = OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        ByteText.requireByteModel(o.modelDir(), "eval");
         Engine engine = Engines.byName(o.engine());
         try (LlamaModel model = LlamaModel.load(o.modelDir())) {
             ModelDims dims = ModelDims.of(model.config());

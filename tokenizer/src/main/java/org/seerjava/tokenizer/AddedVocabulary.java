@@ -19,6 +19,8 @@ import java.util.Set;
  * swallows the whitespace on its left with {@code lstrip} and on its right with {@code rstrip}.
  */
 final class AddedVocabulary {
+    private static final System.Logger LOG = System.getLogger(AddedVocabulary.class.getName());
+
     /** One entry of {@code added_tokens}. */
     record AddedToken(String content, boolean singleWord, boolean lstrip, boolean rstrip, boolean normalized,
                       boolean special) {
@@ -34,8 +36,9 @@ final class AddedVocabulary {
 
     /**
      * Adds the tokens as the library does on load ({@code AddedVocabulary::add_tokens}): a token already in the
-     * model's vocabulary keeps that id, others take ids from the model's vocabulary size upwards, in order. The id
-     * written in the file must be the one so assigned (the library would silently use its own).
+     * model's vocabulary keeps that id, others take ids from the model's vocabulary size upwards, in file order. The
+     * {@code id} written in the file is not used: where it differs, the library logs a warning and keeps its own
+     * assignment, and so does this class ({@link System.Logger} warning).
      *
      * @param fileIds the {@code id} of each token as written in the file
      */
@@ -63,9 +66,9 @@ final class AddedVocabulary {
                 id = nextId++;
             }
             if (id != fileIds[k]) {
-                throw new IllegalArgumentException("added token " + OnigRegex.quote(t.content()) + " has id "
-                        + fileIds[k] + " in the file, but the Hugging Face library assigns it id " + id
-                        + " (added tokens not in the model's vocab take ids from the vocab size, " + model.size()
+                LOG.log(System.Logger.Level.WARNING, "added token " + OnigRegex.quote(t.content()) + " has id "
+                        + fileIds[k] + " in tokenizer.json but gets id " + id + ", as in the Hugging Face library "
+                        + "(added tokens not in the model's vocab take ids from the vocab size, " + model.size()
                         + ", upwards in file order)");
             }
             if (t.normalized() && normalizer != null) {

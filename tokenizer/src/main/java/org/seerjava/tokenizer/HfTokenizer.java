@@ -56,14 +56,15 @@ public final class HfTokenizer implements Tokenizer {
      *                            module does not implement (the message names the file and the component)
      */
     public static HfTokenizer load(Path tokenizerJson) throws TokenizerException {
-        JsonNode root = TokenizerJson.readJson(tokenizerJson, TokenizerJson.MAX_BYTES, "tokenizer.json");
-        TokenizerJson.Parts parts = TokenizerJson.build(root, "tokenizer.json " + tokenizerJson);
+        TokenizerJson.Doc doc = TokenizerJson.readTokenizer(tokenizerJson);
+        TokenizerJson.Parts parts = TokenizerJson.build(doc, "tokenizer.json " + tokenizerJson);
         return new HfTokenizer(parts, templateBos(parts), new int[0], tokenizerJson.toString());
     }
 
     /** Parses tokenizer.json text ({@code source} names it in messages). */
     public static HfTokenizer fromJson(String json, String source) throws TokenizerException {
-        TokenizerJson.Parts parts = TokenizerJson.build(TokenizerJson.parse(json, source), source);
+        TokenizerJson.Parts parts = TokenizerJson.build(
+                TokenizerJson.parseTokenizer(json.getBytes(java.nio.charset.StandardCharsets.UTF_8), source), source);
         return new HfTokenizer(parts, templateBos(parts), new int[0], source);
     }
 
@@ -78,8 +79,8 @@ public final class HfTokenizer implements Tokenizer {
         if (!Files.isRegularFile(file)) {
             throw new TokenizerException("no tokenizer.json in " + dir);
         }
-        JsonNode root = TokenizerJson.readJson(file, TokenizerJson.MAX_BYTES, "tokenizer.json");
-        TokenizerJson.Parts parts = TokenizerJson.build(root, "tokenizer.json " + file);
+        TokenizerJson.Doc doc = TokenizerJson.readTokenizer(file);
+        TokenizerJson.Parts parts = TokenizerJson.build(doc, "tokenizer.json " + file);
         HfTokenizer bare = new HfTokenizer(parts, OptionalInt.empty(), new int[0], file.toString());
         OptionalInt bos = OptionalInt.empty();
         int[] eos = null;

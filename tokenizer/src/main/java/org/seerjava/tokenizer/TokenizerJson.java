@@ -1,8 +1,11 @@
 package org.seerjava.tokenizer;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,7 +13,6 @@ import java.nio.file.Path;
 import java.text.Normalizer.Form;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -62,21 +64,138 @@ final class TokenizerJson {
         }
     }
 
+    /**
+     * A tokenizer.json as read: the document without the model's {@code vocab} and {@code merges}, which are streamed
+     * straight into their final form (a tree of a 128k-token vocabulary and 280k merges would cost far more memory
+     * and time than the tokenizer itself).
+     */
+    record Doc(JsonNode root, Map<String, Integer> vocab, List<String[]> merges) {
+    }
+
+    static Doc readTokenizer(Path file) throws TokenizerException {
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (IOException e) {
+            throw new TokenizerException("tokenizer.json " + file + " cannot be read: " + e, e);
+        }
+        if (size > MAX_BYTES) {
+            throw new TokenizerException("tokenizer.json " + file + " is " + size + " bytes; the limit is "
+                    + MAX_BYTES + " bytes");
+        }
+        try {
+            return parseTokenizer(Files.readAllBytes(file), "tokenizer.json " + file);
+        } catch (TokenizerException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new TokenizerException("tokenizer.json " + file + " cannot be read: " + e, e);
+        }
+    }
+
+    static Doc parseTokenizer(byte[] json, String source) throws TokenizerException {
+        try (JsonParser p = MAPPER.getFactory().createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new TokenizerException(source + " is not a JSON object");
+            }
+            ObjectNode root = MAPPER.createObjectNode();
+            Map<String, Integer> vocab = null;
+            List<String[]> merges = null;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                if (!name.equals("model") || value != JsonToken.START_OBJECT) {
+                    root.set(name, MAPPER.readTree(p));
+                    continue;
+                }
+                ObjectNode model = MAPPER.createObjectNode();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String field = p.currentName();
+                    JsonToken v = p.nextToken();
+                    if (field.equals("vocab") && v == JsonToken.START_OBJECT) {
+                        vocab = new HashMap<>();
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            String token = p.currentName();
+                            if (p.nextToken() != JsonToken.VALUE_NUMBER_INT) {
+                                throw new TokenizerException(source + ": model.vocab: the id of "
+                                        + OnigRegex.quote(token) + " is not an integer");
+                            }
+                            vocab.put(token, p.getIntValue());
+                        }
+                    } else if (field.equals("merges") && v == JsonToken.START_ARRAY) {
+                        merges = new ArrayList<>();
+                        readMerges(p, merges, source);
+                    } else {
+                        model.set(field, MAPPER.readTree(p));
+                    }
+                }
+                root.set("model", model);
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT) {
+                throw new TokenizerException(source + " is not valid JSON: unexpected " + p.currentToken());
+            }
+            return new Doc(root, vocab, merges);
+        } catch (JsonProcessingException e) {
+            throw new TokenizerException(source + " is not valid JSON: " + e.getOriginalMessage() + " (line "
+                    + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")", e);
+        } catch (TokenizerException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new TokenizerException(source + " cannot be read: " + e, e);
+        }
+    }
+
+    /** Merges as {@code "a b"} lines (lines starting with "#version" skipped) or {@code ["a", "b"]} pairs. */
+    private static void readMerges(JsonParser p, List<String[]> merges, String source) throws IOException {
+        int index = 0;
+        for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken(), index++) {
+            if (t == JsonToken.VALUE_STRING) {
+                String line = p.getText();
+                if (line.startsWith("#version")) {
+                    continue;
+                }
+                int space = line.indexOf(' ');
+                if (space < 0 || line.indexOf(' ', space + 1) >= 0) {
+                    throw new TokenizerException(source + ": model.merges[" + index + "]: " + OnigRegex.quote(line)
+                            + " is not two tokens separated by one space");
+                }
+                merges.add(new String[] {line.substring(0, space), line.substring(space + 1)});
+            } else if (t == JsonToken.START_ARRAY) {
+                String[] pair = new String[2];
+                int k = 0;
+                for (JsonToken u = p.nextToken(); u != JsonToken.END_ARRAY; u = p.nextToken()) {
+                    if (u != JsonToken.VALUE_STRING || k == 2) {
+                        throw new TokenizerException(source + ": model.merges[" + index + "] is not a pair of "
+                                + "strings");
+                    }
+                    pair[k++] = p.getText();
+                }
+                if (k != 2) {
+                    throw new TokenizerException(source + ": model.merges[" + index + "] is not a pair of strings");
+                }
+                merges.add(pair);
+            } else {
+                throw new TokenizerException(source + ": model.merges[" + index + "] is neither \"a b\" nor "
+                        + "[\"a\", \"b\"]");
+            }
+        }
+    }
+
     /** The parts of a tokenizer, as read. */
     record Parts(BpeModel model, AddedVocabulary added, Normalizer normalizer, PreTokenizer preTokenizer,
                  PostProcessor postProcessor, Decoder decoder, String kind) {
     }
 
     /** Builds the components; {@link IllegalArgumentException}s carry the component's path. */
-    static Parts build(JsonNode root, String source) throws TokenizerException {
+    static Parts build(Doc doc, String source) throws TokenizerException {
         try {
-            return buildUnchecked(root);
+            return buildUnchecked(doc);
         } catch (IllegalArgumentException e) {
             throw new TokenizerException(source + ": " + e.getMessage(), e);
         }
     }
 
-    private static Parts buildUnchecked(JsonNode root) {
+    private static Parts buildUnchecked(Doc doc) {
+        JsonNode root = doc.root();
         JsonNode version = root.get("version");
         if (version != null && !version.isNull() && !"1.0".equals(version.asText())) {
             throw new IllegalArgumentException("unknown tokenizer version '" + version.asText() + "'");
@@ -95,7 +214,7 @@ final class TokenizerJson {
         }
         Normalizer normalizer = normalizer(root.get("normalizer"), "normalizer");
         PreTokenizer pre = preTokenizer(root.get("pre_tokenizer"), "pre_tokenizer");
-        BpeModel model = model(root.get("model"));
+        BpeModel model = model(root.get("model"), doc.vocab(), doc.merges());
         AddedVocabulary added = addedTokens(root.get("added_tokens"), model, normalizer);
         PostProcessor post = postProcessor(root.get("post_processor"), "post_processor");
         Decoder decoder = decoder(root.get("decoder"), "decoder");
@@ -300,12 +419,12 @@ final class TokenizerJson {
     // model
     // ---------------------------------------------------------------------------------------------------------
 
-    private static BpeModel model(JsonNode n) {
+    private static BpeModel model(JsonNode n, Map<String, Integer> vocab, List<String[]> merges) {
         String where = "model";
         if (!present(n)) {
             throw new IllegalArgumentException("model: missing");
         }
-        String type = n.hasNonNull("type") ? text(n, "type", where) : (n.has("merges") ? "BPE" : "?");
+        String type = n.hasNonNull("type") ? text(n, "type", where) : (merges != null ? "BPE" : "?");
         if (!type.equals("BPE")) {
             throw unsupported(where, "the model " + type + " (only BPE)");
         }
@@ -318,41 +437,11 @@ final class TokenizerJson {
                 throw unsupported(where, f + " " + n.get(f));
             }
         }
-        JsonNode vocabNode = field(n, "vocab", where);
-        if (!vocabNode.isObject()) {
-            throw new IllegalArgumentException("model.vocab is not an object");
+        if (vocab == null) {
+            throw new IllegalArgumentException("model: missing \"vocab\" (an object)");
         }
-        Map<String, Integer> vocab = new HashMap<>(vocabNode.size() * 2);
-        Iterator<Map.Entry<String, JsonNode>> it = vocabNode.fields();
-        while (it.hasNext()) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().canConvertToInt()) {
-                throw new IllegalArgumentException("model.vocab: the id of " + OnigRegex.quote(e.getKey())
-                        + " is not an integer");
-            }
-            vocab.put(e.getKey(), e.getValue().asInt());
-        }
-        JsonNode mergesNode = field(n, "merges", where);
-        List<String[]> merges = new ArrayList<>(mergesNode.size());
-        int rank = 0;
-        for (JsonNode m : mergesNode) {
-            if (m.isTextual()) {
-                String line = m.asText();
-                if (line.startsWith("#version")) {
-                    continue;
-                }
-                String[] parts = line.split(" ", -1);
-                if (parts.length != 2) {
-                    throw new IllegalArgumentException("model.merges[" + rank + "]: " + OnigRegex.quote(line)
-                            + " is not two tokens separated by one space");
-                }
-                merges.add(parts);
-            } else if (m.isArray() && m.size() == 2) {
-                merges.add(new String[] {m.get(0).asText(), m.get(1).asText()});
-            } else {
-                throw new IllegalArgumentException("model.merges[" + rank + "] is neither \"a b\" nor [\"a\", \"b\"]");
-            }
-            rank++;
+        if (merges == null) {
+            throw new IllegalArgumentException("model: missing \"merges\" (an array)");
         }
         String unk = present(n.get("unk_token")) ? text(n, "unk_token", where) : null;
         try {

@@ -87,11 +87,17 @@ class AddedTokensTest {
     }
 
     @Test
-    void aFileIdOtherThanTheLibrarysAssignmentIsRefused() {
-        Tiny t = new Tiny().vocab("a").special("<x>");
+    void idsAreAssignedAsTheLibraryDoesWhateverTheFileSays() {
+        // "a" is in the vocab (id 0) whatever the file says; <x> and <y> take 1 and 2, in file order
+        Tiny t = new Tiny().vocab("a").special("<x>").special("a").special("<y>");
         ((com.fasterxml.jackson.databind.node.ObjectNode) t.added.get(0)).put("id", 7);
-        assertThatThrownBy(() -> HfTokenizer.fromJson(t.json(), "tiny")).isInstanceOf(TokenizerException.class)
-                .hasMessageContaining("\"<x>\" has id 7").hasMessageContaining("assigns it id 1");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) t.added.get(1)).put("id", 8);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) t.added.get(2)).put("id", 9);
+        HfTokenizer tok = t.build();
+        assertThat(tok.tokenToId("<x>")).hasValue(1);
+        assertThat(tok.tokenToId("a")).hasValue(0);
+        assertThat(tok.tokenToId("<y>")).hasValue(2);
+        assertThat(tok.encode("<y>a<x>", false)).containsExactly(2, 0, 1);
     }
 
     @Test

@@ -201,6 +201,32 @@ public final class HfTokenizer implements Tokenizer {
         return new Encoding(outIds.toArray(), outTokens);
     }
 
+    /**
+     * For tests: the ids without special tokens and, for each, the index of the piece it came from (the library's
+     * {@code word_ids}: pieces are numbered after pre-tokenization, added tokens included).
+     */
+    int[][] encodeWithWordIds(String text) {
+        List<Piece> pieces = added.extractAndNormalize(Text.wellFormed(text));
+        if (preTokenizer != null) {
+            pieces = preTokenizer.apply(pieces);
+        }
+        IntList ids = new IntList(16);
+        IntList words = new IntList(16);
+        for (int w = 0; w < pieces.size(); w++) {
+            Piece p = pieces.get(w);
+            int from = ids.size();
+            if (p.isToken()) {
+                ids.add(p.tokenId());
+            } else {
+                model.tokenize(p.text(), ids);
+            }
+            for (int k = from; k < ids.size(); k++) {
+                words.add(w);
+            }
+        }
+        return new int[][] {ids.toArray(), words.toArray()};
+    }
+
     @Override
     public String decode(int[] ids, boolean skipSpecialTokens) {
         List<String> tokens = new ArrayList<>(ids.length);

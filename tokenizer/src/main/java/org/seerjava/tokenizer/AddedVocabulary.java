@@ -97,10 +97,6 @@ final class AddedVocabulary {
         this.normalizedTrie = norm.isEmpty() ? null : norm;
     }
 
-    boolean isEmpty() {
-        return idToToken.isEmpty();
-    }
-
     Integer tokenToId(String content) {
         return contentToId.get(content);
     }

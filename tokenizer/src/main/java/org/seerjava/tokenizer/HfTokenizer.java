@@ -48,9 +48,14 @@ public final class HfTokenizer implements Tokenizer {
         this.description = source + " (" + parts.kind() + ", " + vocabSize() + " tokens)";
     }
 
+    /** Special added tokens that end a text or a turn in the common chat formats, in this order. */
+    static final List<String> WELL_KNOWN_EOS = List.of("</s>", "<|end_of_text|>", "<|endoftext|>", "<|eot_id|>",
+            "<|eom_id|>", "<|im_end|>");
+
     /**
-     * Loads a tokenizer.json file. The BOS is the special token the template puts before the text, if any; there is
-     * no EOS (use {@link #loadDirectory} to read the checkpoint's configuration files).
+     * Loads a tokenizer.json file. The BOS is the special token the template puts before the text, if any; the EOS
+     * ids are the special added tokens among {@link #WELL_KNOWN_EOS} (use {@link #loadDirectory} to read the
+     * checkpoint's own configuration instead).
      *
      * @throws TokenizerException if the file is missing, larger than 64 MiB, not JSON, or uses a component this
      *                            module does not implement (the message names the file and the component)
@@ -58,21 +63,22 @@ public final class HfTokenizer implements Tokenizer {
     public static HfTokenizer load(Path tokenizerJson) throws TokenizerException {
         TokenizerJson.Doc doc = TokenizerJson.readTokenizer(tokenizerJson);
         TokenizerJson.Parts parts = TokenizerJson.build(doc, "tokenizer.json " + tokenizerJson);
-        return new HfTokenizer(parts, templateBos(parts), new int[0], tokenizerJson.toString());
+        return new HfTokenizer(parts, templateBos(parts), wellKnownEos(parts), tokenizerJson.toString());
     }
 
     /** Parses tokenizer.json text ({@code source} names it in messages). */
     public static HfTokenizer fromJson(String json, String source) throws TokenizerException {
         TokenizerJson.Parts parts = TokenizerJson.build(
                 TokenizerJson.parseTokenizer(json.getBytes(java.nio.charset.StandardCharsets.UTF_8), source), source);
-        return new HfTokenizer(parts, templateBos(parts), new int[0], source);
+        return new HfTokenizer(parts, templateBos(parts), wellKnownEos(parts), source);
     }
 
     /**
      * Loads {@code dir/tokenizer.json} with the checkpoint's BOS and EOS ids, taken from the first of these that
      * gives them: {@code generation_config.json} ({@code bos_token_id}, {@code eos_token_id}: a number or a list),
      * {@code config.json} (the same keys), {@code tokenizer_config.json} ({@code bos_token}, {@code eos_token}: a
-     * token string or {"content": ...}); the BOS finally falls back to the template's leading special token.
+     * token string or {"content": ...}). Without them the BOS is the template's leading special token and the EOS
+     * ids are the special added tokens among {@link #WELL_KNOWN_EOS}.
      */
     public static HfTokenizer loadDirectory(Path dir) throws TokenizerException {
         Path file = dir.resolve("tokenizer.json");
@@ -111,7 +117,18 @@ public final class HfTokenizer implements Tokenizer {
         if (bos.isEmpty()) {
             bos = templateBos(parts);
         }
-        return new HfTokenizer(parts, bos, eos == null ? new int[0] : eos, file.toString());
+        return new HfTokenizer(parts, bos, eos == null ? wellKnownEos(parts) : eos, file.toString());
+    }
+
+    private static int[] wellKnownEos(TokenizerJson.Parts parts) {
+        IntList out = new IntList(4);
+        for (String name : WELL_KNOWN_EOS) {
+            Integer id = parts.added().tokenToId(name);
+            if (id != null && parts.added().isSpecial(name)) {
+                out.add(id);
+            }
+        }
+        return out.toArray();
     }
 
     private static OptionalInt templateBos(TokenizerJson.Parts parts) {

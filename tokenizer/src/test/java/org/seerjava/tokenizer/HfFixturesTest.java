@@ -73,6 +73,34 @@ class HfFixturesTest {
         assertThat(chars).isGreaterThan(10_000);
     }
 
+    @Test
+    void bosAndEosComeFromTheCheckpointFiles() throws IOException {
+        Path f = fixtures();
+        // generation_config.json: an EOS list (end_of_text, eom_id, eot_id)
+        HfTokenizer llama3 = HfTokenizer.loadDirectory(f.resolve("llama3-style"));
+        assertThat(llama3.bosId()).hasValue(2600);
+        assertThat(llama3.eosIds()).containsExactly(2601, 2608, 2609);
+        assertThat(llama3.idToToken(2609)).contains("<|eot_id|>");
+        // Qwen2 has no BOS at all
+        HfTokenizer qwen2 = HfTokenizer.loadDirectory(f.resolve("qwen2-style"));
+        assertThat(qwen2.bosId()).isEmpty();
+        assertThat(qwen2.eosIds()).containsExactly(2602, 2600);
+        // tokenizer_config.json only: token strings
+        HfTokenizer gpt2 = HfTokenizer.loadDirectory(f.resolve("gpt2-addedflags"));
+        assertThat(gpt2.bosId()).hasValue(2600);
+        assertThat(gpt2.eosIds()).containsExactly(2601);
+        HfTokenizer llama2 = HfTokenizer.loadDirectory(f.resolve("llama2-style"));
+        assertThat(llama2.bosId()).hasValue(1);
+        assertThat(llama2.eosIds()).containsExactly(2);
+        // no configuration: the template's BOS (none here) and the well-known special tokens
+        HfTokenizer bare = HfTokenizer.loadDirectory(f.resolve("metaspace-unk"));
+        assertThat(bare.bosId()).isEmpty();
+        assertThat(bare.eosIds()).containsExactly(2);
+        HfTokenizer file = HfTokenizer.load(f.resolve("llama3-style").resolve("tokenizer.json"));
+        assertThat(file.bosId()).hasValue(2600);
+        assertThat(file.eosIds()).containsExactly(2601, 2609, 2608);
+    }
+
     @TestFactory
     Stream<DynamicTest> encodingsAndDecodingsEqualTheLibrarys() throws IOException {
         JsonNode cases = read(fixtures().resolve("cases.json")).get("cases");

@@ -62,6 +62,20 @@ public final class StreamDecoder {
         return "";
     }
 
+    /**
+     * The text still held back, for the end of a generation: what the ids fed so far decode to beyond the text
+     * already released, incomplete characters included (as U+FFFD). Not part of the library's DecodeStream. The
+     * decoder then starts afresh, as a new one would.
+     */
+    public String flush() {
+        String string = decode(0, size);
+        String rest = string.startsWith(prefix) ? string.substring(prefix.length()) : "";
+        size = 0;
+        prefix = "";
+        prefixIndex = 0;
+        return rest;
+    }
+
     private String decode(int from, int to) {
         return tokenizer.decode(Arrays.copyOfRange(ids, from, to), skipSpecialTokens);
     }

@@ -83,6 +83,11 @@ class TokenizersTest {
             chunks.add(d.step(b & 0xFF));
         }
         assertThat(chunks).containsExactly("a", "", "", "", "😀", "", "é");
+        assertThat(d.step(0xE4)).isEmpty();
+        assertThat(d.step(0xB8)).isEmpty();
+        assertThat(d.flush()).isEqualTo("\uFFFD"); // an incomplete character at the end
+        assertThat(d.flush()).isEmpty();
+        assertThat(d.step('z')).isEqualTo("z");
     }
 
     @Test

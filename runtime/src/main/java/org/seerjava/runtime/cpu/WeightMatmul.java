@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.seerjava.cpu.VectorMath;
@@ -21,10 +22,12 @@ import org.seerjava.reference.io.DType;
  * {@code Σ_j W[2j]·x[2j] + W[2j+1]·x[2j+1]} with fused multiply-adds, float32 accumulation. f32 and f16 weights are
  * widened per tile of 4 rows into the same even/odd layout on the heap (f16 by {@link Float#float16ToFloat}).
  *
- * <p>Work is split into (64 weight rows × 64 x rows) tasks; inside a task a 4 × 4 register block (4 weight rows ×
- * 4 rows of x, 16 accumulators) walks the inner dimension. Decode (one row of x) is a matrix-vector product bound by
- * memory bandwidth: each bf16 weight is read once. Sums are reduced in a fixed order ({@link VectorMath#sum}), so
- * results do not depend on threads or JIT tier.
+ * <p>Fewer than {@value #PANEL_MIN_ROWS} rows of x (decode, short continuations): (64 weight rows × 64 x rows)
+ * tasks, inside which a 4 × 4 register block (4 weight rows × 4 rows of x, 16 accumulators) walks the inner
+ * dimension; decode is a matrix-vector product bound by memory bandwidth, each bf16 weight read once. More rows
+ * (prefill): the panel path of {@code panels} (W widened per panel of columns, a register-blocked outer product).
+ * Sums are taken in a fixed order ({@link VectorMath#sum} for the dot products), so results do not depend on threads
+ * or JIT tier; the two paths sum in different orders (a row's result differs between them by float32 rounding).
  */
 final class WeightMatmul {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -53,6 +56,10 @@ final class WeightMatmul {
         if (x.length < (long) n * in || y.length < (long) n * out) {
             throw new IllegalArgumentException("linear " + w.name() + " [" + out + ", " + in + "] on " + n
                     + " rows: x has " + x.length + " elements, y " + y.length);
+        }
+        if (n >= PANEL_MIN_ROWS) {
+            panels(w, bias, x, n, y, accumulate, out, in);
+            return;
         }
         float[] xd = split(x, n, in);
         int wBlocks = Math.ceilDiv(out, ROWS_PER_TASK);
@@ -97,6 +104,172 @@ final class WeightMatmul {
                 }
             }
         });
+    }
+
+    /**
+     * The prefill path: W is widened per panel of {@link #PW} output columns into a thread-local float32 buffer
+     * {@code [in][PW]} (transposed), and a 4-row × 3-vector register block (12 accumulators, one broadcast of x and
+     * three loads of W per step, no horizontal sums) runs over a chunk of rows; tasks are (panel, chunk of
+     * {@value #PANEL_ROWS} rows), so a panel is widened once per chunk.
+     */
+    private static void panels(WeightTensor w, float[] bias, float[] x, int n, float[] y, boolean accumulate, int out,
+                               int in) {
+        int panels = Math.ceilDiv(out, PW);
+        int chunks = Math.ceilDiv(n, PANEL_ROWS);
+        Parallel.forEach(panels * chunks, t -> {
+            int p = t % panels;
+            int r0 = (t / panels) * PANEL_ROWS;
+            int r1 = Math.min(n, r0 + PANEL_ROWS);
+            float[] packed = pack(w, p, out, in);
+            int r = r0;
+            for (; r + 4 <= r1; r += 4) {
+                panel4(packed, in, x, r, y, p, out, bias, accumulate);
+            }
+            for (; r < r1; r++) {
+                panel1(packed, in, x, r, y, p, out, bias, accumulate);
+            }
+        });
+    }
+
+    /** Columns per panel. */
+    static final int PW = 3 * L;
+    /** Rows of x from which the panel path is used. */
+    static final int PANEL_MIN_ROWS = 16;
+    private static final int PANEL_ROWS = 256;
+    private static final ThreadLocal<float[]> PACKED = new ThreadLocal<>();
+
+    /** Panel p of W widened and transposed: {@code packed[k·PW + j] = W[p·PW + j, k]}, zero past the last row. */
+    private static float[] pack(WeightTensor w, int p, int out, int in) {
+        float[] packed = PACKED.get();
+        if (packed == null || packed.length < in * PW) {
+            packed = new float[in * PW];
+            PACKED.set(packed);
+        }
+        float[] row = new float[in];
+        for (int j = 0; j < PW; j++) {
+            int o = p * PW + j;
+            if (o >= out) {
+                for (int k = 0; k < in; k++) {
+                    packed[k * PW + j] = 0f;
+                }
+                continue;
+            }
+            widenRow(w, o, in, row);
+            for (int k = 0; k < in; k++) {
+                packed[k * PW + j] = row[k];
+            }
+        }
+        return packed;
+    }
+
+    /** Row o of W as float32: bf16 through the int-pair trick, others through {@link WeightTensor#widen}. */
+    private static void widenRow(WeightTensor w, int o, int in, float[] row) {
+        if (w.dtype() != DType.BF16) {
+            w.widen((long) o * in, row, 0, in);
+            return;
+        }
+        MemorySegment seg = w.data();
+        long base = (long) o * in;
+        int k = 0;
+        float[] e = new float[L];
+        float[] d = new float[L];
+        for (; k + 2 * L <= in; k += 2 * L) {
+            IntVector v = load(seg, base + k);
+            // lanes hold pairs (2i, 2i + 1): interleave back into element order
+            even(v).intoArray(e, 0);
+            odd(v).intoArray(d, 0);
+            for (int i = 0; i < L; i++) {
+                row[k + 2 * i] = e[i];
+                row[k + 2 * i + 1] = d[i];
+            }
+        }
+        for (; k < in; k++) {
+            row[k] = bf16(seg, base + k);
+        }
+    }
+
+    private static void panel4(float[] w, int in, float[] x, int r, float[] y, int p, int out, float[] bias,
+                               boolean accumulate) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00;
+        int x0 = r * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
+        for (int k = 0, wb = 0; k < in; k++, wb += PW) {
+            FloatVector w0 = FloatVector.fromArray(F, w, wb);
+            FloatVector w1 = FloatVector.fromArray(F, w, wb + L);
+            FloatVector w2 = FloatVector.fromArray(F, w, wb + 2 * L);
+            FloatVector b = FloatVector.broadcast(F, x[x0 + k]);
+            a00 = b.fma(w0, a00);
+            a01 = b.fma(w1, a01);
+            a02 = b.fma(w2, a02);
+            b = FloatVector.broadcast(F, x[x1 + k]);
+            a10 = b.fma(w0, a10);
+            a11 = b.fma(w1, a11);
+            a12 = b.fma(w2, a12);
+            b = FloatVector.broadcast(F, x[x2 + k]);
+            a20 = b.fma(w0, a20);
+            a21 = b.fma(w1, a21);
+            a22 = b.fma(w2, a22);
+            b = FloatVector.broadcast(F, x[x3 + k]);
+            a30 = b.fma(w0, a30);
+            a31 = b.fma(w1, a31);
+            a32 = b.fma(w2, a32);
+        }
+        store(y, r, p, 0, a00, out, bias, accumulate);
+        store(y, r, p, 1, a01, out, bias, accumulate);
+        store(y, r, p, 2, a02, out, bias, accumulate);
+        store(y, r + 1, p, 0, a10, out, bias, accumulate);
+        store(y, r + 1, p, 1, a11, out, bias, accumulate);
+        store(y, r + 1, p, 2, a12, out, bias, accumulate);
+        store(y, r + 2, p, 0, a20, out, bias, accumulate);
+        store(y, r + 2, p, 1, a21, out, bias, accumulate);
+        store(y, r + 2, p, 2, a22, out, bias, accumulate);
+        store(y, r + 3, p, 0, a30, out, bias, accumulate);
+        store(y, r + 3, p, 1, a31, out, bias, accumulate);
+        store(y, r + 3, p, 2, a32, out, bias, accumulate);
+    }
+
+    private static void panel1(float[] w, int in, float[] x, int r, float[] y, int p, int out, float[] bias,
+                               boolean accumulate) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0;
+        int x0 = r * in;
+        for (int k = 0, wb = 0; k < in; k++, wb += PW) {
+            FloatVector b = FloatVector.broadcast(F, x[x0 + k]);
+            a0 = b.fma(FloatVector.fromArray(F, w, wb), a0);
+            a1 = b.fma(FloatVector.fromArray(F, w, wb + L), a1);
+            a2 = b.fma(FloatVector.fromArray(F, w, wb + 2 * L), a2);
+        }
+        store(y, r, p, 0, a0, out, bias, accumulate);
+        store(y, r, p, 1, a1, out, bias, accumulate);
+        store(y, r, p, 2, a2, out, bias, accumulate);
+    }
+
+    private static void store(float[] y, int r, int p, int c, FloatVector acc, int out, float[] bias,
+                              boolean accumulate) {
+        int col = p * PW + c * L;
+        if (col >= out) {
+            return;
+        }
+        int idx = r * out + col;
+        if (col + L <= out) {
+            if (bias != null) {
+                acc = acc.add(FloatVector.fromArray(F, bias, col));
+            }
+            if (accumulate) {
+                acc = acc.add(FloatVector.fromArray(F, y, idx));
+            }
+            acc.intoArray(y, idx);
+        } else {
+            VectorMask<Float> m = F.indexInRange(col, out);
+            if (bias != null) {
+                acc = acc.add(FloatVector.fromArray(F, bias, col, m));
+            }
+            if (accumulate) {
+                acc = acc.add(FloatVector.fromArray(F, y, idx, m));
+            }
+            acc.intoArray(y, idx, m);
+        }
     }
 
     /** x rows split into even elements (first half of each row) and odd elements (second half); an odd last stays. */

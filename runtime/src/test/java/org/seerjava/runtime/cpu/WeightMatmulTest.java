@@ -45,7 +45,8 @@ class WeightMatmulTest {
     @ParameterizedTest(name = "{0} out={1} in={2} n={3}")
     @CsvSource({
             "BF16, 70, 96, 9", "BF16, 5, 33, 3", "BF16, 130, 257, 1", "BF16, 64, 2048, 5",
-            "F16, 13, 35, 6", "F32, 67, 64, 70", "F32, 3, 7, 2", "BF16, 9, 1, 4"})
+            "F16, 13, 35, 6", "F32, 67, 64, 70", "F32, 3, 7, 2", "BF16, 9, 1, 4",
+            "BF16, 101, 67, 37", "BF16, 48, 2048, 16", "F16, 50, 33, 300", "BF16, 3, 130, 21"})
     void matchesADoubleProduct(DType dtype, int out, int in, int n) {
         Random r = new Random(out * 31L + in);
         try (Arena arena = Arena.ofShared()) {
@@ -83,12 +84,18 @@ class WeightMatmulTest {
                             "accumulated y[" + row + "," + o + "]");
                 }
             }
-            // a row's result does not depend on the rows around it (prefill and decode give the same projections)
+            // below the panel path, a row's result does not depend on the rows around it; on the panel path it
+            // differs from the one-row result by float32 rounding only
             for (int row = 0; row < n; row++) {
                 float[] one = new float[out];
                 float[] xr = java.util.Arrays.copyOfRange(x, row * in, (row + 1) * in);
                 WeightMatmul.apply(t, null, xr, 1, one, false);
-                assertArrayEquals(java.util.Arrays.copyOfRange(y, row * out, (row + 1) * out), one, "row " + row);
+                float[] inBatch = java.util.Arrays.copyOfRange(y, row * out, (row + 1) * out);
+                if (n < WeightMatmul.PANEL_MIN_ROWS) {
+                    assertArrayEquals(inBatch, one, "row " + row);
+                } else {
+                    assertArrayEquals(inBatch, one, 1e-4f * (float) Math.sqrt(in), "row " + row);
+                }
             }
         }
     }

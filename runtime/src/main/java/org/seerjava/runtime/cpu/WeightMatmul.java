@@ -85,6 +85,10 @@ final class WeightMatmul {
                         } else {
                             tileBlock44(tile, in, xd, r, sums);
                         }
+                    } else if (rows == 4 && bf16) {
+                        for (int b = 0; b < xr; b++) {
+                            bf16Block41(w.data(), o, in, xd, r + b, sums, b);
+                        }
                     } else {
                         for (int a = 0; a < rows; a++) {
                             for (int b = 0; b < xr; b++) {
@@ -335,6 +339,43 @@ final class WeightMatmul {
             acc = odd(p).fma(FloatVector.fromArray(F, xd, xb + half + j), acc);
         }
         float s = VectorMath.sum(acc);
+        for (int j = vec; j < half; j++) {
+            s = Math.fma(bf16(w, wb + 2L * j), xd[xb + j], s);
+            s = Math.fma(bf16(w, wb + 2L * j + 1), xd[xb + half + j], s);
+        }
+        if ((in & 1) != 0) {
+            s = Math.fma(bf16(w, wb + in - 1), xd[xb + in - 1], s);
+        }
+        return s;
+    }
+
+    /** 4 bf16 weight rows × 1 row of x into sums[a·4 + b]; the same sums, term for term, as {@link #bf16Dot}. */
+    private static void bf16Block41(MemorySegment w, int o, int in, float[] xd, int r, float[] sums, int b) {
+        int half = in / 2;
+        int vec = half - half % L;
+        long w0 = (long) o * in, w1 = w0 + in, w2 = w1 + in, w3 = w2 + in;
+        int x0 = r * in;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int j = 0; j < vec; j += L) {
+            FloatVector e = FloatVector.fromArray(F, xd, x0 + j);
+            FloatVector d = FloatVector.fromArray(F, xd, x0 + half + j);
+            IntVector p0 = load(w, w0 + 2L * j);
+            IntVector p1 = load(w, w1 + 2L * j);
+            IntVector p2 = load(w, w2 + 2L * j);
+            IntVector p3 = load(w, w3 + 2L * j);
+            a0 = odd(p0).fma(d, even(p0).fma(e, a0));
+            a1 = odd(p1).fma(d, even(p1).fma(e, a1));
+            a2 = odd(p2).fma(d, even(p2).fma(e, a2));
+            a3 = odd(p3).fma(d, even(p3).fma(e, a3));
+        }
+        sums[b] = finish(VectorMath.sum(a0), w, w0, vec, half, in, xd, x0);
+        sums[4 + b] = finish(VectorMath.sum(a1), w, w1, vec, half, in, xd, x0);
+        sums[8 + b] = finish(VectorMath.sum(a2), w, w2, vec, half, in, xd, x0);
+        sums[12 + b] = finish(VectorMath.sum(a3), w, w3, vec, half, in, xd, x0);
+    }
+
+    /** The scalar tail of a bf16 dot product. */
+    private static float finish(float s, MemorySegment w, long wb, int vec, int half, int in, float[] xd, int xb) {
         for (int j = vec; j < half; j++) {
             s = Math.fma(bf16(w, wb + 2L * j), xd[xb + j], s);
             s = Math.fma(bf16(w, wb + 2L * j + 1), xd[xb + half + j], s);

@@ -5,7 +5,9 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.seerjava.gate.GateSet;
 import org.seerjava.gate.ModelDims;
@@ -21,6 +23,9 @@ import org.seerjava.runtime.RuntimeOptions;
 import org.seerjava.runtime.Sampler;
 import org.seerjava.runtime.Session;
 import org.seerjava.runtime.cpu.MemoryBandwidth;
+import org.seerjava.tokenizer.StreamDecoder;
+import org.seerjava.tokenizer.Tokenizer;
+import org.seerjava.tokenizer.Tokenizers;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,7 +36,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generate text from a prompt: the prompt is prefilled in one pass (dense attention, or "
                 + "SeerAttention with --gates), then tokens are decoded one at a time from a KV cache and streamed to "
-                + "standard output. Prefill time, decode speed and memory follow on standard error."},
+                + "standard output. Prefill time, decode speed and memory follow on standard error. Text is tokenized "
+                + "with the checkpoint's tokenizer.json (the byte tokenizer for a 256-token vocabulary); generation "
+                + "stops at the tokenizer's end-of-sequence ids."},
         footer = {"", "Examples:",
                 "  seer generate --prompt \"Call me Ishmael.\" --max-new-tokens 64",
                 "  seer generate --prompt-file chapter.txt --max-new-tokens 200 --gates work/distill/gates.safetensors --density 0.2",
@@ -118,8 +125,15 @@ final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("model directory " + dir + " does not exist");
         }
         LlamaConfig config = LlamaConfig.load(dir.resolve(LlamaModel.CONFIG));
-        TextTokens.requireTokenizable(dir, config.vocabSize());
-        int[] ids = TextTokens.encode(text);
+        Tokenizer tokenizer = Tokenizers.forCheckpoint(dir, config.vocabSize());
+        int[] ids = tokenizer.encode(text, true);
+        if (ids.length == 0) {
+            throw usage("the prompt encodes to no tokens");
+        }
+        Set<Integer> stop = new HashSet<>();
+        for (int id : tokenizer.eosIds()) {
+            stop.add(id);
+        }
         PrefillAttention attention = PrefillAttention.dense();
         if (gates != null) {
             GateSet g = GateSet.load(gates, ModelDims.of(config));
@@ -128,9 +142,9 @@ final class GenerateCommand implements Callable<Integer> {
         RuntimeOptions options = RuntimeOptions.defaults().backend(backend).allowBeyondMaxPositions(allowLong);
         try (ModelRuntime rt = ModelRuntime.open(ModelSource.checkpoint(dir), options);
              Session session = rt.newSession(Generator.capacityFor(ids.length, maxNewTokens), attention)) {
-            TextTokens.Stream stream = new TextTokens.Stream();
-            GenerationResult r = Generator.generate(session, ids,
-                    new GenerationOptions(maxNewTokens, sampler, TextTokens.stopTokens()), token -> {
+            StreamDecoder stream = tokenizer.streamDecoder(true);
+            GenerationResult r = Generator.generate(session, ids, new GenerationOptions(maxNewTokens, sampler, stop),
+                    token -> {
                         out.print(stream.step(token));
                         out.flush();
                         return true;
@@ -138,6 +152,7 @@ final class GenerateCommand implements Callable<Integer> {
             out.println(stream.flush());
             out.flush();
             err.printf(Locale.ROOT, "model: %s on %s (%s)%n", config.architecture(), rt.backend(), rt.description());
+            err.printf(Locale.ROOT, "tokenizer: %s%n", tokenizer.description());
             err.printf(Locale.ROOT, "prefill: %d tokens in %.3f s (%.0f tokens/s), attention %s, density %.3f%n",
                     ids.length, r.prefillNanos() / 1e9, r.prefillTokensPerSecond(), attention,
                     session.prefillDensity());

@@ -59,6 +59,27 @@ class GenerateCommandTest {
         assertThat(missing.err()).contains("no/such/dir");
     }
 
+    /**
+     * A Llama-3-style checkpoint with random weights and a tokenizer.json (the tokenizer module's fixture, trained
+     * with the Hugging Face library): the prompt is BPE-encoded with BOS, text streams out, and generation stops
+     * at an end-of-sequence id or the token limit.
+     */
+    @Test
+    void aCheckpointWithATokenizerJsonGenerates(@TempDir Path dir) throws Exception {
+        org.seerjava.model.LlamaConfig c = new org.seerjava.model.LlamaConfig("LlamaForCausalLM", 64, 96, 2, 4, 2, 16,
+                1e-5, 2624, false, false, 512, org.seerjava.reference.RopeConfig.of(500000, 16));
+        org.seerjava.runtime.RandomWeights.writeCheckpoint(new org.seerjava.runtime.ModelShape("tiny-bpe", c), 5, dir);
+        Path fixture = Path.of("../tokenizer/src/test/resources/hf-fixtures/llama3-style");
+        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "generation_config.json"}) {
+            Files.copy(fixture.resolve(f), dir.resolve(f));
+        }
+        CheckCommandTest.Run r = run("generate", "--model", dir.toString(), "--prompt", "Call me Ishmael.",
+                "--max-new-tokens", "12", "--backend", "cpu", "--temperature", "1", "--seed", "2");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("tokenizer: ", "decode: ");
+        assertThat(r.err()).containsPattern("prefill: ([4-9]|1[0-9]) tokens"); // BPE pieces + BOS, not 16 bytes
+    }
+
     @Test
     void aModelWhoseTextCannotBeTokenizedIsRefused(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("config.json"), """
@@ -67,6 +88,10 @@ class GenerateCommandTest {
         CheckCommandTest.Run g = run("generate", "--model", dir.toString(), "--prompt", "hello");
         assertThat(g.exit()).isEqualTo(Seer.ERROR);
         assertThat(g.err()).contains("32000-token vocabulary", "no tokenizer.json", "cannot tokenize");
+        Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": ");
+        CheckCommandTest.Run bad = run("generate", "--model", dir.toString(), "--prompt", "hello");
+        assertThat(bad.exit()).isEqualTo(Seer.ERROR);
+        assertThat(bad.err()).contains("tokenizer.json");
         CheckCommandTest.Run d = run("distill", "--model", dir.toString(), "--steps", "1", "--no-progress");
         assertThat(d.exit()).isEqualTo(Seer.ERROR);
         assertThat(d.err()).contains("distill", "32000-token vocabulary", "bytes");

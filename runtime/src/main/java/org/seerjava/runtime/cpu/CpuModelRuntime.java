@@ -28,6 +28,10 @@ import org.seerjava.runtime.Session;
  * biases) are widened to float32 on the heap. Matrix products read the weights where they are
  * ({@link WeightMatmul}); the first prefill's attention runs on the CPU engine ({@code cpu}), decode on the cache
  * ({@link CacheAttention}).
+ *
+ * <p>A prefill call is computed in one pass ({@link RuntimeOptions#prefillChunk()} is not used: the CPU engine's
+ * attention takes the whole prompt, and activations live on the Java heap, checked against its free space before
+ * each call).
  */
 final class CpuModelRuntime implements ModelRuntime {
     private static final System.Logger LOG = System.getLogger("org.seerjava.runtime");

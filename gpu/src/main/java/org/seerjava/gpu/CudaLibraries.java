@@ -19,7 +19,10 @@ import java.util.function.Function;
  * installed with the driver, not with the toolkit); {@code -Dseer.cuda.driver=/path/libcuda.so.1} overrides it.
  * NVRTC ({@code libnvrtc.so.13}) is looked for under {@code <cuda>/lib64} and {@code <cuda>/targets/x86_64-linux/lib},
  * where {@code <cuda>} is {@code -Dseer.cuda.home}, else {@code $CUDA_HOME}, {@code $CUDA_PATH}, else
- * {@code /usr/local/cuda}; {@code -Dseer.nvrtc.path} names the library file directly.
+ * {@code /usr/local/cuda}; {@code -Dseer.nvrtc.path} names the library file directly. cuBLAS and cuBLASLt
+ * ({@code libcublas.so.13}, {@code libcublasLt.so.13}) are looked for in the same two toolkit folders, then in the
+ * folders where the NVIDIA pip wheels put them (a PyTorch virtual environment); {@code -Dseer.cublas.dir} names the
+ * folder directly.
  */
 public final class CudaLibraries {
     /** System property: the CUDA toolkit root (headers for NVRTC, and NVRTC itself). */
@@ -29,7 +32,17 @@ public final class CudaLibraries {
     /** System property: the driver library file or name (default {@code libcuda.so.1} from the loader path). */
     public static final String DRIVER_PATH = "seer.cuda.driver";
 
+    /** System property: the folder holding {@code libcublas.so.13} and {@code libcublasLt.so.13}. */
+    public static final String CUBLAS_DIR = "seer.cublas.dir";
+
     static final String DRIVER_NAME = "libcuda.so.1";
+    static final String CUBLAS_NAME = "libcublas.so.13";
+    static final String CUBLASLT_NAME = "libcublasLt.so.13";
+    /** Where NVIDIA's pip wheels install cuBLAS for CUDA 13, relative to a Python {@code site-packages} folder. */
+    private static final List<String> WHEEL_FOLDERS = List.of("nvidia/cu13/lib", "nvidia/cublas/lib");
+    /** Python environments looked at for the wheels (the GPU machine's PyTorch environment first). */
+    private static final List<String> SITE_PACKAGES = List.of("/opt/torch/.venv/lib/python3.12/site-packages",
+            "/usr/local/lib/python3.12/dist-packages", "/usr/lib/python3/dist-packages");
     static final String NVRTC_NAME = "libnvrtc.so.13";
 
     private CudaLibraries() {
@@ -101,6 +114,57 @@ public final class CudaLibraries {
         }
         throw new CudaUnavailableException("no NVRTC: " + NVRTC_NAME + " not found at " + tried
                 + "; set -D" + CUDA_HOME + "=<CUDA 13 toolkit root> or -D" + NVRTC_PATH + "=/path/to/" + NVRTC_NAME);
+    }
+
+    /** Folders searched for cuBLAS, in order. */
+    public static List<Path> cublasFolders() {
+        List<Path> list = new ArrayList<>();
+        String p = System.getProperty(CUBLAS_DIR);
+        if (p != null && !p.isBlank()) {
+            list.add(Path.of(p));
+            return list;
+        }
+        Path home = cudaHome();
+        list.add(home.resolve("lib64"));
+        list.add(home.resolve("targets/x86_64-linux/lib"));
+        String venv = System.getenv("VIRTUAL_ENV");
+        List<String> sites = new ArrayList<>();
+        if (venv != null && !venv.isBlank()) {
+            sites.add(venv + "/lib/python3.12/site-packages");
+        }
+        sites.addAll(SITE_PACKAGES);
+        for (String site : sites) {
+            for (String w : WHEEL_FOLDERS) {
+                list.add(Path.of(site, w));
+            }
+        }
+        return list;
+    }
+
+    /**
+     * The first folder of {@link #cublasFolders()} holding both {@code libcublasLt.so.13} and {@code libcublas.so.13}.
+     *
+     * @throws CudaUnavailableException naming every folder tried
+     */
+    public static Path findCublas() {
+        List<Path> tried = cublasFolders();
+        for (Path dir : tried) {
+            if (Files.isRegularFile(dir.resolve(CUBLASLT_NAME)) && Files.isRegularFile(dir.resolve(CUBLAS_NAME))) {
+                return dir;
+            }
+        }
+        throw new CudaUnavailableException("no cuBLAS: " + CUBLAS_NAME + " and " + CUBLASLT_NAME + " not found in "
+                + tried + "; install the CUDA 13 toolkit's cuBLAS, or set -D" + CUBLAS_DIR
+                + "=<folder holding both> (the model runtime needs cuBLAS for its matrix products)");
+    }
+
+    /** Opens one library file; a file that exists but does not load is an error naming it. */
+    static SymbolLookup open(Path file) {
+        try {
+            return SymbolLookup.libraryLookup(file, Arena.global());
+        } catch (IllegalArgumentException | UnsatisfiedLinkError e) {
+            throw new CudaUnavailableException(file + " could not be loaded: " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -9,6 +9,9 @@ import java.lang.foreign.ValueLayout;
  * are synchronous unless a {@link Stream} is given.
  */
 public final class DeviceBuffer implements AutoCloseable {
+    private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
+    private static final java.util.concurrent.atomic.AtomicLong PEAK = new java.util.concurrent.atomic.AtomicLong();
+
     private final CudaContext context;
     private final long pointer;
     private final long bytes;
@@ -27,7 +30,24 @@ public final class DeviceBuffer implements AutoCloseable {
         }
         CudaContext c = CudaContext.get();
         long n = Math.max(1, bytes);
-        return new DeviceBuffer(c, c.driver().memAlloc(n), bytes);
+        DeviceBuffer b = new DeviceBuffer(c, c.driver().memAlloc(n), bytes);
+        PEAK.accumulateAndGet(LIVE.addAndGet(bytes), Math::max);
+        return b;
+    }
+
+    /** Bytes held now by open buffers of this process (what {@code torch.cuda.memory_allocated} counts). */
+    public static long liveBytes() {
+        return LIVE.get();
+    }
+
+    /** The most bytes held at once by open buffers since the start or the last {@link #resetPeak()}. */
+    public static long peakBytes() {
+        return PEAK.get();
+    }
+
+    /** Starts a new peak measurement at the bytes held now. */
+    public static void resetPeak() {
+        PEAK.set(LIVE.get());
     }
 
     /** A device copy of the floats. */
@@ -175,6 +195,7 @@ public final class DeviceBuffer implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            LIVE.addAndGet(-bytes);
             context.makeCurrent();
             context.driver().memFree(pointer);
         }

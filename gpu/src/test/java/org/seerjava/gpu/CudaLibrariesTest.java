@@ -42,6 +42,34 @@ class CudaLibrariesTest {
     }
 
     @Test
+    void missingCublasNamesEveryFolderTried() {
+        System.setProperty(CudaLibraries.CUBLAS_DIR, "/nonexistent/cublas");
+        try {
+            CudaUnavailableException e = assertThrows(CudaUnavailableException.class, CudaLibraries::findCublas);
+            System.out.println("[seer-gpu] no-cuBLAS message: " + e.getMessage());
+            assertTrue(e.getMessage().startsWith("no cuBLAS"), e.getMessage());
+            assertTrue(e.getMessage().contains("/nonexistent/cublas"), e.getMessage());
+            assertTrue(e.getMessage().contains("-D" + CudaLibraries.CUBLAS_DIR), e.getMessage());
+        } finally {
+            System.clearProperty(CudaLibraries.CUBLAS_DIR);
+        }
+        String old = System.getProperty(CudaLibraries.CUDA_HOME);
+        System.setProperty(CudaLibraries.CUDA_HOME, "/nonexistent/cuda");
+        try {
+            var folders = CudaLibraries.cublasFolders();
+            assertEquals("/nonexistent/cuda/lib64", folders.get(0).toString());
+            assertEquals("/nonexistent/cuda/targets/x86_64-linux/lib", folders.get(1).toString());
+            assertTrue(folders.stream().anyMatch(f -> f.toString().endsWith("site-packages/nvidia/cu13/lib")), "" + folders);
+        } finally {
+            if (old == null) {
+                System.clearProperty(CudaLibraries.CUDA_HOME);
+            } else {
+                System.setProperty(CudaLibraries.CUDA_HOME, old);
+            }
+        }
+    }
+
+    @Test
     void nvrtcPathOverrideIsUsedAlone() {
         System.setProperty(CudaLibraries.NVRTC_PATH, "/opt/x/libnvrtc.so.13");
         try {

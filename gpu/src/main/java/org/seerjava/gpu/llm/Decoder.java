@@ -1,0 +1,579 @@
+package org.seerjava.gpu.llm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import org.seerjava.gpu.CudaContext;
+import org.seerjava.gpu.CudaGraph;
+import org.seerjava.gpu.DeviceBuffer;
+import org.seerjava.gpu.Matmul;
+import org.seerjava.gpu.Prefill;
+import org.seerjava.gpu.SeerKernels;
+import org.seerjava.gpu.Stream;
+import org.seerjava.gpu.graph.DType;
+import org.seerjava.gpu.graph.ExecutionPlan;
+import org.seerjava.gpu.graph.Tensor;
+import org.seerjava.gpu.llm.DecoderWeights.Part;
+import org.seerjava.reference.AttentionShape;
+
+/**
+ * A Llama-family decoder running on the GPU with a KV cache: bf16 weights and activations, fp32 accumulation and an
+ * fp32 residual stream. It computes what {@code LlamaModel.forward} (module {@code model}) computes in float32:
+ * <pre>
+ *   x = embed_tokens[tokens]                                        (fp32 rows)
+ *   per layer:  h = RMSNorm(x)·w_in                                 rms_norm_bf16
+ *               q|k|v = h·W_qkvᵀ                                    cuBLASLt (prefill) / gemv (decode)
+ *               q, k = RoPE(q + b_q, k + b_k); cache ← k, v         rope_qkv_bf16
+ *               a = attention(q, cache)                             dense wgmma / SeerAttention / decode kernel
+ *               x += a·W_oᵀ (+ b_o)                                 fp32 output accumulated
+ *               g|u = RMSNorm(x)·w_post·W_gate|upᵀ; x += (silu(g) ⊙ u)·W_downᵀ
+ *   logits = RMSNorm(x)·w_norm·W_lm_headᵀ
+ * </pre>
+ *
+ * <p><b>Prefill</b> ({@link #prefill}) takes the prompt at positions {@link #position()} onwards. Projections, norms
+ * and the MLP run over token chunks of {@code chunkTokens} rows (activations stay at chunk size); q of the whole
+ * prompt stays on the device so that one attention call covers it. From position 0 the attention is the dense
+ * warpgroup-MMA kernel or SeerAttention (pool → gate → select → block-sparse, {@link Prefill}) and writes its output
+ * over q; after earlier tokens (a second prefill) it is the decode kernel with the chunk's tokens as queries.
+ * <b>Decode</b> ({@link #decode}, {@link #decodeGreedy}) runs one token through matrix-vector products and the
+ * split-key decode attention; the whole step, including the argmax and the position's advance, is captured once as
+ * a CUDA graph and replayed.
+ *
+ * <p>Memory: the weights ({@link DecoderWeights}), the KV cache for {@code capacity} positions and the RoPE table are
+ * held for the decoder's life; a prefill of N tokens adds N·H fp32 + N·Hq·D bf16 and chunk-sized buffers, checked
+ * against the free memory first ({@link DeviceMemoryException} names both figures). Not thread-safe.
+ */
+public final class Decoder implements AutoCloseable {
+    /** Default rows of a prefill chunk. */
+    public static final int DEFAULT_CHUNK = 8192;
+
+    private final DecoderWeights w;
+    private final DecoderShape s;
+    private final int capacity;
+    private final int chunkTokens;
+    private final CudaContext context;
+    private final Stream stream;
+    private final Matmul matmul;
+    private final List<DeviceBuffer> kCache = new ArrayList<>();
+    private final List<DeviceBuffer> vCache = new ArrayList<>();
+    private final DeviceBuffer ropeTable;
+    private final DeviceBuffer pos;
+    private final DeviceBuffer ids1;
+    private final DeviceBuffer x1;
+    private final DeviceBuffer h1;
+    private final DeviceBuffer qkv1;
+    private final DeviceBuffer q1;
+    private final DeviceBuffer gu1;
+    private final DeviceBuffer a1;
+    private final DeviceBuffer logits1;
+    private final DeviceBuffer ml1;
+    private final DeviceBuffer po1;
+    private final int decodeSplits;
+    private final double scale;
+    private final float eps;
+    private final List<DeviceBuffer> owned = new ArrayList<>();
+    private CudaGraph decodeGraph;
+    private boolean useGraph = Boolean.parseBoolean(System.getProperty("seer.cuda.decodeGraph", "true"));
+    private boolean profile;
+    private double attentionMillis;
+    private int position;
+    private boolean closed;
+
+    /**
+     * A decoder over uploaded weights with a KV cache for {@code capacity} positions.
+     *
+     * @param invFreq the RoPE inverse frequencies, {@code D/2} floats (the model's own, scaling included)
+     * @throws DeviceMemoryException when the cache does not fit in the free GPU memory
+     */
+    public Decoder(DecoderWeights weights, float[] invFreq, int capacity, int chunkTokens) {
+        this.w = weights;
+        this.s = weights.shape();
+        if (capacity <= 0) {
+            throw new IllegalArgumentException("the KV cache capacity must be > 0 positions, got " + capacity);
+        }
+        if (chunkTokens <= 0) {
+            throw new IllegalArgumentException("prefill chunk must be > 0 tokens, got " + chunkTokens);
+        }
+        if (invFreq == null || invFreq.length != s.headDim() / 2) {
+            throw new IllegalArgumentException("RoPE needs " + s.headDim() / 2 + " inverse frequencies, got "
+                    + (invFreq == null ? "null" : invFreq.length));
+        }
+        if (s.qHeads() / s.kvHeads() > ModelKernels.MAX_GROUP) {
+            throw new IllegalArgumentException("the GPU decode attention supports at most " + ModelKernels.MAX_GROUP
+                    + " query heads per key/value head, got " + s.qHeads() + "/" + s.kvHeads());
+        }
+        ModelKernels.checkDecodeHeadDim(s.headDim());
+        this.capacity = capacity;
+        this.chunkTokens = chunkTokens;
+        this.context = CudaContext.get();
+        this.scale = 1.0 / Math.sqrt(s.headDim());
+        this.eps = (float) s.rmsNormEps();
+        this.decodeSplits = ModelKernels.decodeSplits(1, s.kvHeads(), capacity);
+        long need = residentBytes(s, capacity, decodeSplits);
+        checkFree(need, "the KV cache for " + capacity + " positions and the decode buffers");
+        Stream st = null;
+        Matmul mm = null;
+        try {
+            st = new Stream();
+            mm = new Matmul();
+            long kvBytes = (long) capacity * s.kvDim() * 2;
+            for (int l = 0; l < s.layers(); l++) {
+                kCache.add(own(kvBytes));
+                vCache.add(own(kvBytes));
+            }
+            int half = s.headDim() / 2;
+            ropeTable = own((long) capacity * half * 8);
+            pos = own(4);
+            ids1 = own(4);
+            x1 = own((long) s.hidden() * 4);
+            h1 = own((long) Math.max(s.hidden(), s.qDim()) * 2);
+            qkv1 = own((long) s.qkvDim() * 2);
+            q1 = own((long) s.qDim() * 2);
+            gu1 = own(2L * s.intermediate() * 2);
+            a1 = own((long) s.intermediate() * 2);
+            logits1 = own((long) s.vocab() * 4);
+            ml1 = own((long) s.qHeads() * decodeSplits * 8);
+            po1 = own((long) s.qHeads() * decodeSplits * s.headDim() * 4);
+            ModelKernels.preload(s.headDim());
+            try (DeviceBuffer inv = DeviceBuffer.of(invFreq)) {
+                ModelKernels.ropeTable(st, inv.pointer(), ropeTable.pointer(), capacity, half);
+                st.synchronize();
+            }
+        } catch (RuntimeException e) {
+            for (DeviceBuffer b : owned) {
+                b.close();
+            }
+            if (mm != null) {
+                mm.close();
+            }
+            if (st != null) {
+                st.close();
+            }
+            throw e;
+        }
+        this.stream = st;
+        this.matmul = mm;
+    }
+
+    private DeviceBuffer own(long bytes) {
+        DeviceBuffer b = DeviceBuffer.allocate(bytes);
+        owned.add(b);
+        return b;
+    }
+
+    /** Device bytes the decoder holds besides the weights: KV cache, RoPE table, decode buffers, GEMM workspace. */
+    public static long residentBytes(DecoderShape s, int capacity, int splits) {
+        long kv = s.kvCacheBytes(capacity);
+        long table = (long) capacity * (s.headDim() / 2) * 8;
+        long decode = (long) s.hidden() * 4 + 2L * Math.max(s.hidden(), s.qDim()) + 2L * s.qkvDim() + 2L * s.qDim()
+                + 6L * s.intermediate() + 4L * s.vocab() + (long) s.qHeads() * splits * (8 + 4L * s.headDim());
+        return kv + table + decode + Matmul.DEFAULT_WORKSPACE;
+    }
+
+    /**
+     * Device bytes a prefill of {@code tokens} tokens allocates for its duration (activations, chunk buffers, the
+     * SeerAttention gate's inputs; the gate's own intermediates come on top, layer by layer).
+     */
+    public static long prefillBytes(DecoderShape s, int tokens, int chunkTokens, boolean seer, boolean afterCache,
+                                    int splits) {
+        long n = tokens;
+        long c = Math.min(tokens, chunkTokens);
+        long bytes = n * s.hidden() * 4 + n * s.qDim() * 2 + n * 4;
+        bytes += c * s.hidden() * 2 + c * Math.max(s.qkvDim(), 3L * s.intermediate()) * 2;
+        if (seer) {
+            bytes += n * s.qDim() * 2 + n * s.kvDim() * 2;
+        }
+        if (afterCache) {
+            bytes += c * s.qHeads() * splits * (8 + 4L * s.headDim());
+        }
+        return bytes;
+    }
+
+    private void checkFree(long need, String what) {
+        long free = context.memoryInfo()[0];
+        if (need > free) {
+            throw new DeviceMemoryException(what + " need " + DeviceMemoryException.human(need) + " of GPU memory ("
+                    + need + " bytes); the GPU has " + DeviceMemoryException.human(free) + " free (" + free + " bytes)",
+                    need, free);
+        }
+    }
+
+    public DecoderShape shape() {
+        return s;
+    }
+
+    /** Positions in the KV cache. */
+    public int position() {
+        return position;
+    }
+
+    /** Positions the KV cache can hold. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Forgets the cached tokens (the next prefill starts at position 0). */
+    public void reset() {
+        position = 0;
+    }
+
+    /**
+     * Times every layer's attention with events during prefills (it synchronises once per layer); the sum since
+     * the last call is {@link #takeAttentionMillis()}.
+     */
+    public void profileAttention(boolean on) {
+        profile = on;
+    }
+
+    /** Milliseconds of attention timed since the last call (with {@link #profileAttention}). */
+    public double takeAttentionMillis() {
+        double t = attentionMillis;
+        attentionMillis = 0;
+        return t;
+    }
+
+    /** Replays decode steps from a CUDA graph (default) or launches their kernels one by one. */
+    public void useCudaGraph(boolean on) {
+        useGraph = on;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("decoder is closed");
+        }
+    }
+
+    private void setPosition(int p) {
+        try (Arena a = Arena.ofConfined()) {
+            pos.copyFrom(a.allocateFrom(ValueLayout.JAVA_INT, p));
+        }
+    }
+
+    private void checkTokens(int[] tokens) {
+        if (tokens == null || tokens.length == 0) {
+            throw new IllegalArgumentException("tokens must hold at least one token id");
+        }
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] < 0 || tokens[i] >= s.vocab()) {
+                throw new IllegalArgumentException("token " + i + " = " + tokens[i] + " is outside the vocabulary [0, "
+                        + s.vocab() + ")");
+            }
+        }
+        if ((long) position + tokens.length > capacity) {
+            throw new IllegalArgumentException(tokens.length + " tokens after " + position + " cached exceed the KV"
+                    + " cache capacity of " + capacity + " positions");
+        }
+    }
+
+    /** As {@link #prefill(int[], DecoderAttention, int)} with the logits of the last token only. */
+    public float[] prefill(int[] tokens, DecoderAttention attention) {
+        return prefill(tokens, attention, tokens.length - 1);
+    }
+
+    /**
+     * Runs the tokens through the model at positions {@link #position()} onwards, appending their keys and values to
+     * the cache, and returns the logits {@code [N − logitsFrom, V]} of tokens {@code logitsFrom … N−1} (fp32).
+     */
+    public float[] prefill(int[] tokens, DecoderAttention attention, int logitsFrom) {
+        ensureOpen();
+        checkTokens(tokens);
+        int n = tokens.length;
+        if (logitsFrom < 0 || logitsFrom >= n) {
+            throw new IllegalArgumentException("logitsFrom must be in [0, " + n + "), got " + logitsFrom);
+        }
+        boolean seer = attention instanceof DecoderAttention.Seer;
+        if (seer && ((DecoderAttention.Seer) attention).gates().size() != s.layers()) {
+            throw new IllegalArgumentException("SeerAttention needs one gate per layer: " + s.layers() + ", got "
+                    + ((DecoderAttention.Seer) attention).gates().size());
+        }
+        int p0 = position;
+        boolean afterCache = p0 > 0;
+        if (seer && afterCache) {
+            throw new IllegalArgumentException("SeerAttention prefill starts at position 0; " + p0 + " tokens are"
+                    + " cached (reset the decoder, or prefill the continuation densely)");
+        }
+        int c = Math.min(n, chunkTokens);
+        int splits = afterCache ? ModelKernels.decodeSplits(c, s.kvHeads(), (long) p0 + n) : 0;
+        checkFree(prefillBytes(s, n, chunkTokens, seer, afterCache, splits), "a prefill of " + n + " tokens");
+        List<DeviceBuffer> tmp = new ArrayList<>();
+        try {
+            DeviceBuffer x = alloc(tmp, (long) n * s.hidden() * 4);
+            DeviceBuffer q = alloc(tmp, (long) n * s.qDim() * 2);
+            DeviceBuffer ids = alloc(tmp, (long) n * 4);
+            DeviceBuffer hn = alloc(tmp, (long) c * s.hidden() * 2);
+            DeviceBuffer big = alloc(tmp, (long) c * Math.max(s.qkvDim(), 3L * s.intermediate()) * 2);
+            DeviceBuffer qPre = seer ? alloc(tmp, (long) n * s.qDim() * 2) : null;
+            DeviceBuffer kPre = seer ? alloc(tmp, (long) n * s.kvDim() * 2) : null;
+            DeviceBuffer ml = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * 8) : null;
+            DeviceBuffer po = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * s.headDim() * 4) : null;
+            try (Arena a = Arena.ofConfined()) {
+                ids.copyFrom(a.allocateFrom(ValueLayout.JAVA_INT, tokens));
+            }
+            setPosition(p0);
+            ModelKernels.embed(stream, ids.pointer(), w.pointer(Part.EMBED, 0), x.pointer(), n, s.hidden());
+            int H = s.hidden();
+            int I = s.intermediate();
+            for (int l = 0; l < s.layers(); l++) {
+                for (int c0 = 0; c0 < n; c0 += c) {
+                    int rows = Math.min(c, n - c0);
+                    ModelKernels.rmsNorm(stream, x.pointer() + (long) c0 * H * 4, w.pointer(Part.INPUT_NORM, l),
+                            hn.pointer(), rows, H, eps);
+                    matmul.linear(stream, hn.pointer(), w.pointer(Part.QKV, l), big.pointer(), rows, s.qkvDim(), H,
+                            Matmul.Out.BF16);
+                    ModelKernels.ropeQkv(stream, big.pointer(), opt(Part.QKV_BIAS, l), opt(Part.Q_NORM, l),
+                            opt(Part.K_NORM, l), eps, ropeTable.pointer(), pos.pointer(), c0, rows, s.qHeads(),
+                            s.kvHeads(), s.headDim(), q.pointer() + (long) c0 * s.qDim() * 2,
+                            kCache.get(l).pointer(), vCache.get(l).pointer(),
+                            qPre == null ? 0 : qPre.pointer() + (long) c0 * s.qDim() * 2,
+                            kPre == null ? 0 : kPre.pointer() + (long) c0 * s.kvDim() * 2);
+                }
+                org.seerjava.gpu.Event before = profile ? new org.seerjava.gpu.Event() : null;
+                if (before != null) {
+                    before.record(stream);
+                }
+                if (afterCache) {
+                    for (int c0 = 0; c0 < n; c0 += c) {
+                        int rows = Math.min(c, n - c0);
+                        long qc = q.pointer() + (long) c0 * s.qDim() * 2;
+                        ModelKernels.decodeAttention(stream, qc, kCache.get(l).pointer(), vCache.get(l).pointer(),
+                                pos.pointer(), c0, ml.pointer(), po.pointer(), qc, rows, s.qHeads(), s.kvHeads(),
+                                s.headDim(), splits, scale);
+                    }
+                } else if (seer) {
+                    seerAttention(l, (DecoderAttention.Seer) attention, q, qPre, kPre, n);
+                } else {
+                    denseAttention(l, q, n);
+                }
+                if (before != null) {
+                    try (org.seerjava.gpu.Event after = new org.seerjava.gpu.Event()) {
+                        after.record(stream);
+                        attentionMillis += after.elapsedSince(before);
+                    } finally {
+                        before.close();
+                    }
+                }
+                for (int c0 = 0; c0 < n; c0 += c) {
+                    int rows = Math.min(c, n - c0);
+                    long xc = x.pointer() + (long) c0 * H * 4;
+                    matmul.linear(stream, q.pointer() + (long) c0 * s.qDim() * 2, w.pointer(Part.O, l), xc, rows, H,
+                            s.qDim(), Matmul.Out.F32_ACCUMULATE);
+                    if (s.oBias()) {
+                        ModelKernels.addBias(stream, xc, w.pointer(Part.O_BIAS, l), rows, H);
+                    }
+                    ModelKernels.rmsNorm(stream, xc, w.pointer(Part.POST_NORM, l), hn.pointer(), rows, H, eps);
+                    long gu = big.pointer();
+                    long act = big.pointer() + (long) rows * 2 * I * 2;
+                    matmul.linear(stream, hn.pointer(), w.pointer(Part.GATE_UP, l), gu, rows, 2 * I, H,
+                            Matmul.Out.BF16);
+                    ModelKernels.swiglu(stream, gu, act, rows, I);
+                    matmul.linear(stream, act, w.pointer(Part.DOWN, l), xc, rows, H, I, Matmul.Out.F32_ACCUMULATE);
+                }
+            }
+            float[] logits = logits(x, hn, big, logitsFrom, n, tmp);
+            position = p0 + n;
+            return logits;
+        } finally {
+            try {
+                stream.synchronize();
+            } finally {
+                for (DeviceBuffer b : tmp) {
+                    b.close();
+                }
+            }
+        }
+    }
+
+    private static DeviceBuffer alloc(List<DeviceBuffer> list, long bytes) {
+        DeviceBuffer b = DeviceBuffer.allocate(bytes);
+        list.add(b);
+        return b;
+    }
+
+    private long opt(Part part, int layer) {
+        return part.present(s) ? w.pointer(part, layer) : 0L;
+    }
+
+    /** Dense causal attention of the whole prompt from position 0, written over q. */
+    private void denseAttention(int l, DeviceBuffer q, int n) {
+        int nb = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
+        var spec = SeerKernels.attentionBf16("dense", s.headDim());
+        var launch = SeerKernels.attentionBf16Launch("dense", nb, s.qHeads(), 1, s.headDim());
+        spec.kernel().launch(stream, launch.gx(), launch.gy(), launch.gz(), launch.bx(), launch.by(), launch.bz(),
+                launch.sharedBytes(), q.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(), q.pointer(), n,
+                s.qHeads(), s.kvHeads(), nb, (float) (scale * SeerKernels.LOG2E));
+    }
+
+    /** SeerAttention of the whole prompt from position 0 (the prefill task graph of module gpu), written over q. */
+    private void seerAttention(int l, DecoderAttention.Seer seer, DeviceBuffer q, DeviceBuffer qPre, DeviceBuffer kPre,
+                               int n) {
+        stream.synchronize();                                // the plan runs on its own stream
+        LayerGate g = seer.gates().get(l);
+        AttentionShape shape = new AttentionShape(1, n, s.qHeads(), s.kvHeads(), s.headDim());
+        Tensor qp = Tensor.onDevice("qPre", DType.BF16, qPre, 1, n, s.qHeads(), s.headDim());
+        Tensor kp = Tensor.onDevice("kPre", DType.BF16, kPre, 1, n, s.kvHeads(), s.headDim());
+        Tensor qr = Tensor.onDevice("q", DType.BF16, q, 1, n, s.qHeads(), s.headDim());
+        Tensor kr = Tensor.onDevice("k", DType.BF16, kCache.get(l), 1, n, s.kvHeads(), s.headDim());
+        Tensor v = Tensor.onDevice("v", DType.BF16, vCache.get(l), 1, n, s.kvHeads(), s.headDim());
+        try (Arena a = Arena.ofConfined()) {
+            Prefill.Graph graph = Prefill.graph("layer" + l, a, qp, kp, qr, kr, v, qr, g.wq(), g.wk(), shape,
+                    g.config(), seer.rule(), scale);
+            try (ExecutionPlan plan = new ExecutionPlan(graph.taskGraph().snapshot())) {
+                plan.execute();
+            }
+        }
+    }
+
+    /** Final norm and lm_head for rows [from, n) of x, in row blocks of at most 256 MiB of logits. */
+    private float[] logits(DeviceBuffer x, DeviceBuffer hn, DeviceBuffer big, int from, int n, List<DeviceBuffer> tmp) {
+        int H = s.hidden();
+        int V = s.vocab();
+        int m = n - from;
+        float[] out = new float[Math.multiplyExact(m, V)];
+        if (m == 1 || V % 8 != 0) {
+            for (int r = from; r < n; r++) {
+                ModelKernels.rmsNorm(stream, x.pointer() + (long) r * H * 4, w.pointer(Part.FINAL_NORM, 0),
+                        h1.pointer(), 1, H, eps);
+                ModelKernels.gemv(stream, w.pointer(Part.LM_HEAD, 0), h1.pointer(), logits1.pointer(), V, H,
+                        ModelKernels.GemvOut.F32);
+                readLogits(logits1, out, (long) (r - from) * V, V);
+            }
+            return out;
+        }
+        int block = (int) Math.max(1, Math.min(Math.min(m, chunkTokens), (256L << 20) / ((long) V * 4)));
+        DeviceBuffer lg = alloc(tmp, (long) block * V * 4);
+        for (int r0 = from; r0 < n; r0 += block) {
+            int rows = Math.min(block, n - r0);
+            ModelKernels.rmsNorm(stream, x.pointer() + (long) r0 * H * 4, w.pointer(Part.FINAL_NORM, 0), hn.pointer(),
+                    rows, H, eps);
+            matmul.linear(stream, hn.pointer(), w.pointer(Part.LM_HEAD, 0), lg.pointer(), rows, V, H, Matmul.Out.F32);
+            readLogits(lg, out, (long) (r0 - from) * V, (long) rows * V);
+        }
+        return out;
+    }
+
+    private void readLogits(DeviceBuffer src, float[] out, long offset, long count) {
+        stream.synchronize();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment seg = a.allocate(ValueLayout.JAVA_FLOAT, count);
+            context.driver().memcpyDtoH(seg, src.pointer(), count * 4);
+            MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT, 0, out, (int) offset, (int) count);
+        }
+    }
+
+    /** One decode step for {@code token} at {@link #position()}; returns its logits {@code [V]}. */
+    public float[] decode(int token) {
+        step(token);
+        float[] out = new float[s.vocab()];
+        readLogits(logits1, out, 0, s.vocab());
+        return out;
+    }
+
+    /** One decode step for {@code token}; returns the most likely next token (argmax on the device). */
+    public int decodeGreedy(int token) {
+        step(token);
+        stream.synchronize();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment seg = a.allocate(ValueLayout.JAVA_INT);
+            ids1.copyTo(seg);
+            return seg.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
+    private void step(int token) {
+        ensureOpen();
+        checkTokens(new int[] {token});
+        stream.synchronize();
+        setPosition(position);
+        try (Arena a = Arena.ofConfined()) {
+            ids1.copyFrom(a.allocateFrom(ValueLayout.JAVA_INT, token));
+        }
+        if (useGraph) {
+            if (decodeGraph == null) {
+                stream.beginCapture();
+                try {
+                    enqueueDecode();
+                } catch (RuntimeException e) {
+                    try {
+                        stream.endCapture().close();
+                    } catch (RuntimeException ignored) {
+                        // the capture is invalid anyway
+                    }
+                    throw e;
+                }
+                decodeGraph = stream.endCapture();
+            }
+            decodeGraph.launch(stream);
+        } else {
+            enqueueDecode();
+        }
+        position++;
+    }
+
+    /** The kernels of one decode step (token in ids1, position in pos): logits, argmax into ids1, pos + 1. */
+    private void enqueueDecode() {
+        int H = s.hidden();
+        int I = s.intermediate();
+        ModelKernels.embed(stream, ids1.pointer(), w.pointer(Part.EMBED, 0), x1.pointer(), 1, H);
+        for (int l = 0; l < s.layers(); l++) {
+            ModelKernels.rmsNorm(stream, x1.pointer(), w.pointer(Part.INPUT_NORM, l), h1.pointer(), 1, H, eps);
+            ModelKernels.gemv(stream, w.pointer(Part.QKV, l), h1.pointer(), qkv1.pointer(), s.qkvDim(), H,
+                    ModelKernels.GemvOut.BF16);
+            ModelKernels.ropeQkv(stream, qkv1.pointer(), opt(Part.QKV_BIAS, l), opt(Part.Q_NORM, l),
+                    opt(Part.K_NORM, l), eps, ropeTable.pointer(), pos.pointer(), 0, 1, s.qHeads(), s.kvHeads(),
+                    s.headDim(), q1.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(), 0, 0);
+            ModelKernels.decodeAttention(stream, q1.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(),
+                    pos.pointer(), 0, ml1.pointer(), po1.pointer(), q1.pointer(), 1, s.qHeads(), s.kvHeads(),
+                    s.headDim(), decodeSplits, scale);
+            ModelKernels.gemv(stream, w.pointer(Part.O, l), q1.pointer(), x1.pointer(), H, s.qDim(),
+                    ModelKernels.GemvOut.F32_ACCUMULATE);
+            if (s.oBias()) {
+                ModelKernels.addBias(stream, x1.pointer(), w.pointer(Part.O_BIAS, l), 1, H);
+            }
+            ModelKernels.rmsNorm(stream, x1.pointer(), w.pointer(Part.POST_NORM, l), h1.pointer(), 1, H, eps);
+            ModelKernels.gemv(stream, w.pointer(Part.GATE_UP, l), h1.pointer(), gu1.pointer(), 2 * I, H,
+                    ModelKernels.GemvOut.BF16);
+            ModelKernels.swiglu(stream, gu1.pointer(), a1.pointer(), 1, I);
+            ModelKernels.gemv(stream, w.pointer(Part.DOWN, l), a1.pointer(), x1.pointer(), H, I,
+                    ModelKernels.GemvOut.F32_ACCUMULATE);
+        }
+        ModelKernels.rmsNorm(stream, x1.pointer(), w.pointer(Part.FINAL_NORM, 0), h1.pointer(), 1, H, eps);
+        ModelKernels.gemv(stream, w.pointer(Part.LM_HEAD, 0), h1.pointer(), logits1.pointer(), s.vocab(), H,
+                ModelKernels.GemvOut.F32);
+        ModelKernels.argmax(stream, logits1.pointer(), s.vocab(), ids1.pointer());
+        ModelKernels.advance(stream, pos.pointer(), 1);
+    }
+
+    /** The stream the decoder's work runs on (for timing with events). */
+    public Stream stream() {
+        return stream;
+    }
+
+    /** The GEMM object (its plans and workspace), for the benchmark. */
+    public Matmul matmul() {
+        return matmul;
+    }
+
+    /** Frees the KV cache and the buffers (not the weights). */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        context.makeCurrent();
+        try {
+            stream.synchronize();
+        } finally {
+            if (decodeGraph != null) {
+                decodeGraph.close();
+            }
+            for (DeviceBuffer b : owned) {
+                b.close();
+            }
+            matmul.close();
+            stream.close();
+        }
+    }
+}

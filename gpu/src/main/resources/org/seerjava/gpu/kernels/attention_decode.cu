@@ -1,0 +1,151 @@
+// Causal attention of a few new tokens over the KV cache (decoding), split over the key length
+// ("flash-decoding"): bf16 q and cache, fp32 softmax and accumulation.
+//
+//   q     [T, Hq, D] bf16, RoPE applied; token t is at position P + t, P = *pos + posAdd (*pos in device memory,
+//         so that a captured CUDA graph can be replayed at every step)
+//   kc,vc [*, Hkv, D] bf16, the cache rows 0 .. P + T - 1 written (row r = position r)
+//   out   [T, Hq, D] bf16:  out[t, h] = Σ_{j ≤ P+t} softmax_j(q[t,h]·k[j, h/g] · scale) · v[j, h/g],  g = Hq / Hkv
+//
+// Pass 1 (attn_decode_partial): grid (S, Hkv, T), 128 threads. CTA (s, kh, t) takes the keys of split s,
+// [s·c, min(L, (s+1)·c)) with L = P + t + 1 and c = ceil(L / S), for the g query heads of kv head kh, so each key and
+// value row is read once for the whole group. A key is handled by D/8 lanes (16 bytes each); a warp takes 32/(D/8)
+// keys at a time. Each lane group keeps a running maximum m, sum l and output o (log2 units, scale·log2 e folded
+// into q); the groups and warps are merged in shared memory; the CTA writes (m, l) and o of its split.
+// Pass 2 (attn_decode_combine): grid (Hq, T), D threads: out = Σ_s 2^(m_s − M) o_s / Σ_s 2^(m_s − M) l_s.
+// A split without keys writes m = −∞, l = 0, o = 0 and weighs nothing.
+//
+// Compile-time constants (-D): HEAD_DIM (8 · a divisor of 32: 32, 64, 128, 256), MAX_G (largest g, default 8).
+
+#include "common.cuh"
+
+#ifndef HEAD_DIM
+#define HEAD_DIM 128
+#endif
+#ifndef MAX_G
+#define MAX_G 8
+#endif
+
+#define LANES (HEAD_DIM / 8)          // lanes per key (16 bytes each)
+#define KPW (32 / LANES)              // keys per warp step
+#define WARPS 4
+#if 32 % LANES != 0
+#error "attention_decode.cu needs HEAD_DIM / 8 to divide 32"
+#endif
+
+typedef __nv_bfloat16 bf16;
+
+static __device__ __forceinline__ void unpack8(const uint4 &v, float *f) {
+    const __nv_bfloat162 *p = reinterpret_cast<const __nv_bfloat162 *>(&v);
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        const float2 x = __bfloat1622float2(p[j]);
+        f[2 * j] = x.x;
+        f[2 * j + 1] = x.y;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(WARPS * 32)
+attn_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, const bf16 *__restrict__ vc,
+                    const int *__restrict__ pos, int posAdd, float2 *__restrict__ ml, float *__restrict__ po, int Hq, int Hkv,
+                    int S, float scaleLog2) {
+    __shared__ float sM[WARPS * KPW][MAX_G], sL[WARPS * KPW][MAX_G];
+    __shared__ float sO[WARPS * KPW][MAX_G][HEAD_DIM];
+    const int s = blockIdx.x, kh = blockIdx.y, t = blockIdx.z;
+    const int g = Hq / Hkv;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int grp = lane / LANES, sub = lane % LANES;
+    const long L = (long)pos[0] + posAdd + t + 1;
+    const long chunk = (L + S - 1) / S;
+    const long start = s * chunk, end = min(L, start + chunk);
+
+    float qf[MAX_G][8];
+#pragma unroll
+    for (int i = 0; i < MAX_G; i++) {
+        if (i < g) {
+            const uint4 qv = *reinterpret_cast<const uint4 *>(q + ((long)t * Hq + kh * g + i) * HEAD_DIM + sub * 8);
+            unpack8(qv, qf[i]);
+#pragma unroll
+            for (int e = 0; e < 8; e++) qf[i][e] *= scaleLog2;
+        }
+    }
+    float m[MAX_G], l[MAX_G], o[MAX_G][8];
+#pragma unroll
+    for (int i = 0; i < MAX_G; i++) {
+        m[i] = -INFINITY;
+        l[i] = 0.f;
+#pragma unroll
+        for (int e = 0; e < 8; e++) o[i][e] = 0.f;
+    }
+    const long rowStride = (long)Hkv * HEAD_DIM;
+    for (long j = start + warp * KPW + grp; j < end; j += WARPS * KPW) {
+        const uint4 kv = *reinterpret_cast<const uint4 *>(kc + j * rowStride + kh * HEAD_DIM + sub * 8);
+        const uint4 vv = *reinterpret_cast<const uint4 *>(vc + j * rowStride + kh * HEAD_DIM + sub * 8);
+        float kf[8], vf[8];
+        unpack8(kv, kf);
+        unpack8(vv, vf);
+#pragma unroll
+        for (int i = 0; i < MAX_G; i++) {
+            if (i < g) {
+                float d = 0.f;
+#pragma unroll
+                for (int e = 0; e < 8; e++) d = fmaf(qf[i][e], kf[e], d);
+#pragma unroll
+                for (int off = LANES / 2; off > 0; off >>= 1) d += __shfl_xor_sync(0xffffffffu, d, off);
+                const float mNew = fmaxf(m[i], d);           // finite: d is
+                const float corr = exp2f(m[i] - mNew);        // 0 while m is −∞
+                const float p = exp2f(d - mNew);
+                l[i] = l[i] * corr + p;
+#pragma unroll
+                for (int e = 0; e < 8; e++) o[i][e] = fmaf(p, vf[e], o[i][e] * corr);
+                m[i] = mNew;
+            }
+        }
+    }
+    const int slot = warp * KPW + grp;
+#pragma unroll
+    for (int i = 0; i < MAX_G; i++) {
+        if (i < g) {
+            if (sub == 0) {
+                sM[slot][i] = m[i];
+                sL[slot][i] = l[i];
+            }
+#pragma unroll
+            for (int e = 0; e < 8; e++) sO[slot][i][sub * 8 + e] = o[i][e];
+        }
+    }
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < g * HEAD_DIM; idx += WARPS * 32) {
+        const int i = idx / HEAD_DIM, e = idx % HEAD_DIM;
+        float M = -INFINITY;
+        for (int r = 0; r < WARPS * KPW; r++) M = fmaxf(M, sM[r][i]);
+        float lsum = 0.f, osum = 0.f;
+        if (M != -INFINITY) {
+            for (int r = 0; r < WARPS * KPW; r++) {
+                const float w = exp2f(sM[r][i] - M);
+                lsum = fmaf(w, sL[r][i], lsum);
+                osum = fmaf(w, sO[r][i][e], osum);
+            }
+        }
+        const long row = ((long)t * Hq + kh * g + i) * S + s;
+        po[row * HEAD_DIM + e] = osum;
+        if (e == 0) ml[row] = make_float2(M, lsum);
+    }
+}
+
+extern "C" __global__ void attn_decode_combine(const float2 *__restrict__ ml, const float *__restrict__ po,
+                                               bf16 *__restrict__ out, int Hq, int S) {
+    const int h = blockIdx.x, t = blockIdx.y, e = threadIdx.x;
+    const long row0 = ((long)t * Hq + h) * S;
+    float M = -INFINITY;
+    for (int s = 0; s < S; s++) M = fmaxf(M, ml[row0 + s].x);
+    float lsum = 0.f, osum = 0.f;
+    if (M != -INFINITY) {
+        for (int s = 0; s < S; s++) {
+            const float2 v = ml[row0 + s];
+            const float w = exp2f(v.x - M);
+            lsum = fmaf(w, v.y, lsum);
+            osum = fmaf(w, po[(row0 + s) * HEAD_DIM + e], osum);
+        }
+    }
+    out[((long)t * Hq + h) * HEAD_DIM + e] = __float2bfloat16_rn(lsum > 0.f ? osum / lsum : 0.f);
+}

@@ -470,14 +470,24 @@ public final class Decoder implements AutoCloseable {
         return out;
     }
 
-    /** One decode step for {@code token}; returns the most likely next token (argmax on the device). */
+    /**
+     * One decode step for {@code token}; returns the most likely next token (argmax on the device, the lowest index
+     * among equal logits).
+     *
+     * @throws IllegalStateException when a logit is NaN or +∞ (or every logit is −∞)
+     */
     public int decodeGreedy(int token) {
         step(token);
         stream.synchronize();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment seg = a.allocate(ValueLayout.JAVA_INT);
             ids1.copyTo(seg);
-            return seg.get(ValueLayout.JAVA_INT, 0);
+            int next = seg.get(ValueLayout.JAVA_INT, 0);
+            if (next < 0) {
+                throw new IllegalStateException("the model produced a non-finite logit at position " + (position - 1)
+                        + ": no token can be chosen");
+            }
+            return next;
         }
     }
 

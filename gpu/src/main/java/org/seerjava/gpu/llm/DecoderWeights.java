@@ -200,8 +200,8 @@ public final class DecoderWeights implements AutoCloseable {
     }
 
     /**
-     * Draws every weight on the device (deterministic per seed): matrices uniform in ±√(3 / in) (unit variance of the
-     * products' outputs for unit inputs), the embedding uniform in ±1, biases in ±0.02, norms 1.
+     * Draws every weight on the device (deterministic per seed): every matrix (embedding, projections, lm_head)
+     * uniform with mean 0 and standard deviation 0.02 (Hugging Face's {@code initializer_range}), biases 0, norms 1.
      */
     public void random(long seed, Stream stream) {
         long k = 0;
@@ -212,15 +212,11 @@ public final class DecoderWeights implements AutoCloseable {
             for (int l = 0; l < (p.perLayer ? shape.layers() : 1); l++) {
                 DeviceBuffer b = buffer(p, l);
                 long n = p.elements(shape);
-                long[] sh = p.shape(shape);
                 switch (p) {
                     case FINAL_NORM, INPUT_NORM, POST_NORM, Q_NORM, K_NORM -> ModelKernels.fill(stream, b.pointer(), n, 1f);
+                    case QKV_BIAS, O_BIAS -> ModelKernels.fill(stream, b.pointer(), n, 0f);
                     default -> {
-                        float a = switch (p) {
-                            case EMBED -> 1f;
-                            case QKV_BIAS, O_BIAS -> 0.02f;
-                            default -> (float) Math.sqrt(3.0 / sh[1]);
-                        };
+                        float a = (float) (0.02 * Math.sqrt(3.0));
                         SeerKernels.FILL_UNIFORM_BF16.kernel().launch(stream, (int) Math.min(Math.ceilDiv(n, 256),
                                 1L << 20), 1, 1, 256, 1, 1, 0, b, n, seed * 1_000_003L + (k++), -a, a);
                     }

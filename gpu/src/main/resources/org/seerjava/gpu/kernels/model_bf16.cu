@@ -218,20 +218,23 @@ extern "C" __global__ void __launch_bounds__(256) gemv_bf16(const bf16 *__restri
     }
 }
 
-// out[0] = the index of the largest of x[0, n) (the lowest index among equal maxima; NaN never wins).
-// One block of 1024 threads.
+// out[0] = the index of the largest of x[0, n), the lowest among equal maxima; -1 when a logit is NaN or +inf or
+// every logit is -inf (the host then refuses to pick a token). One block of 1024 threads.
 extern "C" __global__ void argmax_f32(const float *__restrict__ x, int n, int *__restrict__ out) {
     __shared__ float sv[32];
     __shared__ int si[32];
     float best = -INFINITY;
     int bi = n;
+    int bad = 0;
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         const float v = x[i];
+        if (isnan(v) || v == INFINITY) bad = 1;
         if (v > best) {                                  // ascending i per thread: keeps the lowest on ties
             best = v;
             bi = i;
         }
     }
+    bad = __syncthreads_or(bad);
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) {
         const float v = __shfl_xor_sync(0xffffffffu, best, o);
@@ -260,7 +263,7 @@ extern "C" __global__ void argmax_f32(const float *__restrict__ x, int n, int *_
                 bi = j;
             }
         }
-        if (lane == 0) out[0] = bi < n ? bi : 0;
+        if (lane == 0) out[0] = bad || bi >= n ? -1 : bi;
     }
 }
 

@@ -273,7 +273,7 @@ class ModelKernelsTest {
     }
 
     @Test
-    void argmaxTakesTheLowestIndexOfTheMaximum() {
+    void argmaxTakesTheLowestIndexOfTheMaximumAndReportsNaN() {
         float[] x = new float[128_256];
         Random r = new Random(4);
         for (int i = 0; i < x.length; i++) {
@@ -283,6 +283,11 @@ class ModelKernelsTest {
         x[100_000] = 7f;
         x[5] = Float.NaN;
         try (Stream s = new Stream(); DeviceBuffer xb = DeviceBuffer.of(x); DeviceBuffer o = Dev.intBuffer(-1)) {
+            ModelKernels.argmax(s, xb.pointer(), x.length, o.pointer());
+            s.synchronize();
+            assertEquals(-1, Dev.readInts(o, 1)[0], "a NaN logit must be reported, not skipped");
+            x[5] = 0f;
+            xb.copyFrom(x);
             ModelKernels.argmax(s, xb.pointer(), x.length, o.pointer());
             s.synchronize();
             assertEquals(90_001, Dev.readInts(o, 1)[0]);

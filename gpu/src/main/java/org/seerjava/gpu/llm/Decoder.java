@@ -78,6 +78,7 @@ public final class Decoder implements AutoCloseable {
     private boolean useGraph = Boolean.parseBoolean(System.getProperty("seer.cuda.decodeGraph", "true"));
     private boolean profile;
     private double attentionMillis;
+    private double density = Double.NaN;
     private int position;
     private boolean closed;
 
@@ -305,6 +306,10 @@ public final class Decoder implements AutoCloseable {
             DeviceBuffer hn = alloc(tmp, (long) c * s.hidden() * 2);
             DeviceBuffer big = alloc(tmp, (long) c * Math.max(s.qkvDim(), 3L * s.intermediate()) * 2);
             DeviceBuffer qPre = seer ? alloc(tmp, (long) n * s.qDim() * 2) : null;
+            keptBlocks = seer ? alloc(tmp, 8) : null;
+            if (keptBlocks != null) {
+                keptBlocks.fill((byte) 0);
+            }
             DeviceBuffer kPre = seer ? alloc(tmp, (long) n * s.kvDim() * 2) : null;
             DeviceBuffer ml = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * 8) : null;
             DeviceBuffer po = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * s.headDim() * 4) : null;
@@ -372,6 +377,18 @@ public final class Decoder implements AutoCloseable {
                 }
             }
             float[] logits = logits(x, hn, big, logitsFrom, n, tmp);
+            if (afterCache) {
+                density = 1.0;
+            } else if (seer) {
+                long nb = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
+                try (Arena a = Arena.ofConfined()) {
+                    MemorySegment kept = a.allocate(ValueLayout.JAVA_LONG);
+                    keptBlocks.copyTo(kept);
+                    density = kept.get(ValueLayout.JAVA_LONG, 0) / (double) (s.layers() * s.qHeads() * nb * (nb + 1) / 2);
+                }
+            } else {
+                density = 1.0;
+            }
             position = p0 + n;
             return logits;
         } finally {
@@ -383,6 +400,16 @@ public final class Decoder implements AutoCloseable {
                 }
             }
         }
+    }
+
+    private DeviceBuffer keptBlocks;
+
+    /**
+     * The fraction of causal 64×64 blocks the last prefill computed over every layer and head: 1 for dense attention
+     * (and a prefill after cached tokens), the realised density of SeerAttention; NaN before the first prefill.
+     */
+    public double prefillDensity() {
+        return density;
     }
 
     private static DeviceBuffer alloc(List<DeviceBuffer> list, long bytes) {
@@ -421,6 +448,10 @@ public final class Decoder implements AutoCloseable {
                     g.config(), seer.rule(), scale);
             try (ExecutionPlan plan = new ExecutionPlan(graph.taskGraph().snapshot())) {
                 plan.execute();
+                long cells = graph.mask().elements();
+                SeerKernels.COUNT_NONZERO.kernel().launch(stream, (int) Math.min(Math.ceilDiv(cells, 256), 4096), 1, 1,
+                        256, 1, 1, 0, plan.buffer(graph.mask()), cells, keptBlocks);
+                stream.synchronize();                        // before the plan frees the mask
             }
         }
     }

@@ -179,14 +179,18 @@ class DecoderTest {
         try (DecoderWeights w = host.upload(); Decoder dec = new Decoder(w, host.invFreq, 1024, 256)) {
             float[] dense = dec.prefill(tok, DecoderAttention.dense(), 0);
             dec.reset();
+            assertEquals(1.0, dec.prefillDensity(), 0.0);
             float[] all = dec.prefill(tok, new DecoderAttention.Seer(gates, new SelectionRule.TopK(1.0, false, true)), 0);
+            assertEquals(1.0, dec.prefillDensity(), 1e-12, "every causal block kept");
             dec.reset();
             float[] sparse = dec.prefill(tok, new DecoderAttention.Seer(gates, new SelectionRule.TopK(0.3, false, true)),
                     0);
+            double density = dec.prefillDensity();
             double e1 = Dev.relError(all, dense);
             double e2 = Dev.relError(sparse, dense);
             System.out.printf("[seer-gpu] SeerAttention keeping all blocks vs dense: rel err %.2e; at nz_ratio 0.3:"
-                    + " %.2e%n", e1, e2);
+                    + " %.2e (density %.3f)%n", e1, e2, density);
+            assertTrue(density > 0.2 && density < 0.6, "density at nz_ratio 0.3: " + density);
             assertTrue(e1 < 1e-2, "all blocks kept " + e1);
             assertTrue(e2 > e1, "dropping blocks changed nothing: the sparse path did not run");
         }

@@ -493,6 +493,17 @@ public final class Decoder implements AutoCloseable {
         }
     }
 
+    /**
+     * The logits of the last position processed by {@link #decode}, {@link #decodeGreedy} or a prefill that asked
+     * for the last position only (they stay on the device until asked for).
+     */
+    public float[] lastLogits() {
+        ensureOpen();
+        float[] out = new float[s.vocab()];
+        readLogits(logits1, out, 0, s.vocab());
+        return out;
+    }
+
     /** One decode step for {@code token} at {@link #position()}; returns its logits {@code [V]}. */
     public float[] decode(int token) {
         step(token);

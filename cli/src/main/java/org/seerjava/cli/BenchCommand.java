@@ -31,7 +31,9 @@ import picocli.CommandLine.Spec;
                 "  seer bench                                   # CPU engine, N = 1024 … 8192",
                 "  seer bench --sizes 4096 --densities 1,0.1 --reps 3",
                 "  seer bench --backend cuda                    # on a machine with an NVIDIA GPU",
-                "  seer bench --backend cuda --quick"})
+                "  seer bench --backend cuda --quick",
+                "  seer bench --backend cuda --model-shape llama-3.1-8b --random-weights   # the whole model, no checkpoint",
+                "  seer bench --backend cuda --model-shape llama-3.2-1b --random-weights --sizes 8192,32768"})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -56,11 +58,33 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "GPU only: N = 8192 only.")
     boolean quick;
 
+    @Option(names = "--model-shape", paramLabel = "NAME",
+            description = "Time a whole model of this shape instead of attention alone: prefill (dense and SeerAttention"
+                    + " at the first density below 1 of --densities, default 0.1) at --sizes (default 8192,32768,131072),"
+                    + " GEMM rate, peak GPU memory, decode tokens/s against the bandwidth bound. Shapes: llama-3.1-8b,"
+                    + " llama-3.2-1b, tiny-llama-bytes. Needs --random-weights and --backend cuda.")
+    String modelShape;
+
+    @Option(names = "--random-weights", description = "With --model-shape: draw the weights at random on the device"
+            + " (no checkpoint file is read; gates are random too, so only times are meaningful).")
+    boolean randomWeights;
+
+    @Option(names = "--decode-context", defaultValue = "1024",
+            description = "With --model-shape: tokens of context of the decode measurement (default: ${DEFAULT-VALUE}).")
+    int decodeContext;
+
     @Override
     public Integer call() {
         PrintWriter w = spec.commandLine().getOut();
         if (reps < 1) {
             throw new IllegalArgumentException("--reps must be >= 1, got " + reps);
+        }
+        if (modelShape != null) {
+            return modelBench(w);
+        }
+        if (randomWeights) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--random-weights goes with --model-shape NAME");
         }
         if (backend.equals("cuda")) {
             Engines.byName("cuda");                           // a clear error when there is no GPU
@@ -108,5 +132,36 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private int modelBench(PrintWriter w) {
+        var line = spec.commandLine();
+        if (!randomWeights) {
+            throw new picocli.CommandLine.ParameterException(line, "--model-shape " + modelShape
+                    + " needs --random-weights (the model benchmark reads no checkpoint)");
+        }
+        if (!backend.equals("cuda")) {
+            throw new picocli.CommandLine.ParameterException(line, "the model benchmark runs on --backend cuda (on the"
+                    + " CPU, `seer generate` reports prefill time and tokens/s)");
+        }
+        org.seerjava.runtime.RuntimeBackend.named("cuda");   // a clear error when there is no GPU or no cuBLAS
+        int[] n = line.getParseResult().hasMatchedOption("--sizes")
+                ? sizes.stream().mapToInt(Integer::intValue).toArray() : new int[] {8192, 32768, 131072};
+        double density = 0.1;
+        if (line.getParseResult().hasMatchedOption("--densities")) {
+            density = densities.stream().filter(d -> d < 1).findFirst().orElse(0.0);
+        }
+        var rows = org.seerjava.runtime.cuda.CudaModelBench.run(new org.seerjava.runtime.cuda.CudaModelBench.Options(
+                modelShape, n, density, decodeContext, 128, 0), w);
+        boolean pass = true;
+        for (var r : rows) {
+            if (!Double.isNaN(r.target())) {
+                w.printf(Locale.ROOT, "  %-44s %10.2f %-8s target %s %.2f: %s%n", r.what(), r.value(), r.unit(),
+                        r.higherIsBetter() ? ">=" : "<=", r.target(), r.pass() ? "met" : "MISSED");
+                pass &= r.pass();
+            }
+        }
+        w.flush();
+        return pass ? 0 : Seer.FAILED;
     }
 }

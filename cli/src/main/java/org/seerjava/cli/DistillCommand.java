@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
         footer = {"", "Examples:",
                 "  seer distill                                        # 100 steps, 4 × 2,048 bytes per step",
                 "  seer distill --steps 600 --seq-len 4096 --windows 48 --out work/gates-4k",
-                "  seer distill --gate-type Qavg_Kmaxmin --lr 5e-4 --seed 7"})
+                "  seer distill --gate-type Qavg_Kmaxmin --lr 5e-4 --seed 7",
+                "  seer distill --backend cuda --model ~/models/Llama-3.2-1B --seq-len 8192 --steps 500   # on the GPU"})
 final class DistillCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -71,7 +72,8 @@ final class DistillCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "0", description = "Checkpoint every N steps (0: never).")
     int checkpointEvery;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "Engine (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "auto", description = "Engine (default: ${DEFAULT-VALUE}); cuda runs the"
+            + " model, the capture and the gate's forward and backward on the GPU (bf16 model, fp32 gate math).")
     String backend;
 
     @Option(names = "--no-progress", description = "No progress bars.")
@@ -84,7 +86,9 @@ final class DistillCommand implements Callable<Integer> {
                 Seer.orDefault(corpus, "corpus/train-excerpt.bin"),
                 Seer.orDefault(out, "work/distill"), gateType, blockSize, gateHidden, seqLen, batch, steps,
                 lr, warmup, weightDecay, 1.0, seed, checkpointEvery, windows, backend, !noProgress);
-        Distill.Result r = Distill.run(o);
+        // cuda: the whole distillation on the GPU (model forward, capture, gate forward/backward); else the float32
+        // model on the host with the engine's attention
+        Distill.Result r = backend.equals("cuda") ? org.seerjava.runtime.cuda.CudaDistill.run(o) : Distill.run(o);
         DistillationTrainer.StepLog first = r.history().getFirst();
         DistillationTrainer.StepLog last = r.history().getLast();
         w.printf(Locale.ROOT, "distilled %d steps in %.1f s: loss %.4f -> %.4f%n", r.history().size(), r.seconds(),

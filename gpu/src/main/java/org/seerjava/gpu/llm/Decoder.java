@@ -284,6 +284,7 @@ public final class Decoder implements AutoCloseable {
         if (logitsFrom < 0 || logitsFrom >= n) {
             throw new IllegalArgumentException("logitsFrom must be in [0, " + n + "), got " + logitsFrom);
         }
+        boolean capture = attention instanceof DecoderAttention.Capture;
         boolean seer = attention instanceof DecoderAttention.Seer;
         if (seer && ((DecoderAttention.Seer) attention).gates().size() != s.layers()) {
             throw new IllegalArgumentException("SeerAttention needs one gate per layer: " + s.layers() + ", got "
@@ -291,13 +292,17 @@ public final class Decoder implements AutoCloseable {
         }
         int p0 = position;
         boolean afterCache = p0 > 0;
-        if (seer && afterCache) {
-            throw new IllegalArgumentException("SeerAttention prefill starts at position 0; " + p0 + " tokens are"
-                    + " cached (reset the decoder, or prefill the continuation densely)");
+        if ((seer || capture) && afterCache) {
+            throw new IllegalArgumentException((seer ? "SeerAttention" : "a capture") + " prefill starts at position 0; "
+                    + p0 + " tokens are cached (reset the decoder, or prefill the continuation densely)");
+        }
+        if (capture && ((DecoderAttention.Capture) attention).gate().blockSize() != SeerKernels.TC_BLOCK) {
+            throw new IllegalArgumentException("the GPU capture needs gate block size " + SeerKernels.TC_BLOCK + ", got "
+                    + ((DecoderAttention.Capture) attention).gate().blockSize());
         }
         int c = Math.min(n, chunkTokens);
         int splits = afterCache ? ModelKernels.decodeSplits(c, s.kvHeads(), (long) p0 + n) : 0;
-        checkFree(prefillBytes(s, n, chunkTokens, seer, afterCache, splits), "a prefill of " + n + " tokens");
+        checkFree(prefillBytes(s, n, chunkTokens, seer || capture, afterCache, splits), "a prefill of " + n + " tokens");
         List<DeviceBuffer> tmp = new ArrayList<>();
         try {
             DeviceBuffer x = alloc(tmp, (long) n * s.hidden() * 4);
@@ -305,12 +310,15 @@ public final class Decoder implements AutoCloseable {
             DeviceBuffer ids = alloc(tmp, (long) n * 4);
             DeviceBuffer hn = alloc(tmp, (long) c * s.hidden() * 2);
             DeviceBuffer big = alloc(tmp, (long) c * Math.max(s.qkvDim(), 3L * s.intermediate()) * 2);
-            DeviceBuffer qPre = seer ? alloc(tmp, (long) n * s.qDim() * 2) : null;
+            DeviceBuffer qPre = seer || capture ? alloc(tmp, (long) n * s.qDim() * 2) : null;
             keptBlocks = seer ? alloc(tmp, 8) : null;
             if (keptBlocks != null) {
                 keptBlocks.fill((byte) 0);
             }
-            DeviceBuffer kPre = seer ? alloc(tmp, (long) n * s.kvDim() * 2) : null;
+            DeviceBuffer kPre = seer || capture ? alloc(tmp, (long) n * s.kvDim() * 2) : null;
+            int nbAll = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
+            DeviceBuffer scratch = !capture ? null : alloc(tmp, nbAll > SeerKernels.sharedScratchMaxNb("target",
+                    s.headDim()) ? SeerKernels.targetScratchElements(1, s.qHeads(), nbAll) * 4 : 16);
             DeviceBuffer ml = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * 8) : null;
             DeviceBuffer po = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * s.headDim() * 4) : null;
             try (Arena a = Arena.ofConfined()) {
@@ -348,6 +356,8 @@ public final class Decoder implements AutoCloseable {
                     }
                 } else if (seer) {
                     seerAttention(l, (DecoderAttention.Seer) attention, q, qPre, kPre, n);
+                } else if (capture) {
+                    captureAttention(l, (DecoderAttention.Capture) attention, q, qPre, kPre, scratch, n);
                 } else {
                     denseAttention(l, q, n);
                 }
@@ -377,7 +387,7 @@ public final class Decoder implements AutoCloseable {
                 }
             }
             float[] logits = logits(x, hn, big, logitsFrom, n, tmp);
-            if (afterCache) {
+            if (afterCache || capture) {
                 density = 1.0;
             } else if (seer) {
                 long nb = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
@@ -454,6 +464,49 @@ public final class Decoder implements AutoCloseable {
                 stream.synchronize();                        // before the plan frees the mask
             }
         }
+    }
+
+    /** Dense attention fused with the pooled target, written over q, and the pooled pre-RoPE q and k of the gate. */
+    private void captureAttention(int l, DecoderAttention.Capture cap, DeviceBuffer q, DeviceBuffer qPre,
+                                  DeviceBuffer kPre, DeviceBuffer scratch, int n) {
+        int nb = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
+        int d = s.headDim();
+        var type = cap.gate().type();
+        DeviceBuffer qPooled = DeviceBuffer.allocate((long) nb * s.qHeads() * type.qDup() * d * 4);
+        DeviceBuffer kPooled = null;
+        DeviceBuffer target = null;
+        try {
+            kPooled = DeviceBuffer.allocate((long) nb * s.kvHeads() * type.kDup() * d * 4);
+            target = DeviceBuffer.allocate((long) s.qHeads() * nb * nb * 4);
+            var spec = SeerKernels.attentionBf16("target", d);
+            var launch = SeerKernels.attentionBf16Launch("target", nb, s.qHeads(), 1, d);
+            spec.kernel().launch(stream, launch.gx(), launch.gy(), launch.gz(), launch.bx(), launch.by(), launch.bz(),
+                    launch.sharedBytes(), q.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(), q.pointer(),
+                    scratch.pointer(), target.pointer(), n, s.qHeads(), s.kvHeads(), nb,
+                    (float) (scale * SeerKernels.LOG2E));
+            pool(qPre, qPooled, n, s.qHeads(), SeerKernels.poolBits(type.qPools()));
+            pool(kPre, kPooled, n, s.kvHeads(), SeerKernels.poolBits(type.kPools()));
+        } catch (RuntimeException e) {
+            qPooled.close();
+            if (kPooled != null) {
+                kPooled.close();
+            }
+            if (target != null) {
+                target.close();
+            }
+            throw e;
+        }
+        cap.sink().add(new GateTraining.LayerCapture(qPooled, kPooled, target, nb));
+    }
+
+    private void pool(DeviceBuffer x, DeviceBuffer out, int n, int heads, int bits) {
+        int d = s.headDim();
+        int nb = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
+        boolean v8 = d % 8 == 0;
+        var spec = v8 ? SeerKernels.POOL_BF16_V8 : SeerKernels.POOL_BF16;
+        var l = org.seerjava.gpu.graph.KernelSpec.Launch.linear((long) nb * heads * d / (v8 ? 8 : 1), 256);
+        spec.kernel().launch(stream, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), 0, x, out, 1, n, heads, d,
+                SeerKernels.TC_BLOCK, bits);
     }
 
     /** Final norm and lm_head for rows [from, n) of x, in row blocks of at most 256 MiB of logits. */

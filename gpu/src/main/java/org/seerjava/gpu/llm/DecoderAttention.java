@@ -25,6 +25,23 @@ public sealed interface DecoderAttention {
         }
     }
 
+    /**
+     * Gate distillation's capture pass: dense attention fused with the pooled attention target (the model's output
+     * is that of dense attention), and the pre-RoPE q and k pooled as the gate type asks; one
+     * {@link GateTraining.LayerCapture} per layer is appended to {@code sink} (the caller closes them).
+     *
+     * @param gate the gate configuration (block size 64)
+     * @param sink receives the captures, in layer order
+     */
+    record Capture(org.seerjava.reference.GateConfig gate, List<GateTraining.LayerCapture> sink)
+            implements DecoderAttention {
+        public Capture {
+            if (gate == null || sink == null) {
+                throw new IllegalArgumentException("capture needs the gate configuration and a list to fill");
+            }
+        }
+    }
+
     static DecoderAttention dense() {
         return new Dense();
     }

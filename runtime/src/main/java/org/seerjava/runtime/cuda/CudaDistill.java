@@ -1,0 +1,246 @@
+package org.seerjava.runtime.cuda;
+
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.seerjava.gate.AdamW;
+import org.seerjava.gate.Distill;
+import org.seerjava.gate.DistillOptions;
+import org.seerjava.gate.DistillationTrainer;
+import org.seerjava.gate.GateParameters;
+import org.seerjava.gate.GateSet;
+import org.seerjava.gate.GateSpec;
+import org.seerjava.gate.LrSchedule;
+import org.seerjava.gate.ModelDims;
+import org.seerjava.gate.Progress;
+import org.seerjava.gpu.llm.Decoder;
+import org.seerjava.gpu.llm.DecoderAttention;
+import org.seerjava.gpu.llm.GateTraining;
+import org.seerjava.gpu.llm.GateTraining.LayerCapture;
+import org.seerjava.reference.DistillationLoss;
+import org.seerjava.reference.GateType;
+import org.seerjava.runtime.ModelSource;
+import org.seerjava.runtime.RuntimeOptions;
+
+/**
+ * Gate self-distillation on the GPU ({@code seer distill --backend cuda}): the same recipe, windows and optimiser as
+ * {@link Distill} (module gate), with the frozen model's forward, the fused dense attention + pooled target, the
+ * pooling of the pre-RoPE q and k, and the gate's forward, loss and backward all on the device
+ * ({@link Decoder} in capture mode, {@link GateTraining}); the AdamW update of the small gate weights stays on the
+ * host in float64 ({@link AdamW}, gradient clipping, {@link LrSchedule}) as in the CPU trainer.
+ */
+public final class CudaDistill {
+    private CudaDistill() {
+    }
+
+    /** Distils fresh gates as the options say (the options' engine is ignored: this is the cuda path). */
+    public static Distill.Result run(DistillOptions o) {
+        long start = System.nanoTime();
+        try (CudaModelRuntime rt = CudaModelRuntime.open(ModelSource.checkpoint(o.modelDir()),
+                new RuntimeOptions("cuda", 0, true))) {
+            return train(rt, o, start);
+        }
+    }
+
+    static Distill.Result train(CudaModelRuntime rt, DistillOptions o, long start) {
+        ModelDims dims = ModelDims.of(rt.config());
+        GateSpec spec = dims.spec(GateType.parse(o.gateType()), o.blockSize(),
+                o.gateHidden() == 0 ? dims.headDim() : o.gateHidden());
+        GateSet gates = GateSet.init(spec, o.seed());
+        byte[] corpus = DistillationTrainer.readCorpus(o.corpus());
+        SplittableRandom windows = new SplittableRandom(o.seed() * 0x9E3779B97F4A7C15L + 1);
+        List<double[]> params = DistillationTrainer.parameters(gates);
+        List<double[]> grads = new ArrayList<>();
+        for (double[] p : params) {
+            grads.add(new double[p.length]);
+        }
+        AdamW optimizer = new AdamW(params, AdamW.Settings.defaults(o.weightDecay()));
+        LrSchedule schedule = new LrSchedule(o.lr(), o.warmup(), o.steps());
+        Map<String, String> meta = new LinkedHashMap<>();
+        metadata(o).forEach((k, v) -> meta.put(k, String.valueOf(v)));
+        List<DistillationTrainer.StepLog> history = new ArrayList<>();
+        List<List<LayerCapture>> pool = new ArrayList<>();
+        try (Decoder dec = new Decoder(rt.weightsForTest(), rt.invFreqForTest(), o.seqLen(), rt.prefillChunk());
+             GateTraining gt = new GateTraining(spec.gate(), spec.layers(), spec.qHeads(), spec.kvHeads(),
+                     spec.headDim())) {
+            if (o.poolWindows() > 0) {
+                long[] offsets = DistillationTrainer.randomOffsets(corpus.length, o.seqLen(), o.poolWindows(), windows);
+                try (Progress p = o.progress() ? Progress.stderr("capture", offsets.length)
+                        : Progress.silent("capture", offsets.length)) {
+                    for (int i = 0; i < offsets.length; i++) {
+                        pool.add(capture(dec, spec, DistillationTrainer.tokens(corpus, offsets[i], o.seqLen())));
+                        p.update(i + 1, "");
+                    }
+                }
+            }
+            SplittableRandom pick = new SplittableRandom(o.seed() * 31 + 7);
+            long tokensPerStep = (long) o.batch() * o.seqLen();
+            long t0 = System.nanoTime();
+            long tokens = 0;
+            double ema = Double.NaN;
+            try (Progress p = o.progress() ? Progress.stderr("distil", o.steps()) : Progress.silent("distil", o.steps())) {
+                for (int step = 0; step < o.steps(); step++) {
+                    List<List<LayerCapture>> batch = new ArrayList<>();
+                    List<List<LayerCapture>> fresh = new ArrayList<>();
+                    try {
+                        if (o.poolWindows() > 0) {
+                            for (int b = 0; b < o.batch(); b++) {
+                                batch.add(pool.get(pick.nextInt(pool.size())));
+                            }
+                        } else {
+                            for (long off : DistillationTrainer.randomOffsets(corpus.length, o.seqLen(), o.batch(),
+                                    windows)) {
+                                List<LayerCapture> c = capture(dec, spec, DistillationTrainer.tokens(corpus, off,
+                                        o.seqLen()));
+                                fresh.add(c);
+                                batch.add(c);
+                            }
+                        }
+                        tokens += tokensPerStep;
+                        double loss = lossAndGradients(gt, gates, batch, grads);
+                        double norm = o.maxGradNorm() > 0 ? AdamW.clipGradNorm(grads, o.maxGradNorm()) : norm(grads);
+                        double lr = schedule.at(step);
+                        optimizer.step(grads, lr);
+                        double elapsed = (System.nanoTime() - t0) / 1e9;
+                        var log = new DistillationTrainer.StepLog(step, lr, loss, norm, elapsed,
+                                elapsed > 0 ? tokens / elapsed : 0);
+                        history.add(log);
+                        ema = Double.isNaN(ema) ? loss : 0.9 * ema + 0.1 * loss;
+                        p.update(step + 1, String.format(Locale.ROOT, "loss %.4f (avg %.4f) lr %.2e |g| %.3f %.0f tok/s",
+                                loss, ema, lr, norm, log.tokensPerSecond()));
+                        if (o.outputDir() != null && o.checkpointEvery() > 0 && (step + 1) % o.checkpointEvery() == 0
+                                && step + 1 < o.steps()) {
+                            Map<String, String> m = new LinkedHashMap<>(meta);
+                            m.put("distill_steps", Integer.toString(step + 1));
+                            gates.save(directory(o).resolve("checkpoint-step" + (step + 1) + ".safetensors"), m);
+                        }
+                    } finally {
+                        for (List<LayerCapture> c : fresh) {
+                            c.forEach(LayerCapture::close);
+                        }
+                    }
+                }
+            }
+        } finally {
+            for (List<LayerCapture> c : pool) {
+                c.forEach(LayerCapture::close);
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Path gateFile = null;
+        if (o.outputDir() != null) {
+            Map<String, String> m = new LinkedHashMap<>(meta);
+            m.put("distill_steps", Integer.toString(o.steps()));
+            m.put("distill_seconds", String.format(Locale.ROOT, "%.1f", seconds));
+            gateFile = directory(o).resolve("gates.safetensors");
+            gates.save(gateFile, m);
+            writeHistory(directory(o).resolve("history.json"), o, history, seconds);
+        }
+        return new Distill.Result(gates, history, seconds, gateFile);
+    }
+
+    /** One window through the frozen model on the device: a capture per layer. */
+    static List<LayerCapture> capture(Decoder dec, GateSpec spec, int[] tokens) {
+        List<LayerCapture> sink = new ArrayList<>();
+        dec.reset();
+        try {
+            dec.prefill(tokens, new DecoderAttention.Capture(spec.gate(), sink));
+        } catch (RuntimeException e) {
+            sink.forEach(LayerCapture::close);
+            throw e;
+        }
+        dec.reset();
+        return sink;
+    }
+
+    /**
+     * {@code 10 · Σ_layers mean_windows KL} and its gradients (written into {@code grads}, in the order of
+     * {@link DistillationTrainer#parameters}), as {@code DistillationTrainer.lossAndGradients} defines them.
+     */
+    static double lossAndGradients(GateTraining gt, GateSet gates, List<List<LayerCapture>> batch,
+                                   List<double[]> grads) {
+        int layers = gates.size();
+        int w = batch.size();
+        float scale = (float) (DistillationLoss.GATE_LOSS_SCALE / w);
+        for (int l = 0; l < layers; l++) {
+            GateParameters p = gates.layer(l);
+            gt.setWeights(l, p.wq() == null ? null : p.wqFloats(), p.wkFloats());
+        }
+        gt.zeroGradients();
+        double total = 0;
+        for (int l = 0; l < layers; l++) {
+            for (List<LayerCapture> window : batch) {
+                total += gt.accumulate(l, window.get(l), scale) * scale;
+            }
+        }
+        int i = 0;
+        for (int l = 0; l < layers; l++) {
+            if (gt.hasQLinear()) {
+                copy(gt.gradientWq(l), grads.get(i++));
+            }
+            copy(gt.gradientWk(l), grads.get(i++));
+        }
+        return total;
+    }
+
+    private static void copy(float[] from, double[] into) {
+        for (int i = 0; i < into.length; i++) {
+            into[i] = from[i];
+        }
+    }
+
+    private static double norm(List<double[]> grads) {
+        double sq = 0;
+        for (double[] g : grads) {
+            for (double x : g) {
+                sq += x * x;
+            }
+        }
+        return Math.sqrt(sq);
+    }
+
+    private static Path directory(DistillOptions o) {
+        try {
+            return Files.createDirectories(o.outputDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create output directory " + o.outputDir(), e);
+        }
+    }
+
+    static Map<String, Object> metadata(DistillOptions o) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("seq_len", o.seqLen());
+        m.put("batch", o.batch());
+        m.put("lr", o.lr());
+        m.put("warmup", o.warmup());
+        m.put("weight_decay", o.weightDecay());
+        m.put("seed", o.seed());
+        m.put("pool_windows", o.poolWindows());
+        m.put("corpus", o.corpus().getFileName().toString());
+        m.put("trainer", "seer-java CudaDistill (GPU)");
+        return m;
+    }
+
+    private static void writeHistory(Path file, DistillOptions o, List<DistillationTrainer.StepLog> history,
+                                     double seconds) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("options", metadata(o));
+        root.put("steps", o.steps());
+        root.put("seconds", seconds);
+        root.put("history", history);
+        try {
+            JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(file.toFile(), root);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+}

@@ -69,6 +69,10 @@ final class BenchCommand implements Callable<Integer> {
             + " (no checkpoint file is read; gates are random too, so only times are meaningful).")
     boolean randomWeights;
 
+    @Option(names = "--distill-step", paramLabel = "TOKENS", defaultValue = "0",
+            description = "With --model-shape: also time one GPU gate-distillation step on a window of this many tokens.")
+    int distillStep;
+
     @Option(names = "--decode-context", defaultValue = "1024",
             description = "With --model-shape: tokens of context of the decode measurement (default: ${DEFAULT-VALUE}).")
     int decodeContext;
@@ -152,7 +156,7 @@ final class BenchCommand implements Callable<Integer> {
             density = densities.stream().filter(d -> d < 1).findFirst().orElse(0.0);
         }
         var rows = org.seerjava.runtime.cuda.CudaModelBench.run(new org.seerjava.runtime.cuda.CudaModelBench.Options(
-                modelShape, n, density, decodeContext, 128, 0), w);
+                modelShape, n, density, decodeContext, 128, 0, distillStep), w);
         boolean pass = true;
         for (var r : rows) {
             if (!Double.isNaN(r.target())) {

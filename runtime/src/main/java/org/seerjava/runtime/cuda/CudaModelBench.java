@@ -44,8 +44,10 @@ public final class CudaModelBench {
      * @param decodeContext  context length of the decode measurement
      * @param decodeTokens   tokens decoded (after 8 warm-up steps)
      * @param seed           random seed of weights, prompts and gates
+     * @param distillTokens  window length of one timed gate-distillation step (0: none)
      */
-    public record Options(String shape, int[] sizes, double density, int decodeContext, int decodeTokens, long seed) {
+    public record Options(String shape, int[] sizes, double density, int decodeContext, int decodeTokens, long seed,
+                          int distillTokens) {
         public Options {
             ModelShape.named(shape);
             if (sizes.length == 0 || Arrays.stream(sizes).anyMatch(n -> n < 64)) {
@@ -191,9 +193,41 @@ public final class CudaModelBench {
                         o.decodeContext(), o.decodeContext() + 8 + o.decodeTokens(), tps, 1e3 / tps, bound,
                         rt.weightBytesPerToken() / GIB, bw / 1e12, 100 * tps / bound, is8b ? " (target ≥ 60 %)" : "");
             }
+            if (o.distillTokens() > 0) {
+                double sec = distillStep((CudaModelRuntime) rt, o.distillTokens(), o.seed());
+                rows.add(new Row("distillation step at " + o.distillTokens(), sec, "s", Double.NaN, false));
+                out.printf(Locale.ROOT, "gate distillation (Qavg_Kmaxminavg, Dg = head_dim), one step on one window of %d"
+                        + " tokens: %.3f s (capture: model forward with the fused target pass, pooling; the gates'"
+                        + " forward, loss and backward; AdamW on the host)%n", o.distillTokens(), sec);
+            }
         }
         out.flush();
         return rows;
+    }
+
+    /** Seconds of one GPU distillation step (the median of steps 2–4 of 4) on random windows of {@code n} tokens. */
+    static double distillStep(CudaModelRuntime rt, int n, long seed) {
+        try {
+            java.nio.file.Path corpus = java.nio.file.Files.createTempFile("seer-bench-corpus", ".bin");
+            try {
+                byte[] bytes = new byte[n * 2];
+                new java.util.Random(seed).nextBytes(bytes);
+                java.nio.file.Files.write(corpus, bytes);
+                var o = org.seerjava.gate.DistillOptions.defaults(corpus.getParent(), corpus, null).withSeqLen(n)
+                        .withBatch(1).withSteps(4).withPoolWindows(0).withProgress(false);
+                var r = CudaDistill.train(rt, o, System.nanoTime());
+                double[] d = new double[3];
+                for (int i = 1; i < 4; i++) {
+                    d[i - 1] = r.history().get(i).seconds() - r.history().get(i - 1).seconds();
+                }
+                Arrays.sort(d);
+                return d[1];
+            } finally {
+                java.nio.file.Files.deleteIfExists(corpus);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static int[] tokens(SplittableRandom r, int n, int vocab) {
@@ -209,7 +243,8 @@ public final class CudaModelBench {
         int[] sizes = args.length > 0 ? Arrays.stream(args[0].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {8192, 32768, 131072};
         PrintWriter out = new PrintWriter(System.out, true);
-        List<Row> rows = run(new Options("llama-3.1-8b", sizes, 0.1, 1024, 128, 0), out);
+        List<Row> rows = run(new Options("llama-3.1-8b", sizes, 0.1, 1024, 128, 0,
+                args.length > 1 ? Integer.parseInt(args[1]) : 0), out);
         boolean pass = true;
         for (Row r : rows) {
             if (!Double.isNaN(r.target())) {

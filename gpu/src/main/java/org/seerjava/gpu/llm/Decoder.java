@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import org.seerjava.gpu.AttentionKernel;
 import org.seerjava.gpu.CudaContext;
 import org.seerjava.gpu.CudaGraph;
 import org.seerjava.gpu.DeviceBuffer;
@@ -12,7 +13,7 @@ import org.seerjava.gpu.Matmul;
 import org.seerjava.gpu.Prefill;
 import org.seerjava.gpu.SeerKernels;
 import org.seerjava.gpu.Stream;
-import org.seerjava.gpu.graph.DType;
+import org.seerjava.reference.io.DType;
 import org.seerjava.gpu.graph.ExecutionPlan;
 import org.seerjava.gpu.graph.Tensor;
 import org.seerjava.gpu.llm.DecoderWeights.Part;
@@ -317,8 +318,8 @@ public final class Decoder implements AutoCloseable {
             }
             DeviceBuffer kPre = seer || capture ? alloc(tmp, (long) n * s.kvDim() * 2) : null;
             int nbAll = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
-            DeviceBuffer scratch = !capture ? null : alloc(tmp, nbAll > SeerKernels.sharedScratchMaxNb("target",
-                    s.headDim()) ? SeerKernels.targetScratchElements(1, s.qHeads(), nbAll) * 4 : 16);
+            DeviceBuffer scratch = !capture ? null : alloc(tmp, nbAll > AttentionKernel.forDevice(
+                    AttentionKernel.Op.DENSE_TARGET, s.headDim()).sharedScratchMaxNb() ? SeerKernels.targetScratchElements(1, s.qHeads(), nbAll) * 4 : 16);
             DeviceBuffer ml = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * 8) : null;
             DeviceBuffer po = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * s.headDim() * 4) : null;
             try (Arena a = Arena.ofConfined()) {
@@ -435,8 +436,9 @@ public final class Decoder implements AutoCloseable {
     /** Dense causal attention of the whole prompt from position 0, written over q. */
     private void denseAttention(int l, DeviceBuffer q, int n) {
         int nb = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
-        var spec = SeerKernels.attentionBf16("dense", s.headDim());
-        var launch = SeerKernels.attentionBf16Launch("dense", nb, s.qHeads(), 1, s.headDim());
+        AttentionKernel kernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE, s.headDim());
+        var spec = kernel.spec(s.headDim());
+        var launch = kernel.launch(nb, s.qHeads(), 1, s.headDim());
         spec.kernel().launch(stream, launch.gx(), launch.gy(), launch.gz(), launch.bx(), launch.by(), launch.bz(),
                 launch.sharedBytes(), q.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(), q.pointer(), n,
                 s.qHeads(), s.kvHeads(), nb, (float) (scale * SeerKernels.LOG2E));
@@ -478,8 +480,9 @@ public final class Decoder implements AutoCloseable {
         try {
             kPooled = DeviceBuffer.allocate((long) nb * s.kvHeads() * type.kDup() * d * 4);
             target = DeviceBuffer.allocate((long) s.qHeads() * nb * nb * 4);
-            var spec = SeerKernels.attentionBf16("target", d);
-            var launch = SeerKernels.attentionBf16Launch("target", nb, s.qHeads(), 1, d);
+            AttentionKernel kernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, d);
+            var spec = kernel.spec(d);
+            var launch = kernel.launch(nb, s.qHeads(), 1, d);
             spec.kernel().launch(stream, launch.gx(), launch.gy(), launch.gz(), launch.bx(), launch.by(), launch.bz(),
                     launch.sharedBytes(), q.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(), q.pointer(),
                     scratch.pointer(), target.pointer(), n, s.qHeads(), s.kvHeads(), nb,

@@ -16,7 +16,7 @@ import java.util.Map;
 import org.seerjava.gpu.DeviceBuffer;
 import org.seerjava.gpu.SeerKernels;
 import org.seerjava.gpu.Stream;
-import org.seerjava.gpu.graph.DType;
+import org.seerjava.reference.io.DType;
 import org.seerjava.gpu.graph.KernelSpec;
 import org.seerjava.reference.DistillationLoss;
 import org.seerjava.reference.GateConfig;

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.seerjava.gpu.CudaContext;
 import org.seerjava.gpu.Stream;
-import org.seerjava.gpu.graph.DType;
+import org.seerjava.reference.io.DType;
 import org.seerjava.gpu.graph.KernelSpec;
 
 /**
@@ -50,7 +50,7 @@ public final class ModelKernels {
     public static final KernelSpec ARGMAX = model("argmax_f32", in("x", DType.F32), i32("n"), out("out", DType.I32));
     public static final KernelSpec F32_TO_BF16 = model("f32_to_bf16", in("in", DType.F32), out("out", DType.BF16),
             i64("n"));
-    public static final KernelSpec F16_TO_BF16 = model("f16_to_bf16", in("in", DType.BF16), out("out", DType.BF16),
+    public static final KernelSpec F16_TO_BF16 = model("f16_to_bf16", in("in", DType.F16), out("out", DType.BF16),
             i64("n"));
     public static final KernelSpec BF16_TO_F32 = model("bf16_to_f32", in("in", DType.BF16), out("out", DType.F32),
             i64("n"));

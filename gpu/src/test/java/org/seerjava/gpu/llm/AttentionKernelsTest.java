@@ -7,6 +7,7 @@ import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.seerjava.gpu.AttentionKernel;
 import org.seerjava.gpu.DeviceBuffer;
 import org.seerjava.gpu.SeerKernels;
 import org.seerjava.gpu.Stream;
@@ -89,7 +90,8 @@ class AttentionKernelsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"dense, 1000, 64", "dense, 8192, 128", "dense, 333, 128", "sparse, 1000, 128", "sparse, 2049, 64"})
+    @CsvSource({"dense, 1000, 64", "dense, 8192, 128", "dense, 333, 128", "sparse, 1000, 128", "sparse, 2049, 64",
+            "target, 1000, 128", "target, 8200, 64"})
     void prefillKernelsMayWriteOverQ(String mode, int n, int d) {
         Random r = new Random(n + d);
         int hq = 8;
@@ -105,27 +107,44 @@ class AttentionKernelsTest {
             mask[i] = (byte) (kb == qb || (kb < qb && r.nextDouble() < 0.3) ? 1 : 0);
         }
         float sl = (float) (SeerKernels.LOG2E / Math.sqrt(d));
-        var spec = SeerKernels.attentionBf16(mode, d);
-        var l = SeerKernels.attentionBf16Launch(mode, nb, hq, 1, d);
+        AttentionKernel kernel = AttentionKernel.forDevice(switch (mode) {
+            case "sparse" -> AttentionKernel.Op.SPARSE;
+            case "target" -> AttentionKernel.Op.DENSE_TARGET;
+            default -> AttentionKernel.Op.DENSE;
+        }, d);
+        var spec = kernel.spec(d);
+        var l = kernel.launch(nb, hq, 1, d);
         try (Stream s = new Stream(); DeviceBuffer qb = Dev.bf16Buffer(q); DeviceBuffer kb = Dev.bf16Buffer(k);
              DeviceBuffer vb = Dev.bf16Buffer(v); DeviceBuffer mb = DeviceBuffer.of(mask);
-             DeviceBuffer out = DeviceBuffer.allocate((long) n * hq * d * 2)) {
-            Object[] separate = mode.equals("sparse")
-                    ? new Object[] {qb, kb, vb, mb, out, n, hq, hkv, nb, sl} : new Object[] {qb, kb, vb, out, n, hq, hkv, nb, sl};
-            Object[] inPlace = mode.equals("sparse")
-                    ? new Object[] {qb, kb, vb, mb, qb, n, hq, hkv, nb, sl} : new Object[] {qb, kb, vb, qb, n, hq, hkv, nb, sl};
+             DeviceBuffer out = DeviceBuffer.allocate((long) n * hq * d * 2);
+             DeviceBuffer scratch = DeviceBuffer.allocate(SeerKernels.targetScratchElements(1, hq, nb) * 4);
+             DeviceBuffer t1 = DeviceBuffer.allocate((long) hq * nb * nb * 4);
+             DeviceBuffer t2 = DeviceBuffer.allocate((long) hq * nb * nb * 4)) {
+            Object[] separate = switch (mode) {
+                case "sparse" -> new Object[] {qb, kb, vb, mb, out, n, hq, hkv, nb, sl};
+                case "target" -> new Object[] {qb, kb, vb, out, scratch, t1, n, hq, hkv, nb, sl};
+                default -> new Object[] {qb, kb, vb, out, n, hq, hkv, nb, sl};
+            };
+            Object[] inPlace = switch (mode) {
+                case "sparse" -> new Object[] {qb, kb, vb, mb, qb, n, hq, hkv, nb, sl};
+                case "target" -> new Object[] {qb, kb, vb, qb, scratch, t2, n, hq, hkv, nb, sl};
+                default -> new Object[] {qb, kb, vb, qb, n, hq, hkv, nb, sl};
+            };
             spec.kernel().launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), l.sharedBytes(), separate);
             spec.kernel().launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), l.sharedBytes(), inPlace);
             s.synchronize();
             float[] a = Dev.readBf16(out, n * hq * d);
             float[] b = Dev.readBf16(qb, n * hq * d);
             assertArrayEquals(a, b, mode + " attention written over q differs from a separate output");
+            if (mode.equals("target")) {
+                assertArrayEquals(Dev.readF32(t1, hq * nb * nb), Dev.readF32(t2, hq * nb * nb), "pooled target");
+            }
             if (mode.equals("dense") && n <= 1000) {
                 double[] want = hostAttention(q, k, v, n, hq, hkv, d, 0);
                 {
                     double err = Dev.relError(a, want);
                     System.out.printf("[seer-gpu] dense %s N%d D%d in place: identical, rel err vs host %.2e%n",
-                            SeerKernels.isWgmma("dense", d) ? "wgmma" : "mma.sync", n, d, err);
+                            kernel.label(), n, d, err);
                     assertTrue(err < 2e-2, "dense relative error " + err);
                 }
             }

@@ -25,27 +25,29 @@ SECTIONS=${SECTIONS:-gputests bench runtimetests gemm anchor}
 for s in $SECTIONS; do
   case $s in
   gputests)
-    timeout $(slice 170) $J $FLAGS -jar $R/console.jar execute --class-path "$MAIN:$R/gpu-test-classes" \
-      --select-package org.seerjava.gpu.llm --select-class org.seerjava.gpu.CudaLibrariesTest \
-      --disable-banner --details=tree > "$OUT/gpu-tests.log" 2>&1
+    timeout -k 10 $(slice 170) $J $FLAGS -jar $R/console.jar execute --class-path "$MAIN:$R/gpu-test-classes" \
+      ${GPU_TESTS:---select-package org.seerjava.gpu.llm --select-class org.seerjava.gpu.CudaLibrariesTest} \
+      --disable-banner --details=testfeed > "$OUT/gpu-tests.log" 2>&1
     echo "== gpu tests rc=$? ($(left) s left)"
-    grep -E "\[seer-gpu\]|✘|tests (successful|failed|aborted)" "$OUT/gpu-tests.log" | grep -v "no-.*message" | tail -60 ;;
+    grep -E "\[seer-gpu\]|FAILED|ABORTED|tests (successful|failed|aborted)|AssertionFailed|Exception:" "$OUT/gpu-tests.log" \
+      | grep -v "no-.*message" | cut -c1-300 | tail -60 ;;
   bench)
-    timeout $(slice 200) $J $FLAGS -cp "$MAIN" org.seerjava.runtime.cuda.CudaModelBench ${SIZES:-8192,32768,131072} \
+    timeout -k 10 $(slice 200) $J $FLAGS -cp "$MAIN" org.seerjava.runtime.cuda.CudaModelBench ${SIZES:-8192,32768,131072} \
       ${DISTILL:-32768} > "$OUT/model-bench.log" 2>&1
     echo "== model bench rc=$? ($(left) s left)"; tail -40 "$OUT/model-bench.log" ;;
   runtimetests)
-    timeout $(slice 200) $J $FLAGS -jar $R/console.jar execute --class-path "$MAIN:$R/runtime-test-classes" \
-      --select-package org.seerjava.runtime.cuda --disable-banner --details=tree > "$OUT/runtime-tests.log" 2>&1
+    timeout -k 10 $(slice 200) $J $FLAGS -jar $R/console.jar execute --class-path "$MAIN:$R/runtime-test-classes" \
+      --select-package org.seerjava.runtime.cuda --disable-banner --details=testfeed > "$OUT/runtime-tests.log" 2>&1
     echo "== runtime tests rc=$? ($(left) s left)"
-    grep -E "\[seer-runtime\]|✘|tests (successful|failed|aborted)" "$OUT/runtime-tests.log" | tail -40 ;;
+    grep -E "\[seer-runtime\]|FAILED|ABORTED|tests (successful|failed|aborted)|AssertionFailed|Exception:" \
+      "$OUT/runtime-tests.log" | cut -c1-400 | tail -40 ;;
   gemm)
-    timeout $(slice 60) $J $FLAGS -cp "$MAIN:$R/gpu-test-classes" org.seerjava.gpu.llm.DecoderBench env gemm \
+    timeout -k 10 $(slice 60) $J $FLAGS -cp "$MAIN:$R/gpu-test-classes" org.seerjava.gpu.llm.DecoderBench env gemm \
       > "$OUT/gemm.log" 2>&1
     echo "== gemm rc=$? ($(left) s left)"; tail -32 "$OUT/gemm.log" ;;
   anchor)
     PY=/opt/torch/.venv/bin/python3; [ -x $PY ] || PY=python3
-    timeout $(slice 150) $PY $R/hf_anchor.py ${ANCHOR_SIZES:-8192,32768} > "$OUT/hf-anchor.log" 2>&1
+    timeout -k 10 $(slice 150) $PY $R/hf_anchor.py ${ANCHOR_SIZES:-8192,32768} > "$OUT/hf-anchor.log" 2>&1
     echo "== HF anchor rc=$? ($(left) s left)"; grep -vi "warn" "$OUT/hf-anchor.log" | tail -8 ;;
   esac
 done

@@ -77,27 +77,36 @@ attn_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, con
         for (int e = 0; e < 8; e++) o[i][e] = 0.f;
     }
     const long rowStride = (long)Hkv * HEAD_DIM;
-    for (long j = start + warp * KPW + grp; j < end; j += WARPS * KPW) {
-        const uint4 kv = *reinterpret_cast<const uint4 *>(kc + j * rowStride + kh * HEAD_DIM + sub * 8);
-        const uint4 vv = *reinterpret_cast<const uint4 *>(vc + j * rowStride + kh * HEAD_DIM + sub * 8);
+    // every lane of a warp runs the same number of steps (the shuffles below need the whole warp); a lane group
+    // whose key is past the end computes on zeros and keeps its state
+    for (long j0 = start + warp * KPW; j0 < end; j0 += WARPS * KPW) {
+        const long j = j0 + grp;
+        const bool valid = j < end;
+        uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+        if (valid) {
+            kv = *reinterpret_cast<const uint4 *>(kc + j * rowStride + kh * HEAD_DIM + sub * 8);
+            vv = *reinterpret_cast<const uint4 *>(vc + j * rowStride + kh * HEAD_DIM + sub * 8);
+        }
         float kf[8], vf[8];
         unpack8(kv, kf);
         unpack8(vv, vf);
 #pragma unroll
         for (int i = 0; i < MAX_G; i++) {
-            if (i < g) {
+            if (i < g) {                                      // g is the same for the whole CTA
                 float d = 0.f;
 #pragma unroll
                 for (int e = 0; e < 8; e++) d = fmaf(qf[i][e], kf[e], d);
 #pragma unroll
                 for (int off = LANES / 2; off > 0; off >>= 1) d += __shfl_xor_sync(0xffffffffu, d, off);
-                const float mNew = fmaxf(m[i], d);           // finite: d is
-                const float corr = exp2f(m[i] - mNew);        // 0 while m is −∞
-                const float p = exp2f(d - mNew);
-                l[i] = l[i] * corr + p;
+                if (valid) {
+                    const float mNew = fmaxf(m[i], d);       // finite: d is
+                    const float corr = exp2f(m[i] - mNew);    // 0 while m is −∞
+                    const float p = exp2f(d - mNew);
+                    l[i] = l[i] * corr + p;
 #pragma unroll
-                for (int e = 0; e < 8; e++) o[i][e] = fmaf(p, vf[e], o[i][e] * corr);
-                m[i] = mNew;
+                    for (int e = 0; e < 8; e++) o[i][e] = fmaf(p, vf[e], o[i][e] * corr);
+                    m[i] = mNew;
+                }
             }
         }
     }

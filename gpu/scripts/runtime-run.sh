@@ -37,7 +37,8 @@ for s in $SECTIONS; do
     echo "== model bench rc=$? ($(left) s left)"; tail -40 "$OUT/model-bench.log" ;;
   runtimetests)
     timeout -k 10 $(slice 200) $J $FLAGS -jar $R/console.jar execute --class-path "$MAIN:$R/runtime-test-classes" \
-      --select-package org.seerjava.runtime.cuda --disable-banner --details=testfeed > "$OUT/runtime-tests.log" 2>&1
+      ${RUNTIME_TESTS:---select-package org.seerjava.runtime.cuda} --disable-banner --details=testfeed \
+      > "$OUT/runtime-tests.log" 2>&1
     echo "== runtime tests rc=$? ($(left) s left)"
     grep -E "\[seer-runtime\]|FAILED|ABORTED|tests (successful|failed|aborted)|AssertionFailed|Exception:" \
       "$OUT/runtime-tests.log" | cut -c1-400 | tail -40 ;;

@@ -10,14 +10,10 @@ import org.seerjava.gpu.CudaContext;
 import org.seerjava.gpu.CudaGraph;
 import org.seerjava.gpu.DeviceBuffer;
 import org.seerjava.gpu.Matmul;
-import org.seerjava.gpu.Prefill;
 import org.seerjava.gpu.SeerKernels;
 import org.seerjava.gpu.Stream;
-import org.seerjava.reference.io.DType;
-import org.seerjava.gpu.graph.ExecutionPlan;
-import org.seerjava.gpu.graph.Tensor;
 import org.seerjava.gpu.llm.DecoderWeights.Part;
-import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.GateConfig;
 
 /**
  * A Llama-family decoder running on the GPU with a KV cache: bf16 weights and activations, fp32 accumulation and an
@@ -36,7 +32,7 @@ import org.seerjava.reference.AttentionShape;
  * <p><b>Prefill</b> ({@link #prefill}) takes the prompt at positions {@link #position()} onwards. Projections, norms
  * and the MLP run over token chunks of {@code chunkTokens} rows (activations stay at chunk size); q of the whole
  * prompt stays on the device so that one attention call covers it. From position 0 the attention is the dense
- * warpgroup-MMA kernel or SeerAttention (pool → gate → select → block-sparse, {@link Prefill}) and writes its output
+ * warpgroup-MMA kernel or SeerAttention (pool → gate → select → block-sparse, as module gpu's {@code Prefill} graph) and writes its output
  * over q; after earlier tokens (a second prefill) it is the decode kernel with the chunk's tokens as queries.
  * <b>Decode</b> ({@link #decode}, {@link #decodeGreedy}) runs one token through matrix-vector products and the
  * split-key decode attention; the whole step, including the argmax and the position's advance, is captured once as
@@ -108,7 +104,7 @@ public final class Decoder implements AutoCloseable {
         }
         ModelKernels.checkDecodeHeadDim(s.headDim());
         this.capacity = capacity;
-        this.chunkTokens = chunkTokens;
+        this.chunkTokens = Math.max(SeerKernels.TC_BLOCK, chunkTokens / SeerKernels.TC_BLOCK * SeerKernels.TC_BLOCK);
         this.context = CudaContext.get();
         this.scale = 1.0 / Math.sqrt(s.headDim());
         this.eps = (float) s.rmsNormEps();
@@ -175,18 +171,15 @@ public final class Decoder implements AutoCloseable {
     }
 
     /**
-     * Device bytes a prefill of {@code tokens} tokens allocates for its duration (activations, chunk buffers, the
-     * SeerAttention gate's inputs; the gate's own intermediates come on top, layer by layer).
+     * Device bytes a dense prefill of {@code tokens} tokens allocates for its duration (activations and chunk
+     * buffers); SeerAttention and the capture add their pooled features (the gate's scratch lives in the chunk
+     * buffer).
      */
-    public static long prefillBytes(DecoderShape s, int tokens, int chunkTokens, boolean seer, boolean afterCache,
-                                    int splits) {
+    public static long prefillBytes(DecoderShape s, int tokens, int chunkTokens, boolean afterCache, int splits) {
         long n = tokens;
         long c = Math.min(tokens, chunkTokens);
         long bytes = n * s.hidden() * 4 + n * s.qDim() * 2 + n * 4;
         bytes += c * s.hidden() * 2 + c * Math.max(s.qkvDim(), 3L * s.intermediate()) * 2;
-        if (seer) {
-            bytes += n * s.qDim() * 2 + n * s.kvDim() * 2;
-        }
         if (afterCache) {
             bytes += c * s.qHeads() * splits * (8 + 4L * s.headDim());
         }
@@ -303,23 +296,36 @@ public final class Decoder implements AutoCloseable {
         }
         int c = Math.min(n, chunkTokens);
         int splits = afterCache ? ModelKernels.decodeSplits(c, s.kvHeads(), (long) p0 + n) : 0;
-        checkFree(prefillBytes(s, n, chunkTokens, seer || capture, afterCache, splits), "a prefill of " + n + " tokens");
+        GatePlan gp = seer ? new GatePlan(((DecoderAttention.Seer) attention).gates().get(0).config(), n)
+                : capture ? new GatePlan(((DecoderAttention.Capture) attention).gate(), n) : null;
+        long bigBytes = (long) c * Math.max(s.qkvDim(), 3L * s.intermediate()) * 2;
+        if (gp != null) {
+            bigBytes = Math.max(bigBytes, (long) c * (s.qkvDim() + s.qDim() + s.kvDim()) * 2);
+            if (seer) {
+                bigBytes = Math.max(bigBytes, gp.gateBytes());
+            }
+        }
+        checkFree(prefillBytes(s, n, chunkTokens, afterCache, splits) - (long) c * Math.max(s.qkvDim(),
+                3L * s.intermediate()) * 2 + bigBytes + (gp == null ? 0 : gp.pooledBytes()), "a prefill of " + n
+                + " tokens");
         List<DeviceBuffer> tmp = new ArrayList<>();
+        Arena gateArena = Arena.ofConfined();
         try {
             DeviceBuffer x = alloc(tmp, (long) n * s.hidden() * 4);
             DeviceBuffer q = alloc(tmp, (long) n * s.qDim() * 2);
             DeviceBuffer ids = alloc(tmp, (long) n * 4);
             DeviceBuffer hn = alloc(tmp, (long) c * s.hidden() * 2);
-            DeviceBuffer big = alloc(tmp, (long) c * Math.max(s.qkvDim(), 3L * s.intermediate()) * 2);
-            DeviceBuffer qPre = seer || capture ? alloc(tmp, (long) n * s.qDim() * 2) : null;
+            DeviceBuffer big = alloc(tmp, bigBytes);
+            long qPreChunk = big.pointer() + (long) c * s.qkvDim() * 2;          // pre-RoPE q, k of a chunk
+            long kPreChunk = qPreChunk + (long) c * s.qDim() * 2;
             keptBlocks = seer ? alloc(tmp, 8) : null;
             if (keptBlocks != null) {
                 keptBlocks.fill((byte) 0);
             }
-            DeviceBuffer kPre = seer || capture ? alloc(tmp, (long) n * s.kvDim() * 2) : null;
-            int nbAll = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
-            DeviceBuffer scratch = !capture ? null : alloc(tmp, nbAll > AttentionKernel.forDevice(
-                    AttentionKernel.Op.DENSE_TARGET, s.headDim()).sharedScratchMaxNb() ? SeerKernels.targetScratchElements(1, s.qHeads(), nbAll) * 4 : 16);
+            SeerBuffers sb = seer ? new SeerBuffers(gp, (DecoderAttention.Seer) attention, tmp, gateArena) : null;
+            DeviceBuffer scratch = !capture ? null : alloc(tmp, gp.nb > AttentionKernel.forDevice(
+                    AttentionKernel.Op.DENSE_TARGET, s.headDim()).sharedScratchMaxNb()
+                    ? SeerKernels.targetScratchElements(1, s.qHeads(), gp.nb) * 4 : 16);
             DeviceBuffer ml = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * 8) : null;
             DeviceBuffer po = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * s.headDim() * 4) : null;
             try (Arena a = Arena.ofConfined()) {
@@ -330,6 +336,12 @@ public final class Decoder implements AutoCloseable {
             int H = s.hidden();
             int I = s.intermediate();
             for (int l = 0; l < s.layers(); l++) {
+                GateTraining.LayerCapture cap = capture ? gp.newCapture() : null;
+                if (cap != null) {
+                    ((DecoderAttention.Capture) attention).sink().add(cap);
+                }
+                DeviceBuffer qPoolDst = cap != null ? cap.qPooled() : sb != null ? sb.qPooled : null;
+                DeviceBuffer kPoolDst = cap != null ? cap.kPooled() : sb != null ? sb.kPooled : null;
                 for (int c0 = 0; c0 < n; c0 += c) {
                     int rows = Math.min(c, n - c0);
                     ModelKernels.rmsNorm(stream, x.pointer() + (long) c0 * H * 4, w.pointer(Part.INPUT_NORM, l),
@@ -340,8 +352,14 @@ public final class Decoder implements AutoCloseable {
                             opt(Part.K_NORM, l), eps, ropeTable.pointer(), pos.pointer(), c0, rows, s.qHeads(),
                             s.kvHeads(), s.headDim(), q.pointer() + (long) c0 * s.qDim() * 2,
                             kCache.get(l).pointer(), vCache.get(l).pointer(),
-                            qPre == null ? 0 : qPre.pointer() + (long) c0 * s.qDim() * 2,
-                            kPre == null ? 0 : kPre.pointer() + (long) c0 * s.kvDim() * 2);
+                            gp == null ? 0 : qPreChunk, gp == null ? 0 : kPreChunk);
+                    if (gp != null) {                        // pool this chunk's blocks (c0 is a multiple of 64)
+                        int blk = c0 / SeerKernels.TC_BLOCK;
+                        pool(qPreChunk, qPoolDst.pointer() + (long) blk * s.qHeads() * gp.fq * 4, rows, s.qHeads(),
+                                gp.qBits);
+                        pool(kPreChunk, kPoolDst.pointer() + (long) blk * s.kvHeads() * gp.fk * 4, rows, s.kvHeads(),
+                                gp.kBits);
+                    }
                 }
                 org.seerjava.gpu.Event before = profile ? new org.seerjava.gpu.Event() : null;
                 if (before != null) {
@@ -356,9 +374,9 @@ public final class Decoder implements AutoCloseable {
                                 s.headDim(), splits, scale);
                     }
                 } else if (seer) {
-                    seerAttention(l, (DecoderAttention.Seer) attention, q, qPre, kPre, n);
+                    seerAttention(l, sb, q, big, n);
                 } else if (capture) {
-                    captureAttention(l, (DecoderAttention.Capture) attention, q, qPre, kPre, scratch, n);
+                    captureAttention(l, cap, q, scratch, n);
                 } else {
                     denseAttention(l, q, n);
                 }
@@ -409,6 +427,7 @@ public final class Decoder implements AutoCloseable {
                 for (DeviceBuffer b : tmp) {
                     b.close();
                 }
+                gateArena.close();
             }
         }
     }
@@ -444,71 +463,237 @@ public final class Decoder implements AutoCloseable {
                 s.qHeads(), s.kvHeads(), nb, (float) (scale * SeerKernels.LOG2E));
     }
 
-    /** SeerAttention of the whole prompt from position 0 (the prefill task graph of module gpu), written over q. */
-    private void seerAttention(int l, DecoderAttention.Seer seer, DeviceBuffer q, DeviceBuffer qPre, DeviceBuffer kPre,
-                               int n) {
-        stream.synchronize();                                // the plan runs on its own stream
-        LayerGate g = seer.gates().get(l);
-        AttentionShape shape = new AttentionShape(1, n, s.qHeads(), s.kvHeads(), s.headDim());
-        Tensor qp = Tensor.onDevice("qPre", DType.BF16, qPre, 1, n, s.qHeads(), s.headDim());
-        Tensor kp = Tensor.onDevice("kPre", DType.BF16, kPre, 1, n, s.kvHeads(), s.headDim());
-        Tensor qr = Tensor.onDevice("q", DType.BF16, q, 1, n, s.qHeads(), s.headDim());
-        Tensor kr = Tensor.onDevice("k", DType.BF16, kCache.get(l), 1, n, s.kvHeads(), s.headDim());
-        Tensor v = Tensor.onDevice("v", DType.BF16, vCache.get(l), 1, n, s.kvHeads(), s.headDim());
-        try (Arena a = Arena.ofConfined()) {
-            Prefill.Graph graph = Prefill.graph("layer" + l, a, qp, kp, qr, kr, v, qr, g.wq(), g.wk(), shape,
-                    g.config(), seer.rule(), scale);
-            try (ExecutionPlan plan = new ExecutionPlan(graph.taskGraph().snapshot())) {
-                plan.execute();
-                long cells = graph.mask().elements();
-                SeerKernels.COUNT_NONZERO.kernel().launch(stream, (int) Math.min(Math.ceilDiv(cells, 256), 4096), 1, 1,
-                        256, 1, 1, 0, plan.buffer(graph.mask()), cells, keptBlocks);
-                stream.synchronize();                        // before the plan frees the mask
+    /** The sizes of a gate's work on a prompt of n tokens (pooled features, gate scratch, head groups). */
+    private final class GatePlan {
+        final GateConfig cfg;
+        final int nb;
+        final int fq;
+        final int fk;
+        final int dg;
+        final boolean hasQ;
+        final int keyHeads;
+        final int qBits;
+        final int kBits;
+        final int group;
+
+        GatePlan(GateConfig cfg, int n) {
+            if (cfg.blockSize() != SeerKernels.TC_BLOCK) {
+                throw new IllegalArgumentException("the GPU gate needs block size " + SeerKernels.TC_BLOCK + ", got "
+                        + cfg.blockSize());
+            }
+            this.cfg = cfg;
+            this.nb = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
+            this.fq = cfg.type().qDup() * s.headDim();
+            this.fk = cfg.type().kDup() * s.headDim();
+            this.dg = cfg.hiddenSize();
+            this.hasQ = cfg.hasQLinear(s.headDim());
+            this.keyHeads = hasQ ? s.kvHeads() : s.qHeads();
+            this.qBits = SeerKernels.poolBits(cfg.type().qPools());
+            this.kBits = SeerKernels.poolBits(cfg.type().kPools());
+            int rep = s.qHeads() / keyHeads;
+            long per = (long) nb * nb * 4;
+            int g = rep;                                      // the largest head group whose logits fit in 64 MiB
+            for (int c = s.qHeads(); c >= rep; c--) {
+                if (s.qHeads() % c == 0 && c % rep == 0 && c * per <= (64L << 20)) {
+                    g = c;
+                    break;
+                }
+            }
+            this.group = g;
+        }
+
+        long qGateBytes() {
+            return hasQ ? align((long) nb * s.qHeads() * dg * 4) : 0;
+        }
+
+        long kGateBytes() {
+            return align((long) nb * keyHeads * dg * 4);
+        }
+
+        long maskBytes() {
+            return align((long) s.qHeads() * nb * nb);
+        }
+
+        /** Scratch of the gate phase, inside the chunk buffer: Q_g, K_g, the mask, one head group's logits. */
+        long gateBytes() {
+            return qGateBytes() + kGateBytes() + maskBytes() + (long) group * nb * nb * 4;
+        }
+
+        long pooledBytes() {
+            return (long) nb * (s.qHeads() * fq + s.kvHeads() * fk) * 4;
+        }
+
+        GateTraining.LayerCapture newCapture() {
+            DeviceBuffer qp = DeviceBuffer.allocate((long) nb * s.qHeads() * fq * 4);
+            DeviceBuffer kp = null;
+            try {
+                kp = DeviceBuffer.allocate((long) nb * s.kvHeads() * fk * 4);
+                DeviceBuffer t = DeviceBuffer.allocate((long) s.qHeads() * nb * nb * 4);
+                return new GateTraining.LayerCapture(qp, kp, t, nb);
+            } catch (RuntimeException e) {
+                qp.close();
+                if (kp != null) {
+                    kp.close();
+                }
+                throw e;
             }
         }
     }
 
-    /** Dense attention fused with the pooled target, written over q, and the pooled pre-RoPE q and k of the gate. */
-    private void captureAttention(int l, DecoderAttention.Capture cap, DeviceBuffer q, DeviceBuffer qPre,
-                                  DeviceBuffer kPre, DeviceBuffer scratch, int n) {
-        int nb = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
-        int d = s.headDim();
-        var type = cap.gate().type();
-        DeviceBuffer qPooled = DeviceBuffer.allocate((long) nb * s.qHeads() * type.qDup() * d * 4);
-        DeviceBuffer kPooled = null;
-        DeviceBuffer target = null;
-        try {
-            kPooled = DeviceBuffer.allocate((long) nb * s.kvHeads() * type.kDup() * d * 4);
-            target = DeviceBuffer.allocate((long) s.qHeads() * nb * nb * 4);
-            AttentionKernel kernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, d);
-            var spec = kernel.spec(d);
-            var launch = kernel.launch(nb, s.qHeads(), 1, d);
-            spec.kernel().launch(stream, launch.gx(), launch.gy(), launch.gz(), launch.bx(), launch.by(), launch.bz(),
-                    launch.sharedBytes(), q.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(), q.pointer(),
-                    scratch.pointer(), target.pointer(), n, s.qHeads(), s.kvHeads(), nb,
-                    (float) (scale * SeerKernels.LOG2E));
-            pool(qPre, qPooled, n, s.qHeads(), SeerKernels.poolBits(type.qPools()));
-            pool(kPre, kPooled, n, s.kvHeads(), SeerKernels.poolBits(type.kPools()));
-        } catch (RuntimeException e) {
-            qPooled.close();
-            if (kPooled != null) {
-                kPooled.close();
-            }
-            if (target != null) {
-                target.close();
-            }
-            throw e;
-        }
-        cap.sink().add(new GateTraining.LayerCapture(qPooled, kPooled, target, nb));
+    private static long align(long bytes) {
+        return (bytes + 255) & ~255L;
     }
 
-    private void pool(DeviceBuffer x, DeviceBuffer out, int n, int heads, int bits) {
+    /** What SeerAttention holds during one prefill: pooled features, gate weights (device and host), the RoPE table. */
+    private final class SeerBuffers {
+        final GatePlan gp;
+        final DecoderAttention.Seer seer;
+        final DeviceBuffer qPooled;
+        final DeviceBuffer kPooled;
+        final DeviceBuffer wq;
+        final DeviceBuffer wk;
+        final DeviceBuffer table;
+        final MemorySegment[] wqHost;
+        final MemorySegment[] wkHost;
+
+        SeerBuffers(GatePlan gp, DecoderAttention.Seer seer, List<DeviceBuffer> tmp, Arena arena) {
+            this.gp = gp;
+            this.seer = seer;
+            int layers = s.layers();
+            wqHost = new MemorySegment[layers];
+            wkHost = new MemorySegment[layers];
+            long wqElems = gp.hasQ ? (long) s.qHeads() * gp.fq * gp.dg : 0;
+            long wkElems = (long) gp.keyHeads * gp.fk * gp.dg;
+            for (int l = 0; l < layers; l++) {
+                LayerGate g = seer.gates().get(l);
+                if (!g.config().equals(gp.cfg)) {
+                    throw new IllegalArgumentException("gate " + l + " has another configuration than gate 0");
+                }
+                if (g.wk().length != wkElems || (gp.hasQ && (g.wq() == null || g.wq().length != wqElems))) {
+                    throw new IllegalArgumentException("gate " + l + ": W_k needs " + wkElems + " elements" + (gp.hasQ
+                            ? " and W_q " + wqElems : "") + " for this model; got " + g.wk().length
+                            + (g.wq() == null ? "" : " and " + g.wq().length));
+                }
+                wkHost[l] = arena.allocateFrom(ValueLayout.JAVA_FLOAT, g.wk());
+                wqHost[l] = gp.hasQ ? arena.allocateFrom(ValueLayout.JAVA_FLOAT, g.wq()) : null;
+            }
+            qPooled = alloc(tmp, (long) gp.nb * s.qHeads() * gp.fq * 4);
+            kPooled = alloc(tmp, (long) gp.nb * s.kvHeads() * gp.fk * 4);
+            wk = alloc(tmp, wkElems * 4);
+            wq = gp.hasQ ? alloc(tmp, wqElems * 4) : null;
+            double[] inv = org.seerjava.reference.Rope.inverseFrequencies(gp.cfg.rope());
+            int half = gp.cfg.rope().rotaryDim() / 2;
+            float[] cs = new float[gp.nb * half * 2];          // (cos, sin) at position block·64, computed in fp64
+            for (int blk = 0; blk < gp.nb; blk++) {
+                for (int k = 0; k < half; k++) {
+                    double angle = (double) blk * gp.cfg.blockSize() * inv[k];
+                    cs[(blk * half + k) * 2] = (float) Math.cos(angle);
+                    cs[(blk * half + k) * 2 + 1] = (float) Math.sin(angle);
+                }
+            }
+            table = alloc(tmp, (long) cs.length * 4);
+            table.copyFrom(cs);
+        }
+    }
+
+    private void gemm(long a, long b, long c, int m, int n, int k, int heads, int repA, int repB, float alpha,
+                      boolean causal, long[] strides) {
+        var l = SeerKernels.gemmLaunch(m, n, heads);
+        SeerKernels.GEMM.kernel().launch(stream, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), l.sharedBytes(), a, b,
+                c, m, n, k, heads, repA, repB, alpha, causal ? 1 : 0, strides);
+    }
+
+    private void gateRope(long x, long table, int nb, int heads, int dg, int half) {
+        SeerKernels.ROPE_TABLE.kernel().launch(stream, (int) Math.max(1, Math.min(Math.ceilDiv((long) nb * heads * half,
+                256), 1L << 20)), 1, 1, 256, 1, 1, 0, x, table, nb, nb, heads, dg, half);
+    }
+
+    /**
+     * SeerAttention of the whole prompt from position 0, on this decoder's stream, written over q: the gate from the
+     * pooled features (Q and K linears, block RoPE, causal logits one head group at a time, selection into the block
+     * mask), then the block-sparse kernel — the steps of the prefill task graph of module gpu ({@code Prefill},
+     * {@code GateTasks}), with their intermediates in the chunk buffer instead of fresh allocations.
+     */
+    private void seerAttention(int l, SeerBuffers sb, DeviceBuffer q, DeviceBuffer big, int n) {
+        GatePlan gp = sb.gp;
+        int nb = gp.nb;
+        int hq = s.qHeads();
+        int hkv = s.kvHeads();
+        int dg = gp.dg;
+        int kh = gp.keyHeads;
+        int half = gp.cfg.rope().rotaryDim() / 2;
+        var drv = context.driver();
+        drv.memcpyHtoDAsync(sb.wk.pointer(), sb.wkHost[l], sb.wkHost[l].byteSize(), stream.handle());
+        long qGate = big.pointer();
+        long kGate = qGate + gp.qGateBytes();
+        long mask = kGate + gp.kGateBytes();
+        long logits = mask + gp.maskBytes();
+        if (gp.hasQ) {
+            drv.memcpyHtoDAsync(sb.wq.pointer(), sb.wqHost[l], sb.wqHost[l].byteSize(), stream.handle());
+            gemm(sb.qPooled.pointer(), sb.wq.pointer(), qGate, nb, dg, gp.fq, hq, 1, 1, 1f, false, SeerKernels.strides(
+                    (long) nb * hq * gp.fq, gp.fq, (long) hq * gp.fq, 1, 0, (long) gp.fq * dg, dg, 1,
+                    (long) nb * hq * dg, dg, (long) hq * dg, 1));
+        } else {
+            qGate = sb.qPooled.pointer();                     // no Q linear: the pooled q is the gate's q (Dg = D)
+        }
+        gemm(sb.kPooled.pointer(), sb.wk.pointer(), kGate, nb, dg, gp.fk, kh, kh / hkv, 1, 1f, false,
+                SeerKernels.strides((long) nb * hkv * gp.fk, gp.fk, (long) hkv * gp.fk, 1, 0, (long) gp.fk * dg, dg, 1,
+                        (long) nb * kh * dg, dg, (long) kh * dg, 1));
+        gateRope(qGate, sb.table.pointer(), nb, hq, dg, half);
+        gateRope(kGate, sb.table.pointer(), nb, kh, dg, half);
+        int rep = hq / kh;
+        for (int h0 = 0; h0 < hq; h0 += gp.group) {
+            int g = gp.group;
+            gemm(qGate + (long) h0 * dg * 4, kGate + (long) (h0 / rep) * dg * 4, logits, nb, nb, dg, g, 1, rep,
+                    (float) gp.cfg.scale(), true, SeerKernels.strides((long) nb * hq * dg, dg, (long) hq * dg, 1,
+                            (long) nb * kh * dg, dg, 1, (long) kh * dg, (long) g * nb * nb, (long) nb * nb, nb, 1));
+            long rows = (long) g * nb;
+            long maskGroup = mask + (long) h0 * nb * nb;
+            switch (sb.seer.rule()) {
+                case org.seerjava.reference.SelectionRule.Threshold t -> {
+                    var launch = SeerKernels.warpPerRow(rows);
+                    SeerKernels.SELECT_THRESHOLD.kernel().launch(stream, launch.gx(), launch.gy(), launch.gz(),
+                            launch.bx(), launch.by(), launch.bz(), launch.sharedBytes(), logits, maskGroup, rows, nb,
+                            t.threshold(), 1, t.lastBlockDense() ? 1 : 0, t.keepDiagonal() ? 1 : 0);
+                }
+                case org.seerjava.reference.SelectionRule.TopK t -> {
+                    var launch = SeerKernels.topKLaunch(rows, nb);
+                    SeerKernels.topK(nb).kernel().launch(stream, launch.gx(), launch.gy(), launch.gz(), launch.bx(),
+                            launch.by(), launch.bz(), launch.sharedBytes(), SeerKernels.topKArgs(logits, maskGroup, rows,
+                                    nb, t.k(nb), t.lastBlockDense(), t.keepDiagonal(), true));
+                }
+            }
+        }
+        AttentionKernel kernel = AttentionKernel.forDevice(AttentionKernel.Op.SPARSE, s.headDim());
+        var launch = kernel.launch(nb, hq, 1, s.headDim());
+        kernel.spec(s.headDim()).kernel().launch(stream, launch.gx(), launch.gy(), launch.gz(), launch.bx(), launch.by(),
+                launch.bz(), launch.sharedBytes(), q.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(), mask,
+                q.pointer(), n, hq, hkv, nb, (float) (scale * SeerKernels.LOG2E));
+        long cells = (long) hq * nb * nb;
+        SeerKernels.COUNT_NONZERO.kernel().launch(stream, (int) Math.min(Math.ceilDiv(cells, 256), 4096), 1, 1, 256, 1,
+                1, 0, mask, cells, keptBlocks);
+    }
+
+    /** Dense attention fused with the pooled target, written over q; the target goes to the layer's capture. */
+    private void captureAttention(int l, GateTraining.LayerCapture cap, DeviceBuffer q, DeviceBuffer scratch, int n) {
+        int nb = cap.blocks();
         int d = s.headDim();
-        int nb = Math.ceilDiv(n, SeerKernels.TC_BLOCK);
+        AttentionKernel kernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, d);
+        var launch = kernel.launch(nb, s.qHeads(), 1, d);
+        kernel.spec(d).kernel().launch(stream, launch.gx(), launch.gy(), launch.gz(), launch.bx(), launch.by(),
+                launch.bz(), launch.sharedBytes(), q.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(),
+                q.pointer(), scratch.pointer(), cap.target().pointer(), n, s.qHeads(), s.kvHeads(), nb,
+                (float) (scale * SeerKernels.LOG2E));
+    }
+
+    /** Pools the pre-RoPE rows of one chunk ({@code rows} tokens of {@code heads} heads) into its blocks. */
+    private void pool(long x, long out, int rows, int heads, int bits) {
+        int d = s.headDim();
+        int nb = Math.ceilDiv(rows, SeerKernels.TC_BLOCK);
         boolean v8 = d % 8 == 0;
         var spec = v8 ? SeerKernels.POOL_BF16_V8 : SeerKernels.POOL_BF16;
         var l = org.seerjava.gpu.graph.KernelSpec.Launch.linear((long) nb * heads * d / (v8 ? 8 : 1), 256);
-        spec.kernel().launch(stream, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), 0, x, out, 1, n, heads, d,
+        spec.kernel().launch(stream, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), 0, x, out, 1, rows, heads, d,
                 SeerKernels.TC_BLOCK, bits);
     }
 

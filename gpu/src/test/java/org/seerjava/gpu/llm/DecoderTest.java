@@ -160,12 +160,13 @@ class DecoderTest {
         }
     }
 
-    @Test
-    void seerAttentionKeepingEveryBlockEqualsDense() {
+    @ParameterizedTest
+    @CsvSource({"Qavg_Kmaxminavg, 64", "Qmaxmin_Kmaxmin, 32"})
+    void seerAttentionKeepingEveryBlockEqualsDense(String type, int dg) {
         DecoderShape s = new DecoderShape(128, 256, 2, 4, 2, 64, 256, 1e-5, false, false, false, false);
         HostDecoder host = new HostDecoder(s, 14);
         int[] tok = tokens(new Random(8), 700, 256);
-        GateConfig gate = GateConfig.of(GateType.DEFAULT, 64, 64, 10000.0);
+        GateConfig gate = GateConfig.of(GateType.parse(type), 64, dg, 10000.0);
         org.seerjava.reference.AttentionShape as = new org.seerjava.reference.AttentionShape(1, 700, 4, 2, 64);
         Random r = new Random(9);
         List<LayerGate> gates = new ArrayList<>();
@@ -174,7 +175,11 @@ class DecoderTest {
             for (int i = 0; i < wk.length; i++) {
                 wk[i] = (float) (r.nextGaussian() * 0.05);
             }
-            gates.add(new LayerGate(gate, null, wk));
+            float[] wq = gate.hasQLinear(64) ? new float[gate.qWeightElements(as)] : null;
+            for (int i = 0; wq != null && i < wq.length; i++) {
+                wq[i] = (float) (r.nextGaussian() * 0.05);
+            }
+            gates.add(new LayerGate(gate, wq, wk));
         }
         try (DecoderWeights w = host.upload(); Decoder dec = new Decoder(w, host.invFreq, 1024, 256)) {
             float[] dense = dec.prefill(tok, DecoderAttention.dense(), 0);
@@ -188,7 +193,8 @@ class DecoderTest {
             double density = dec.prefillDensity();
             double e1 = Dev.relError(all, dense);
             double e2 = Dev.relError(sparse, dense);
-            System.out.printf("[seer-gpu] SeerAttention keeping all blocks vs dense: rel err %.2e; at nz_ratio 0.3:"
+            System.out.printf("[seer-gpu] SeerAttention (" + type + ", Dg " + dg + ") keeping all blocks vs dense: rel err"
+                    + " %.2e; at nz_ratio 0.3:"
                     + " %.2e (density %.3f)%n", e1, e2, density);
             assertTrue(density > 0.2 && density < 0.6, "density at nz_ratio 0.3: " + density);
             assertTrue(e1 < 1e-2, "all blocks kept " + e1);

@@ -110,7 +110,7 @@ class CudaDistillTest {
                 + " loss %.4f → %.4f; GPU %.1f s, loss %.4f → %.4f%n", cpuSec, cpu.history().getFirst().loss(),
                 cpu.history().getLast().loss(), gpuSec, gpu.history().getFirst().loss(), gpu.history().getLast().loss());
         assertEquals(cpu.history().getFirst().loss(), gpu.history().getFirst().loss(),
-                2e-2 * cpu.history().getFirst().loss(), "first-step loss");
+                5e-2 * cpu.history().getFirst().loss(), "first-step loss");
         Engine engine = Engines.byName("cpu");
         try (LlamaModel m = LlamaModel.load(MODEL)) {
             for (double density : new double[] {0.2, 0.1}) {

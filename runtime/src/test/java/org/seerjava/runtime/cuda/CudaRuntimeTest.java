@@ -129,6 +129,48 @@ class CudaRuntimeTest {
         }
     }
 
+    @Test
+    void seerAttentionAgreesWithTheFloat32ModelWithTheReferenceGates() throws Exception {
+        int n = 8192;
+        int[] tok = window(100_000, n);
+        Path gateFile = MODEL.resolve("reference-gates/attn_gate_weights.safetensors");
+        try (LlamaModel m = LlamaModel.load(MODEL);
+             CudaModelRuntime rt = (CudaModelRuntime) open()) {
+            org.seerjava.gate.GateSet gates = org.seerjava.gate.GateSet.load(gateFile,
+                    org.seerjava.gate.ModelDims.of(m.config()));
+            int v = m.config().vocabSize();
+            for (double density : new double[] {0.3, 0.1}) {
+                var policy = org.seerjava.gate.SeerAttentionPolicy.gate(Engines.byName("cpu"), gates, density);
+                float[] cpu = m.forward(tok, policy, 0);
+                float[] gpu;
+                double gpuDensity;
+                try (Decoder dec = new Decoder(rt.weightsForTest(), rt.invFreqForTest(), n, Decoder.DEFAULT_CHUNK)) {
+                    gpu = dec.prefill(tok, new DecoderAttention.Seer(CudaModelRuntime.layerGates(gates),
+                            new org.seerjava.reference.SelectionRule.TopK(density, false, true)), 0);
+                    gpuDensity = dec.prefillDensity();
+                }
+                int agree = 0;
+                double nllCpu = 0;
+                double nllGpu = 0;
+                for (int t = 0; t < n; t++) {
+                    agree += argmax(gpu, t * v, v) == argmax(cpu, t * v, v) ? 1 : 0;
+                    if (t + 1 < n) {
+                        nllCpu += nll(cpu, t * v, v, tok[t + 1]);
+                        nllGpu += nll(gpu, t * v, v, tok[t + 1]);
+                    }
+                }
+                double bpbCpu = nllCpu / (n - 1) / Math.log(2);
+                double bpbGpu = nllGpu / (n - 1) / Math.log(2);
+                System.out.printf(Locale.ROOT, "[seer-runtime] SeerAttention top-k %.1f with the reference gates, 8192"
+                        + " bytes: GPU density %.4f; top-1 agreement with the CPU float32 model %.2f %%, bits/byte %.4f"
+                        + " vs %.4f%n", density, gpuDensity, 100.0 * agree / n, bpbGpu, bpbCpu);
+                assertTrue(agree >= 0.97 * n, "top-1 agreement " + agree + "/" + n);
+                assertTrue(Math.abs(bpbGpu - bpbCpu) < 0.01, "bits/byte " + bpbGpu + " vs " + bpbCpu);
+                assertTrue(Math.abs(gpuDensity - density) < 0.05, "density " + gpuDensity);
+            }
+        }
+    }
+
     static double nll(float[] logits, int off, int v, int target) {
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < v; i++) {

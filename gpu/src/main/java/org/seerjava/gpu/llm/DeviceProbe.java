@@ -54,6 +54,47 @@ public final class DeviceProbe {
         }
     }
 
+    /**
+     * Runs the SwiGLU kernel (the vectorised one, as the prefill does) on random rows of the 8B shape's width and
+     * compares every output with the float32 formula {@code g / (e^−g + 1) · u} rounded to bf16; throws when one
+     * differs by more than one bf16 unit. Returns a line for the log.
+     */
+    public static String swigluSelfCheck() {
+        int t = 3;
+        int inter = 14336;
+        java.util.Random r = new java.util.Random(5);
+        short[] gu = new short[t * 2 * inter];
+        float[] f = new float[gu.length];
+        for (int i = 0; i < gu.length; i++) {
+            gu[i] = (short) (Float.floatToRawIntBits((float) (r.nextGaussian() * 3)) >>> 16);
+            f[i] = Float.intBitsToFloat((gu[i] & 0xFFFF) << 16);
+        }
+        try (Stream s = new Stream(); DeviceBuffer in = DeviceBuffer.of(gu);
+             DeviceBuffer out = DeviceBuffer.allocate((long) t * inter * 2)) {
+            ModelKernels.swiglu(s, in.pointer(), out.pointer(), t, inter);
+            s.synchronize();
+            short[] a = new short[t * inter];
+            out.copyTo(a);
+            int worst = 0;
+            for (int row = 0; row < t; row++) {
+                for (int i = 0; i < inter; i++) {
+                    float g = f[row * 2 * inter + i];
+                    float u = f[row * 2 * inter + inter + i];
+                    float want = g / ((float) Math.exp(-g) + 1f) * u;
+                    int wb = Float.floatToRawIntBits(want);
+                    int rounded = (wb + 0x7FFF + ((wb >>> 16) & 1)) >>> 16;
+                    worst = Math.max(worst, Math.abs((short) rounded - a[row * inter + i]));
+                }
+            }
+            if (worst > 1) {
+                throw new IllegalStateException("SwiGLU kernel self-check failed: an output is " + worst
+                        + " bf16 units from the float32 formula");
+            }
+            return "SwiGLU kernel self-check: " + t + " × " + inter + " outputs within " + worst + " bf16 unit of the"
+                    + " float32 formula";
+        }
+    }
+
     static void fillUniform(DeviceBuffer b, Stream s, long seed, float a) {
         long n = b.bytes() / 2;
         SeerKernels.FILL_UNIFORM_BF16.kernel().launch(s, (int) Math.min(Math.ceilDiv(n, 256), 1L << 20), 1, 1, 256, 1,

@@ -43,6 +43,8 @@ public final class ModelKernels {
             out("kCache", DType.BF16), out("vCache", DType.BF16), out("qPre", DType.BF16), out("kPre", DType.BF16));
     public static final KernelSpec SWIGLU = model("swiglu_bf16", in("gu", DType.BF16), out("a", DType.BF16),
             i64("T"), i32("I"));
+    public static final KernelSpec SWIGLU_V8 = model("swiglu_bf16_v8", in("gu", DType.BF16), out("a", DType.BF16),
+            i32("I"));
     public static final KernelSpec ADD_BIAS = model("add_bias_f32", inout("x", DType.F32), in("b", DType.BF16),
             i64("T"), i32("H"));
     public static final KernelSpec GEMV = model("gemv_bf16", in("W", DType.BF16), in("x", DType.BF16),
@@ -135,11 +137,21 @@ public final class ModelKernels {
                 table, pos, posAdd, qHeads, kvHeads, headDim, q, kCache, vCache, qPre, kPre);
     }
 
-    /** {@code a[t, i] = silu(gu[t, i]) · gu[t, I + i]}. */
+    /**
+     * {@code a[t, i] = silu(gu[t, i]) · gu[t, I + i]}: 8 outputs per thread, one grid row per token, where I is a
+     * multiple of 8 and there are at most 65,535 tokens (16-byte aligned rows); else one output per thread.
+     */
     public static void swiglu(Stream s, long gu, long a, long tokens, int intermediate) {
         positive("tokens", tokens);
         positive("intermediate", intermediate);
-        SWIGLU.kernel().launch(s, grid(tokens * intermediate, 256), 1, 1, 256, 1, 1, 0, gu, a, tokens, intermediate);
+        if (intermediate % 8 == 0 && tokens <= 65_535 && gu % 16 == 0 && a % 16 == 0) {
+            int groups = intermediate / 8;
+            SWIGLU_V8.kernel().launch(s, Math.ceilDiv(groups, 256), (int) tokens, 1, 256, 1, 1, 0, gu, a,
+                    intermediate);
+        } else {
+            SWIGLU.kernel().launch(s, grid(tokens * intermediate, 256), 1, 1, 256, 1, 1, 0, gu, a, tokens,
+                    intermediate);
+        }
     }
 
     /** {@code x[t, :] += b} on an fp32 {@code [T, H]} matrix. */
@@ -188,7 +200,7 @@ public final class ModelKernels {
 
     /** Compiles and loads every kernel of a decoder with head dim D now (a CUDA graph capture must not load any). */
     public static void preload(int headDim) {
-        for (KernelSpec k : List.of(EMBED, RMS_NORM, ROPE_TABLE, ROPE_QKV, SWIGLU, ADD_BIAS, GEMV, ARGMAX, F32_TO_BF16,
+        for (KernelSpec k : List.of(EMBED, RMS_NORM, ROPE_TABLE, ROPE_QKV, SWIGLU, SWIGLU_V8, ADD_BIAS, GEMV, ARGMAX, F32_TO_BF16,
                 F16_TO_BF16, BF16_TO_F32, FILL, ADVANCE, decodePartial(headDim), decodeCombine(headDim))) {
             k.kernel();
         }

@@ -206,11 +206,10 @@ class ModelKernelsTest {
         }
     }
 
-    @Test
-    void swigluAndBias() {
-        Random r = new Random(3);
-        int t = 3;
-        int inter = 40;
+    @ParameterizedTest
+    @CsvSource({"3, 40", "2, 36", "5, 14336"})
+    void swigluAndBias(int t, int inter) {
+        Random r = new Random(3 + inter);
         float[] gu = Dev.uniform(r, t * 2 * inter, 6f);
         float[] x = Dev.uniform(r, t * 24, 1f);
         float[] b = Dev.uniform(r, 24, 1f);

@@ -97,6 +97,7 @@ public final class CudaModelBench {
         out.printf(Locale.ROOT, "seer bench --model-shape %s --random-weights --backend cuda: %s, %s%n", o.shape(), ctx,
                 LocalDate.now());
         out.flush();
+        out.println(DeviceProbe.swigluSelfCheck());
         double bw = DeviceProbe.copyBandwidth();
         out.printf(Locale.ROOT, "device copy (read + write) of 2 GiB: %.3f TB/s%n", bw / 1e12);
         rows.add(new Row("device copy bandwidth", bw / 1e12, "TB/s", Double.NaN, true));

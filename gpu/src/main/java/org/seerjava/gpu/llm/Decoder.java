@@ -82,7 +82,9 @@ public final class Decoder implements AutoCloseable {
     /**
      * A decoder over uploaded weights with a KV cache for {@code capacity} positions.
      *
-     * @param invFreq the RoPE inverse frequencies, {@code D/2} floats (the model's own, scaling included)
+     * @param invFreq     the RoPE inverse frequencies, {@code D/2} floats (the model's own, scaling included)
+     * @param chunkTokens rows of a prefill chunk, rounded down to a multiple of 64 (at least 64) so that chunks
+     *                    start on gate blocks
      * @throws DeviceMemoryException when the cache does not fit in the free GPU memory
      */
     public Decoder(DecoderWeights weights, float[] invFreq, int capacity, int chunkTokens) {

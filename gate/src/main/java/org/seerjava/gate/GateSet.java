@@ -200,6 +200,29 @@ public final class GateSet {
         return load(file, spec);
     }
 
+    /**
+     * The number of layers a gate file holds gates for: one more than the highest {@code i} among its tensors
+     * {@code model.layers.{i}.self_attn.attn_gate.mask_linear_{q,k}.weight}.
+     *
+     * @throws SafeTensorsException naming the file when it holds no gate tensor or is not a safetensors file
+     */
+    public static int layersIn(Path file) {
+        int layers = 0;
+        try (SafeTensors st = SafeTensors.open(file)) {
+            for (String name : st.names()) {
+                Matcher m = NAME.matcher(name);
+                if (m.matches()) {
+                    layers = Math.max(layers, Integer.parseInt(m.group(1)) + 1);
+                }
+            }
+        }
+        if (layers == 0) {
+            throw new SafeTensorsException(file, null,
+                    "holds no gate tensor named model.layers.{i}.self_attn.attn_gate.mask_linear_{q,k}.weight");
+        }
+        return layers;
+    }
+
     private static void checkMeta(Path file, Map<String, String> meta, String key, String expected) {
         String found = meta.get(key);
         if (found != null && !found.equals(expected)) {

@@ -63,27 +63,66 @@ public final class SeerAttentionPolicy implements AttentionPolicy {
         return selector;
     }
 
+    /**
+     * What one call did.
+     *
+     * @param mask           the blocks attended, {@code [batch, Hq, nb, nb]}
+     * @param densityPerHead kept blocks / causal blocks per (sequence, query head), laid out {@code [batch · Hq]}
+     * @param selectionNanos time of the selection (for a gate: pooling, gate scores and the selection rule)
+     * @param attentionNanos time of the block-sparse attention
+     */
+    public record Step(BlockMask mask, double[] densityPerHead, long selectionNanos, long attentionNanos) {
+    }
+
     @Override
     public void attend(int layer, LayerAttention in, float[] out) {
+        attendLayer(layer, in, out);
+    }
+
+    /**
+     * {@link #attend} that also reports the mask, the density of this call and the time of its two steps.
+     *
+     * @param layer the layer index (selects the gate)
+     * @param in    the layer's projections; batch may be more than 1
+     * @param out   receives the attention output {@code [batch, N, Hq, D]}
+     * @return the step's mask, densities and timings
+     */
+    public Step attendLayer(int layer, LayerAttention in, float[] out) {
         AttentionShape shape = in.shape();
+        long t0 = System.nanoTime();
         BlockMask mask = selector.select(layer, in);
+        long t1 = System.nanoTime();
         int nb = shape.blocks(selector.blockSize());
         mask.requireShape(shape.batch(), shape.qHeads(), nb);
-        synchronized (this) {
-            for (int h = 0; h < Math.min(heads, shape.qHeads()); h++) {
+        long causalPerHead = (long) nb * (nb + 1) / 2;
+        long[] keptPerHead = new long[shape.batch() * shape.qHeads()];
+        for (int b = 0; b < shape.batch(); b++) {
+            for (int h = 0; h < shape.qHeads(); h++) {
                 long n = 0;
-                for (int b = 0; b < shape.batch(); b++) {
-                    for (int i = 0; i < nb; i++) {
-                        for (int j = 0; j <= i; j++) {
-                            n += mask.keep(b, h, i, j) ? 1 : 0;
-                        }
+                for (int i = 0; i < nb; i++) {
+                    for (int j = 0; j <= i; j++) {
+                        n += mask.keep(b, h, i, j) ? 1 : 0;
                     }
                 }
-                kept[layer][h] += n;
-                causal[layer][h] += (long) shape.batch() * nb * (nb + 1) / 2;
+                keptPerHead[b * shape.qHeads() + h] = n;
             }
         }
+        synchronized (this) {
+            for (int h = 0; h < Math.min(heads, shape.qHeads()); h++) {
+                for (int b = 0; b < shape.batch(); b++) {
+                    kept[layer][h] += keptPerHead[b * shape.qHeads() + h];
+                    causal[layer][h] += causalPerHead;
+                }
+            }
+        }
+        long t2 = System.nanoTime();
         engine.blockSparse(in.q(), in.k(), in.v(), mask, out, shape, selector.blockSize(), in.scale());
+        long t3 = System.nanoTime();
+        double[] density = new double[keptPerHead.length];
+        for (int i = 0; i < density.length; i++) {
+            density[i] = (double) keptPerHead[i] / causalPerHead;
+        }
+        return new Step(mask, density, t1 - t0, t3 - t2);
     }
 
     /** Realised density per layer and head, {@code [layers][heads]} (NaN where nothing was computed yet). */

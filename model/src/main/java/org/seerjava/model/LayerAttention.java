@@ -4,11 +4,13 @@ import org.seerjava.reference.AttentionShape;
 
 /**
  * The inputs of one layer's attention, as {@link LlamaModel} hands them to an {@link AttentionPolicy}.
- * All arrays are float32, row-major, batch 1. The model allocates them afresh for every layer and does not use them
- * after {@link AttentionPolicy#attend} returns, so a policy may keep references (e.g. to record pre-RoPE q/k of every
- * layer for gate distillation); it must not modify them during the call.
+ * All arrays are float32, row-major, {@code [batch, N, heads, D]}; the model passes batch 1 (the arrays below are
+ * written for it), the {@code seer-api} facade batches of equal-length sequences. The model allocates them afresh
+ * for every layer and does not use them after {@link AttentionPolicy#attend} returns, so a policy may keep
+ * references (e.g. to record pre-RoPE q/k of every layer for gate distillation); it must not modify them during
+ * the call.
  *
- * @param shape the attention shape {@code (batch 1, N, Hq, Hkv, D)}
+ * @param shape the attention shape {@code (batch, N, Hq, Hkv, D)}
  * @param qPre  query projection before RoPE {@code [1, N, Hq, D]} (with the q bias when the model has one):
  *              what SeerAttention's gate pools
  * @param kPre  key projection before RoPE {@code [1, N, Hkv, D]} (with the k bias when present)

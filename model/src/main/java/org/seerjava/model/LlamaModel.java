@@ -17,7 +17,7 @@ import org.seerjava.reference.RopeConfig;
  *     h = RMSNorm(x) · w_in                      RMSNorm(x) = x / sqrt(mean(x²) + eps)
  *     qPre = h·W_qᵀ (+b_q), kPre = h·W_kᵀ (+b_k), v = h·W_vᵀ (+b_v)
  *     qPre, kPre = RMSNorm per head (q_norm, k_norm)  Qwen3 only ({@link ModelFamily#qkNorm()})
- *     q, k = RoPE(qPre), RoPE(kPre)               rotate-half, angle = fl32(inv_freq · position)
+ *     q, k = RoPE(qPre), RoPE(kPre)               {@link Rotary}: rotate-half, angle = fl32(inv_freq · position)
  *     x += policy.attend(l, q, k, v, …)·W_oᵀ (+b_o)   causal, GQA, scale head_dim^-0.5
  *     h = RMSNorm(x) · w_post
  *     x += (silu(h·W_gateᵀ) ⊙ h·W_upᵀ)·W_downᵀ
@@ -40,7 +40,7 @@ public final class LlamaModel implements AutoCloseable {
     private final Layer[] layers;
     private final float[] finalNorm;
     private final Linear lmHead;
-    private final float[] invFreq;
+    private final Rotary rotary;
     private volatile boolean closed;
 
     /** The weights of one decoder layer. */
@@ -56,7 +56,7 @@ public final class LlamaModel implements AutoCloseable {
         this.layers = layers;
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
-        this.invFreq = inverseFrequencies(config.rope());
+        this.rotary = new Rotary(config.rope());
     }
 
     /**
@@ -180,7 +180,7 @@ public final class LlamaModel implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             System.arraycopy(embed, tokens[i] * h, x, i * h, h);
         }
-        float[][] rope = ropeTables(n);
+        float[][] rope = rotary.tables(0, n);
         float[] xn = new float[x.length];
         float[] att = new float[Math.multiplyExact(n, qd)];
         float[] gate = new float[Math.multiplyExact(n, im)];
@@ -313,7 +313,7 @@ public final class LlamaModel implements AutoCloseable {
      * @return a float32 copy of inv_freq[k], k &lt; head_dim / 2
      */
     public float[] ropeInverseFrequencies() {
-        return invFreq.clone();
+        return rotary.inverseFrequencies();
     }
 
     /**
@@ -338,44 +338,10 @@ public final class LlamaModel implements AutoCloseable {
     }
 
 
-    /** cos and sin tables {@code [N, D/2]}: angle = fl32(inv_freq[k] · fl32(position)), then cos/sin in float32. */
-    private float[][] ropeTables(int n) {
-        int half = invFreq.length;
-        float[] cos = new float[n * half];
-        float[] sin = new float[n * half];
-        for (int p = 0; p < n; p++) {
-            for (int k = 0; k < half; k++) {
-                float angle = invFreq[k] * (float) p;
-                cos[p * half + k] = (float) Math.cos(angle);
-                sin[p * half + k] = (float) Math.sin(angle);
-            }
-        }
-        return new float[][] {cos, sin};
-    }
-
-    /** HF {@code apply_rotary_pos_emb}: x·cos + rotate_half(x)·sin on {@code x [N, heads, D]}, in float32. */
+    /** HF {@code apply_rotary_pos_emb} on {@code x [N, heads, D]}: {@link Rotary#apply}, 128 positions a task. */
     private void applyRope(float[] x, int n, int heads, float[][] tables) {
-        int d = config.headDim();
-        int half = d / 2;
-        float[] cos = tables[0];
-        float[] sin = tables[1];
-        Parallel.forEach(Math.ceilDiv(n, 128), t -> {
-            int end = Math.min(n, (t + 1) * 128);
-            for (int p = t * 128; p < end; p++) {
-                int tb = p * half;
-                for (int hh = 0; hh < heads; hh++) {
-                    int base = (p * heads + hh) * d;
-                    for (int k = 0; k < half; k++) {
-                        float x1 = x[base + k];
-                        float x2 = x[base + k + half];
-                        float c = cos[tb + k];
-                        float s = sin[tb + k];
-                        x[base + k] = x1 * c + (-x2) * s;
-                        x[base + k + half] = x2 * c + x1 * s;
-                    }
-                }
-            }
-        });
+        Parallel.forEach(Math.ceilDiv(n, 128),
+                t -> rotary.apply(x, heads, tables, t * 128, Math.min(n, (t + 1) * 128)));
     }
 
     /** Releases the model; later calls to forward fail. The weights are on the heap, so this only marks it closed. */

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.ServiceLoader;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 /**
@@ -18,6 +19,7 @@ public final class Engines {
 
     private static final System.Logger LOG = System.getLogger("org.seerjava.engine");
     private static final ConcurrentHashMap<String, Engine> CACHE = new ConcurrentHashMap<>();
+    private static final AtomicBoolean WARNED_FALLBACK = new AtomicBoolean();
 
     private Engines() {
     }
@@ -58,12 +60,23 @@ public final class Engines {
         });
     }
 
-    /** The available engine with the highest priority (the reference is always available). */
+    /**
+     * The available engine with the highest priority (the reference is always available). When that is the scalar
+     * reference although a faster engine is installed, a WARNING (once per JVM) names each skipped engine and why it
+     * cannot run, e.g. the CPU engine without {@code --add-modules jdk.incubator.vector}.
+     */
     public static Engine fastest() {
+        List<String> skipped = new ArrayList<>();
         for (EngineProvider p : providers()) {
-            if (p.unavailableReason() == null) {
+            String reason = p.unavailableReason();
+            if (reason == null) {
+                if (p.name().equals("reference") && !skipped.isEmpty() && !WARNED_FALLBACK.getAndSet(true)) {
+                    LOG.log(System.Logger.Level.WARNING, "seer backend auto: falling back to the scalar reference "
+                            + "(single-threaded float64, far slower): " + String.join("; ", skipped));
+                }
                 return byName(p.name());
             }
+            skipped.add(p.name() + " is not available: " + reason);
         }
         return byName("reference");
     }

@@ -10,6 +10,7 @@ import org.seerjava.gate.DistillationTrainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code seer distill}: self-distillation of AttnGates on a frozen model. */
@@ -56,7 +57,9 @@ final class DistillCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "1e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--warmup", defaultValue = "20", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "20",
+            description = "Warm-up steps, fewer than --steps (default: ${DEFAULT-VALUE}; clipped to steps / 5 when "
+                    + "--steps is not larger).")
     int warmup;
 
     @Option(names = "--weight-decay", defaultValue = "0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
@@ -82,10 +85,23 @@ final class DistillCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter w = spec.commandLine().getOut();
+        int warmupSteps = warmup;
+        if (steps > 0 && warmup >= steps) {
+            if (spec.commandLine().getParseResult().hasMatchedOption("--warmup")) {
+                throw new ParameterException(spec.commandLine(), "--warmup " + warmup + " must be less than --steps "
+                        + steps + ": the learning rate rises from 0 during the warm-up, so no step would train at"
+                        + " the peak --lr (and with --steps 1, none would train at all)");
+            }
+            warmupSteps = steps / 5;
+            PrintWriter err = spec.commandLine().getErr();
+            err.printf("note: the default warm-up (%d steps) is not shorter than --steps %d: warm-up clipped to %d"
+                    + " steps%n", warmup, steps, warmupSteps);
+            err.flush();
+        }
         DistillOptions o = new DistillOptions(Seer.orDefault(model, "models/tiny-llama-bytes"),
                 Seer.orDefault(corpus, "corpus/train-excerpt.bin"),
                 Seer.orDefault(out, "work/distill"), gateType, blockSize, gateHidden, seqLen, batch, steps,
-                lr, warmup, weightDecay, 1.0, seed, checkpointEvery, windows, backend, !noProgress);
+                lr, warmupSteps, weightDecay, 1.0, seed, checkpointEvery, windows, backend, !noProgress);
         // cuda: the whole distillation on the GPU (model forward, capture, gate forward/backward); else the float32
         // model on the host with the engine's attention
         Distill.Result r = backend.equals("cuda") ? org.seerjava.runtime.cuda.CudaDistill.run(o) : Distill.run(o);

@@ -44,8 +44,9 @@ import picocli.CommandLine.Spec;
                 + "prefill a held-out passage dense and at several densities, and write an HTML report with the "
                 + "true pooled attention map, the gate's scores, the selected blocks and the distillation loss curve."},
         footer = {"", "Examples:",
-                "  seer demo                                  # defaults: 8,192-byte Moby-Dick passage, densities 0.5 0.3 0.2 0.1",
-                "  seer demo --gates models/tiny-llama-bytes/reference-gates/attn_gate_weights.safetensors",
+                "  seer demo        # an 8,192-byte Moby-Dick passage, densities 0.5 0.3 0.2 0.1",
+                "  seer demo --gates \\",
+                "      models/tiny-llama-bytes/reference-gates/attn_gate_weights.safetensors",
                 "  seer demo --context 4096 --steps 200 --retrain --out work/demo-4k"})
 final class DemoCommand implements Callable<Integer> {
     @Spec

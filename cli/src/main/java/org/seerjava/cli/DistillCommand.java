@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
                 + "2-D max-pooled per block into a target, and the gate learns it with the official KL loss "
                 + "(AdamW, warm-up + cosine, clipping at 1.0). Writes gates.safetensors in the official naming."},
         footer = {"", "Examples:",
-                "  seer distill                                        # 100 steps, 4 × 2,048 bytes per step",
+                "  seer distill                     # 100 steps, 4 × 2,048 bytes per step",
                 "  seer distill --steps 600 --seq-len 4096 --windows 48 --out work/gates-4k",
                 "  seer distill --gate-type Qavg_Kmaxmin --lr 5e-4 --seed 7",
                 "  seer distill --backend cuda --model ~/models/Llama-3.2-1B --seq-len 8192 --steps 500   # on the GPU"})

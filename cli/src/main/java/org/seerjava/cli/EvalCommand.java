@@ -19,8 +19,8 @@ import picocli.CommandLine.Spec;
                 + "selection, the oracle (top-k of the true pooled attention) and a fixed sink-plus-local pattern; "
                 + "plus a long-range copy test. Windows: 10 of corpus/eval-moby.bin then 10 of corpus/eval-sotu.bin."},
         footer = {"", "Examples:",
-                "  seer eval --windows 2 --context 2048                 # quick look with the reference gates",
-                "  seer eval --gates mine=work/distill/gates.safetensors --gates reference=models/tiny-llama-bytes/reference-gates/attn_gate_weights.safetensors --json work/eval.json",
+                "  seer eval --windows 2 --context 2048      # a quick look, the reference gates",
+                "  seer eval --gates mine=work/distill/gates.safetensors --json work/eval.json",
                 "  seer eval --densities 0.2,0.1 --no-oracle"})
 final class EvalCommand implements Callable<Integer> {
     @Spec

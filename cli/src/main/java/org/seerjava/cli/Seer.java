@@ -63,8 +63,17 @@ public final class Seer {
         return cl;
     }
 
+    /** The java.util.logging property that sets the log line format. */
+    static final String LOG_FORMAT_PROPERTY = "java.util.logging.SimpleFormatter.format";
+
+    /** One line per record: {@code WARNING: message}, then the stack trace when there is one. */
+    static final String LOG_FORMAT = "%4$s: %5$s%6$s%n";
+
     /** Entry point. */
     public static void main(String[] args) {
+        if (System.getProperty(LOG_FORMAT_PROPERTY) == null) {      // before the first logger reads it
+            System.setProperty(LOG_FORMAT_PROPERTY, LOG_FORMAT);
+        }
         System.exit(commandLine().execute(args));
     }
 }

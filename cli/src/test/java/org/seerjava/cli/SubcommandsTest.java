@@ -2,10 +2,15 @@ package org.seerjava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.seerjava.gate.GateSet;
+import org.seerjava.gate.ModelDims;
+import org.seerjava.model.LlamaModel;
 import org.seerjava.reference.engine.Engines;
 
 /** distill, eval, bench and inspect through the real entry point: exit codes, output, bad arguments. */
@@ -40,6 +45,31 @@ class SubcommandsTest {
         assertThat(type.exit()).isEqualTo(Seer.ERROR);
         assertThat(type.err()).contains("unknown gate type 'Kavgmax'");
         assertThat(run("distill", "--lr", "fast").exit()).isEqualTo(Seer.USAGE);
+    }
+
+    @Test
+    void aDefaultWarmUpLongerThanTheStepsIsClippedAndTheRunTrains(@TempDir Path out) throws Exception {
+        CheckCommandTest.Run r = run("distill", "--steps", "2", "--seq-len", "128", "--batch", "1", "--windows", "1",
+                "--backend", "cpu", "--no-progress", "--out", out.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("warm-up clipped to 0 steps");
+        // With the default warm-up of 20 the learning rate of both steps would be 0 and the gates their init.
+        JsonNode history = new ObjectMapper().readTree(out.resolve("history.json").toFile()).get("history");
+        assertThat(history.get(0).get("lr").asDouble()).isEqualTo(1e-3);
+        ModelDims dims;
+        try (LlamaModel m = LlamaModel.load(PROJECT.resolve("models/tiny-llama-bytes"))) {
+            dims = ModelDims.of(m.config());
+        }
+        GateSet trained = GateSet.load(out.resolve("gates.safetensors"), dims);
+        GateSet init = GateSet.init(trained.spec(), 0);
+        assertThat(trained.layer(0).wk()).isNotEqualTo(init.layer(0).wk());
+    }
+
+    @Test
+    void anExplicitWarmUpNotShorterThanTheStepsIsRefused() {
+        CheckCommandTest.Run r = run("distill", "--steps", "5", "--warmup", "5", "--no-progress");
+        assertThat(r.exit()).isEqualTo(Seer.USAGE);
+        assertThat(r.err()).contains("--warmup 5 must be less than --steps 5");
     }
 
     @Test

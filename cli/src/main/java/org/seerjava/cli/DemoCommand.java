@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -109,11 +110,21 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
 
-    /** Each prefill is run this many times and the fastest run is reported (the machine may be shared). */
-    static final int TIMED_RUNS = 2;
+    @Option(names = "--runs", defaultValue = "5",
+            description = "Timed runs of each row after the warm-up; the table shows their median and spread "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int runs;
 
-    /** One row of the demo table. */
-    record Row(String attention, double density, double seconds, double speedup, double bitsPerByte) {
+    /**
+     * One row of the demo table.
+     *
+     * @param seconds    median prefill time over the timed runs
+     * @param minSeconds fastest run
+     * @param maxSeconds slowest run
+     * @param speedup    median over the rounds of (dense time ÷ this row's time) in the same round
+     */
+    record Row(String attention, double density, double seconds, double minSeconds, double maxSeconds,
+               double speedup, double bitsPerByte) {
     }
 
     @Override
@@ -126,6 +137,9 @@ final class DemoCommand implements Callable<Integer> {
         if (layer < 0 || head < 0) {
             throw new IllegalArgumentException("--layer and --head must be >= 0");
         }
+        if (runs < 1) {
+            throw new IllegalArgumentException("--runs must be at least 1, got " + runs);
+        }
         if (context < 128) {
             throw new IllegalArgumentException("--context must be at least 128 bytes, got " + context);
         }
@@ -135,7 +149,7 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         Engine engine = Engines.byName(backend);
-        w.printf("seer demo: model %s, engine %s (%s)%n", modelDir, engine.name(), engine.description());
+        w.printf("seer demo: model %s, engine %s (%s)%n", shown(home, modelDir), engine.name(), engine.description());
         w.flush();
 
         // 1. Gates: given, cached, or distilled now.
@@ -150,14 +164,14 @@ final class DemoCommand implements Callable<Integer> {
             }
             if (gates != null) {
                 gateSet = GateSet.load(gates, dims);
-                gateSource = "loaded from " + gates;
+                gateSource = "loaded from " + shown(home, gates);
             } else {
                 String key = String.format(Locale.ROOT, "steps%d-seq%d-win%d-seed%d", steps, seqLen, windows, seed);
                 Path cacheDir = home.resolve("work/gates").resolve(key);
                 Path cached = cacheDir.resolve("gates.safetensors");
                 if (Files.exists(cached) && !retrain) {
                     gateSet = GateSet.load(cached, dims);
-                    gateSource = "distilled earlier, cached in " + cached;
+                    gateSource = "distilled earlier, cached in " + shown(home, cached);
                 } else {
                     Path train = Seer.orDefault(trainText, "corpus/train-excerpt.bin");
                     DistillOptions o = DistillOptions.defaults(modelDir, train, cacheDir)
@@ -169,7 +183,7 @@ final class DemoCommand implements Callable<Integer> {
                     Distill.Result r = Distill.run(o);
                     gateSet = r.gates();
                     gateSource = String.format(Locale.ROOT, "distilled now in %.1f s (%d steps), cached in %s",
-                            r.seconds(), steps, cached);
+                            r.seconds(), steps, shown(home, cached));
                 }
                 Path history = cacheDir.resolve("history.json");
                 if (Files.exists(history)) {
@@ -185,65 +199,103 @@ final class DemoCommand implements Callable<Integer> {
             int[] tokens = DistillationTrainer.tokens(DistillationTrainer.readCorpus(text), offset, context + 1);
             int[] input = java.util.Arrays.copyOf(tokens, context);
             int[] targets = java.util.Arrays.copyOfRange(tokens, 1, context + 1);
-            // Warm-up: let the JIT compile the dense and the sparse paths before anything is timed.
+            // Warm-up, untimed: the JIT compiles the dense and the sparse paths on a short prefix, then one
+            // full-length dense run (capturing the pictured layer) and one sparse run.
             int[] warm = java.util.Arrays.copyOf(input, Math.min(context, 1024));
             m.forward(warm, AttentionPolicy.dense(engine));
             m.forward(warm, SeerAttentionPolicy.gate(engine, gateSet, 0.3));
-
-            // 3. Dense, capturing the pictured layer.
-            List<Row> rows = new ArrayList<>();
             LayerAttention[] captured = new LayerAttention[1];
             AttentionPolicy dense = AttentionPolicy.dense(engine);
-            AttentionPolicy capture = (l, in, o) -> {
+            m.forward(input, (l, in, o) -> {
                 if (l == layer) {
                     captured[0] = in;
                 }
                 dense.attend(l, in, o);
-            };
-            float[] logits = null;
-            double denseSeconds = Double.POSITIVE_INFINITY;
-            for (int rep = 0; rep < TIMED_RUNS; rep++) {            // the fastest of TIMED_RUNS runs
-                long t0 = System.nanoTime();
-                logits = m.forward(input, rep == 0 ? capture : dense);
-                denseSeconds = Math.min(denseSeconds, (System.nanoTime() - t0) / 1e9);
-            }
-            rows.add(new Row("dense", 1.0, denseSeconds, 1.0, Metrics.bitsPerByte(logits, targets)));
-            printHeader(w);
-            printRow(w, rows.getFirst());
+            });
+            m.forward(input, SeerAttentionPolicy.gate(engine, gateSet, densities.getFirst()));
+            w.printf("timing %d rounds, each a run of dense and of every density in turn (seconds):%n", runs);
+            w.flush();
 
-            // 4. Sparse at each density.
-            for (double d : densities) {
-                SeerAttentionPolicy policy = null;
-                float[] sparseLogits = null;
-                double s = Double.POSITIVE_INFINITY;
-                for (int rep = 0; rep < TIMED_RUNS; rep++) {
-                    policy = SeerAttentionPolicy.gate(engine, gateSet, d);
-                    long t = System.nanoTime();
-                    sparseLogits = m.forward(input, policy);
-                    s = Math.min(s, (System.nanoTime() - t) / 1e9);
+            // 3. Rounds: dense, then each density, timed back to back so that each round sees the same host speed.
+            int rowCount = densities.size() + 1;
+            double[][] seconds = new double[rowCount][runs];
+            float[][] logits = new float[rowCount][];
+            SeerAttentionPolicy[] policies = new SeerAttentionPolicy[rowCount];
+            for (int rep = 0; rep < runs; rep++) {
+                for (int row = 0; row < rowCount; row++) {
+                    AttentionPolicy policy = dense;
+                    if (row > 0) {
+                        policies[row] = SeerAttentionPolicy.gate(engine, gateSet, densities.get(row - 1));
+                        policy = policies[row];
+                    }
+                    long t0 = System.nanoTime();
+                    logits[row] = m.forward(input, policy);
+                    seconds[row][rep] = (System.nanoTime() - t0) / 1e9;
                 }
-                Row row = new Row(String.format(Locale.ROOT, "seer top-k %.2f", d), policy.density(), s,
-                        denseSeconds / s, Metrics.bitsPerByte(sparseLogits, targets));
-                rows.add(row);
-                printRow(w, row);
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "round %d/%d:", rep + 1, runs));
+                for (int row = 0; row < rowCount; row++) {
+                    line.append(String.format(Locale.ROOT, " %.3f", seconds[row][rep]));
+                }
+                w.println(line.append(" s"));
+                w.flush();
+            }
+            List<Row> rows = new ArrayList<>();
+            printHeader(w);
+            for (int row = 0; row < rowCount; row++) {
+                double[] ratios = new double[runs];
+                for (int rep = 0; rep < runs; rep++) {
+                    ratios[rep] = seconds[0][rep] / seconds[row][rep];
+                }
+                double[] sorted = seconds[row].clone();
+                java.util.Arrays.sort(sorted);
+                Row r = new Row(row == 0 ? "dense" : String.format(Locale.ROOT, "seer top-k %.2f", densities.get(row - 1)),
+                        row == 0 ? 1.0 : policies[row].density(), median(seconds[row]), sorted[0], sorted[runs - 1],
+                        median(ratios), Metrics.bitsPerByte(logits[row], targets));
+                rows.add(r);
+                printRow(w, r);
             }
 
-            // 5. Pictures of one layer and head.
+            // 4. Pictures of one layer and head.
             Map<String, String> pictures = pictures(engine, gateSet, captured[0], lossCurve, outDir);
             writeReport(outDir, modelDir, engine, gateSource, text, rows, pictures);
-            w.printf("%nreport: %s%n", outDir.resolve("report.html"));
+            w.printf("%nreport: %s%n", shown(home, outDir.resolve("report.html")));
         }
         return 0;
     }
 
     private static void printHeader(PrintWriter w) {
-        w.printf("%n%-18s %9s %12s %9s %14s%n", "attention", "density", "prefill (s)", "speed-up", "bits per byte");
+        w.printf("%n%-18s %9s %12s %15s %9s %14s%n", "attention", "density", "prefill (s)", "spread (s)", "speed-up",
+                "bits per byte");
     }
 
     private static void printRow(PrintWriter w, Row r) {
-        w.printf(Locale.ROOT, "%-18s %9.3f %12.3f %8.2fx %14.4f%n", r.attention(), r.density(), r.seconds(),
-                r.speedup(), r.bitsPerByte());
+        w.printf(Locale.ROOT, "%-18s %9.3f %12.3f %15s %8.2fx %14.4f%n", r.attention(), r.density(), r.seconds(),
+                spread(r), r.speedup(), r.bitsPerByte());
         w.flush();
+    }
+
+    private static String spread(Row r) {
+        return String.format(Locale.ROOT, "%.3f–%.3f", r.minSeconds(), r.maxSeconds());
+    }
+
+    /** The median (the mean of the middle two for an even count). */
+    static double median(double[] values) {
+        double[] v = values.clone();
+        java.util.Arrays.sort(v);
+        int n = v.length;
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+
+    /**
+     * A path as the report shows it: relative to the project folder when it lies inside it, else its file name
+     * alone (the report may be shared; it names no absolute path).
+     */
+    static String shown(Path home, Path path) {
+        Path p = path.toAbsolutePath().normalize();
+        if (p.startsWith(home)) {
+            return home.relativize(p).toString();
+        }
+        return p.getFileName() == null ? p.toString() : p.getFileName().toString();
     }
 
     private Map<String, String> pictures(Engine engine, GateSet gateSet, LayerAttention in, List<double[]> loss,
@@ -295,12 +347,14 @@ final class DemoCommand implements Callable<Integer> {
     private void writeReport(Path dir, Path modelDir, Engine engine, String gateSource, Path text, List<Row> rows,
                              Map<String, String> pictures) throws IOException {
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("model", modelDir.toString());
+        Path home = Seer.home();
+        json.put("model", shown(home, modelDir));
         json.put("engine", engine.name() + " (" + engine.description() + ")");
         json.put("gates", gateSource);
-        json.put("text", text.toString());
+        json.put("text", shown(home, text));
         json.put("offset", offset);
         json.put("context", context);
+        json.put("runs", runs);
         json.put("seed", seed);
         json.put("rows", rows);
         json.put("pictures", new ArrayList<>(pictures.keySet()));
@@ -312,21 +366,27 @@ final class DemoCommand implements Callable<Integer> {
                 .append("table{border-collapse:collapse}td,th{padding:4px 12px;border-bottom:1px solid #ddd;text-align:right}")
                 .append("th:first-child,td:first-child{text-align:left}figure{display:inline-block;margin:8px;vertical-align:top;max-width:560px}")
                 .append("</style></head><body><h1>SeerAttention on the embedded model</h1>")
-                .append("<p>Model <code>").append(esc(modelDir.toString())).append("</code>, engine <code>")
+                .append("<p>Model <code>").append(esc(shown(home, modelDir))).append("</code>, engine <code>")
                 .append(esc(engine.name() + " (" + engine.description() + ")")).append("</code>.<br>Gates ")
                 .append(esc(gateSource)).append(".<br>Passage: ").append(context).append(" bytes of <code>")
-                .append(esc(text.toString())).append("</code> from offset ").append(offset).append(".</p>")
+                .append(esc(shown(home, text))).append("</code> from offset ").append(offset).append(".</p>")
                 .append("<h2>Prefill: time and accuracy</h2><table><tr><th>attention</th><th>density</th>")
-                .append("<th>prefill (s)</th><th>speed-up</th><th>bits per byte</th></tr>");
+                .append("<th>prefill (s)</th><th>spread (s)</th><th>speed-up</th><th>bits per byte</th></tr>");
         for (Row r : rows) {
-            h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%.3f</td><td>%.3f</td><td>%.2f×</td><td>%.4f</td></tr>",
-                    esc(r.attention()), r.density(), r.seconds(), r.speedup(), r.bitsPerByte()));
+            h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%.3f</td><td>%.3f</td><td>%s</td><td>%.2f×</td>"
+                    + "<td>%.4f</td></tr>", esc(r.attention()), r.density(), r.seconds(), spread(r), r.speedup(),
+                    r.bitsPerByte()));
         }
         h.append("</table><p>Density = kept blocks / causal blocks over all layers and heads. Prefill time is the "
-                + "whole model forward pass on this machine, the faster of " + TIMED_RUNS + " runs after a warm-up.</p><h2>Pictures</h2>");
+                + "whole model forward pass on this machine: the median of " + runs + " runs after a warm-up, with "
+                + "the fastest and slowest run as the spread; speed-up is the median over the rounds of dense time ÷ "
+                + "the row's time, each round timing every row back to back.</p><h2>Pictures</h2>");
         for (Map.Entry<String, String> e : pictures.entrySet()) {
-            h.append("<figure><img src=\"").append(e.getKey()).append("\" width=\"540\"><figcaption>")
-                    .append(esc(e.getValue())).append("</figcaption></figure>");
+            // Inlined, so that the report is one self-contained file (the PNGs stay beside it for other uses).
+            String png = Base64.getEncoder().encodeToString(Files.readAllBytes(dir.resolve(e.getKey())));
+            h.append("<figure><img alt=\"").append(esc(e.getKey())).append("\" src=\"data:image/png;base64,")
+                    .append(png).append("\" width=\"540\"><figcaption>").append(esc(e.getValue()))
+                    .append("</figcaption></figure>");
         }
         h.append("</body></html>\n");
         Path tmp = dir.resolve("report.html.tmp");

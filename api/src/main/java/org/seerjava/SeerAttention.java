@@ -48,8 +48,8 @@ import org.seerjava.reference.engine.Floats;
  * <p>An instance is immutable and may be used from several threads. It holds no native memory (the engines
  * allocate and free their device buffers within each call), so there is nothing to close.
  *
- * <p>The first call is slow: the JIT compiles the engine's kernels while it runs (about 4.5 s for the README's
- * example on 2 cores, then 0.1–0.3 s a call). Time a call only after a few warm-up calls.
+ * <p>The first call is slow: the JIT compiles the engine's kernels while it runs (seconds, where a warm call takes a
+ * fraction of one; the README has measured figures). Time a call only after a few warm-up calls.
  */
 public final class SeerAttention {
     private final int qHeads;

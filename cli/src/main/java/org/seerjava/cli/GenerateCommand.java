@@ -41,7 +41,8 @@ import picocli.CommandLine.Spec;
                 + "stops at the tokenizer's end-of-sequence ids."},
         footer = {"", "Examples:",
                 "  seer generate --prompt \"Call me Ishmael.\" --max-new-tokens 64",
-                "  seer generate --prompt-file chapter.txt --max-new-tokens 200 --gates work/distill/gates.safetensors --density 0.2",
+                "  seer generate --prompt-file chapter.txt --max-new-tokens 200 \\",
+                "      --gates work/distill/gates.safetensors --density 0.2",
                 "  seer generate --prompt \"The whale\" --temperature 0.8 --top-p 0.95 --seed 7",
                 "  seer generate --model DIR --prompt \"Hello\" --backend cuda"})
 final class GenerateCommand implements Callable<Integer> {

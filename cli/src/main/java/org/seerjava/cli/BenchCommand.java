@@ -32,8 +32,10 @@ import picocli.CommandLine.Spec;
                 "  seer bench --sizes 4096 --densities 1,0.1 --reps 3",
                 "  seer bench --backend cuda                    # on a machine with an NVIDIA GPU",
                 "  seer bench --backend cuda --quick",
-                "  seer bench --backend cuda --model-shape llama-3.1-8b --random-weights   # the whole model, no checkpoint",
-                "  seer bench --backend cuda --model-shape llama-3.2-1b --random-weights --sizes 8192,32768"})
+                "  # the whole model on the GPU, random weights, no checkpoint:",
+                "  seer bench --backend cuda --model-shape llama-3.1-8b --random-weights",
+                "  seer bench --backend cuda --model-shape llama-3.2-1b --random-weights \\",
+                "      --sizes 8192,32768"})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

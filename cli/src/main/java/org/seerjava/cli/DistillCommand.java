@@ -22,7 +22,9 @@ import picocli.CommandLine.Spec;
                 "  seer distill                     # 100 steps, 4 × 2,048 bytes per step",
                 "  seer distill --steps 600 --seq-len 4096 --windows 48 --out work/gates-4k",
                 "  seer distill --gate-type Qavg_Kmaxmin --lr 5e-4 --seed 7",
-                "  seer distill --backend cuda --model ~/models/Llama-3.2-1B --seq-len 8192 --steps 500   # on the GPU"})
+                "  # on the GPU:",
+                "  seer distill --backend cuda --model ~/models/Llama-3.2-1B --seq-len 8192 \\",
+                "      --steps 500"})
 final class DistillCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

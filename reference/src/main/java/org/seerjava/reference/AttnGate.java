@@ -93,13 +93,34 @@ public final class AttnGate {
     }
 
     /**
-     * The gate forward pass on pre-RoPE {@code q [B, N, Hq, D]} and {@code k [B, N, Hkv, D]}.
+     * The gate forward pass on pre-RoPE {@code q [B, N, Hq, D]} and {@code k [B, N, Hkv, D]}: pooling, then
+     * {@link #forwardPooled}.
      *
-     * @throws IllegalArgumentException on wrong sizes or NaN input
+     * @throws IllegalArgumentException on wrong sizes or NaN/±∞ input
      */
     public Forward forward(double[] q, double[] k) {
         Checks.allFinite("q", Checks.length("q", q, shape.qElements()));
         Checks.allFinite("k", Checks.length("k", k, shape.kvElements()));
+        int B = shape.batch();
+        int D = shape.headDim();
+        int nb = shape.blocks(config.blockSize());
+        GateType type = config.type();
+        double[] qPooled = new double[B * nb * shape.qHeads() * type.qDup() * D];
+        double[] kPooled = new double[B * nb * shape.kvHeads() * type.kDup() * D];
+        Pooling.pool(q, qPooled, B, shape.seqLen(), shape.qHeads(), D, config.blockSize(), type.qPools());
+        Pooling.pool(k, kPooled, B, shape.seqLen(), shape.kvHeads(), D, config.blockSize(), type.kPools());
+        return forwardPooled(qPooled, kPooled);
+    }
+
+    /**
+     * The gate forward pass after pooling: the linears, block RoPE and the block-causal logits. The gate trainer
+     * starts here, since the pooled features of a frozen model's window never change.
+     *
+     * @param qPooled {@code [B, nb, Hq, qdup·D]}, the pooled pre-RoPE q (kept, not copied, in the result)
+     * @param kPooled {@code [B, nb, Hkv, kdup·D]}, the pooled pre-RoPE k
+     * @throws IllegalArgumentException on wrong sizes
+     */
+    public Forward forwardPooled(double[] qPooled, double[] kPooled) {
         int B = shape.batch();
         int Hq = shape.qHeads();
         int Hkv = shape.kvHeads();
@@ -108,11 +129,8 @@ public final class AttnGate {
         int Dg = config.hiddenSize();
         int nb = shape.blocks(config.blockSize());
         GateType type = config.type();
-
-        double[] qPooled = new double[B * nb * Hq * type.qDup() * D];
-        double[] kPooled = new double[B * nb * Hkv * type.kDup() * D];
-        Pooling.pool(q, qPooled, B, shape.seqLen(), Hq, D, config.blockSize(), type.qPools());
-        Pooling.pool(k, kPooled, B, shape.seqLen(), Hkv, D, config.blockSize(), type.kPools());
+        Checks.length("qPooled [B, nb, Hq, qdup·D]", qPooled, (long) B * nb * Hq * type.qDup() * D);
+        Checks.length("kPooled [B, nb, Hkv, kdup·D]", kPooled, (long) B * nb * Hkv * type.kDup() * D);
 
         // Linears: Qg = Qp · W_q[h] (or Qp itself), Kg = Kp[src] · W_k[kh].
         double[] qGate = hasQLinear

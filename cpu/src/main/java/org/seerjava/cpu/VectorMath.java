@@ -104,6 +104,23 @@ public final class VectorMath {
     }
 
     /**
+     * SwiGLU's gating in place, {@code g[i] ← silu(g[i]) · u[i] = g[i] / (1 + e^−g[i]) · u[i]} for i in [from, to),
+     * with {@link #exp(FloatVector)}: the vector body and the scalar tail give the same bits.
+     */
+    public static void siluMul(float[] g, float[] u, int from, int to) {
+        VectorSpecies<Float> s = Vec.F;
+        int i = from;
+        for (int bound = from + s.loopBound(to - from); i < bound; i += s.length()) {
+            FloatVector a = FloatVector.fromArray(s, g, i);
+            a.div(exp(a.neg()).add(1f)).mul(FloatVector.fromArray(s, u, i)).intoArray(g, i);
+        }
+        for (; i < to; i++) {
+            float a = g[i];
+            g[i] = a / (exp(-a) + 1f) * u[i];
+        }
+    }
+
+    /**
      * Σ lanes of v in a fixed order: a butterfly (lane i += lane i xor s, for s = L/2, L/4, …, 1), so every tier
      * adds the same pairs in the same order; about as cheap as {@code reduceLanes(ADD)}.
      */

@@ -3,6 +3,7 @@ package org.seerjava.model;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.seerjava.cpu.Parallel;
+import org.seerjava.cpu.VectorMath;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.RopeConfig;
 
@@ -263,14 +264,15 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * {@code gate ← silu(gate) ⊙ up}, silu(a) = a / (1 + e^−a), in float32 with {@link VectorMath#exp}, which is
-     * deterministic (the Vector API's own {@code EXP} rounds differently before and after C2 compiles it).
+     * {@code gate ← silu(gate) ⊙ up}, silu(a) = a / (1 + e^−a), in float32 by {@link VectorMath#siluMul}, whose
+     * exponential is deterministic (the Vector API's own {@code EXP} rounds differently before and after C2
+     * compiles it).
      */
     private static void swiglu(float[] gate, float[] up, int n, int width) {
         Parallel.forEach(Math.ceilDiv(n, 64), t -> {
             int start = t * 64 * width;
             int end = Math.min(n, (t + 1) * 64) * width;
-            VectorMath.silu(gate, up, start, end);
+            VectorMath.siluMul(gate, up, start, end);
         });
     }
 

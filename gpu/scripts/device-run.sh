@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the gpu module's tests and GpuBench on the GPU machine (CUDA 13, no Java there).
+# Runs the gpu module's tests and the GPU benchmark (module bench's GpuBench) on the GPU machine (CUDA 13, no Java there).
 # Needs the carried .devjdk.tar.xz (device-jdk.sh runtime) and .gpu-run/ (classes + JUnit console jar),
 # both prepared by gpu/scripts/stage.sh. Logs go to $OUT (or ./device-out).
 # ALL=1 (after stage.sh --all): the gpu tests, the cross-engine golden tests of module `tests` (reference, cpu,
@@ -14,7 +14,7 @@ if [ -d $R/lib ]; then   # staged with --all: module and library jars in lib/
   LIBS=$(ls $R/lib/*.jar | tr '\n' ':')
   CP=$R/gpu-test-classes:$LIBS
 else
-  CP=$R/gpu-classes:$R/ref-classes:$R/gpu-test-classes:$R/jackson-databind-2.18.2.jar:$R/jackson-core-2.18.2.jar:$R/jackson-annotations-2.18.2.jar
+  CP=$R/gpu-classes:$R/ref-classes:$R/bench-classes:$R/gpu-test-classes:$R/jackson-databind-2.18.2.jar:$R/jackson-core-2.18.2.jar:$R/jackson-annotations-2.18.2.jar
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > "$OUT/smi.txt" 2>&1
 FLAGS="--enable-native-access=ALL-UNNAMED -Xss4m -Dseer.cuda.cache=/tmp/seer-cuda-cache"
@@ -39,14 +39,14 @@ if [ "${ALL:-0}" = 1 ]; then
   echo "seer bench --backend cuda rc=$?"
   tail -16 "$OUT/seer-bench.log"
 elif [ "${SKIP_BENCH:-0}" != 1 ]; then
-  timeout ${BENCH_TIMEOUT:-240} $J $FLAGS ${BENCH_JFLAGS:-} -cp "$CP" org.seerjava.gpu.bench.GpuBench ${BENCH_ARGS:-} > "$OUT/bench.log" 2>&1
+  timeout ${BENCH_TIMEOUT:-240} $J $FLAGS ${BENCH_JFLAGS:-} -cp "$CP" org.seerjava.bench.GpuBench ${BENCH_ARGS:-} > "$OUT/bench.log" 2>&1
   echo "bench rc=$?"
   tail -25 "$OUT/bench.log"
 fi
 if [ "${NCU:-0}" = 1 ]; then
   NCU_BIN=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
   timeout 150 $NCU_BIN --clock-control none -k regex:${NCU_KERNEL:-attn_sparse_bf16} -s 2 -c 1 --set full \
-    $J $FLAGS -cp "$CP" org.seerjava.gpu.bench.GpuBench --sparse ${NCU_N:-32768} --reps 3 > "$OUT/ncu.txt" 2>&1
+    $J $FLAGS -cp "$CP" org.seerjava.bench.GpuBench --sparse ${NCU_N:-32768} --reps 3 > "$OUT/ncu.txt" 2>&1
   echo "ncu rc=$?"
   grep -E "Duration|Throughput|Registers|Achieved Occupancy|Theoretical Occupancy|Block Limit|Warp Cycles Per Issued|Issue Slots Busy|Stall|Bank|L1/TEX Hit|Shared Memory|Executed Ipc|One or More Eligible|No Eligible" "$OUT/ncu.txt" | head -60
 fi

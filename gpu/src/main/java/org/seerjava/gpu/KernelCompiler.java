@@ -37,8 +37,9 @@ public final class KernelCompiler {
     }
 
     /**
-     * Reads a {@code .cu} resource of this module's {@code kernels/} folder, with every {@code #include "name"} of
-     * another resource of that folder (such as {@code common.cuh}) replaced by its text, once per source (the
+     * Reads a {@code .cu} resource: a file name in this module's {@code org/seerjava/gpu/kernels/} folder, or a
+     * class-path resource path starting with {@code /} (kernels of other modules, e.g. the benchmark's). Every
+     * {@code #include "name"} of a resource of this module's folder (such as {@code common.cuh}) is replaced by its text, once per source (the
      * headers use {@code #pragma once}), between {@code #line} directives so NVRTC's messages name the right file
      * and line. Includes in angle brackets are left to NVRTC ({@code -I<cuda>/include}).
      */
@@ -71,7 +72,7 @@ public final class KernelCompiler {
     }
 
     private static String read(String file) {
-        String path = "/org/seerjava/gpu/kernels/" + file;
+        String path = file.startsWith("/") ? file : "/org/seerjava/gpu/kernels/" + file;
         try (InputStream in = KernelCompiler.class.getResourceAsStream(path)) {
             if (in == null) {
                 throw new IllegalArgumentException("no kernel source resource " + path);

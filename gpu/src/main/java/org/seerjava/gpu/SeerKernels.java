@@ -80,12 +80,6 @@ public final class SeerKernels {
     public static final KernelSpec SELECT_TOPK_WARP = ops("select_topk_warp", in("scores", DType.F32),
             out("mask", DType.U8), i64("rows"), i32("nb"), i32("k"), i32("lastBlockDense"), i32("keepDiagonal"),
             i32("causal"));
-    public static final KernelSpec FILL_UNIFORM_BF16 = ops("fill_uniform_bf16", out("x", DType.BF16), i64("n"),
-            i64("seed"), f32("lo"), f32("hi"));
-    public static final KernelSpec RANDOM_MASK = ops("random_causal_mask", out("mask", DType.U8), i64("rows"),
-            i32("nb"), i64("seed"), f32("p"));
-    public static final KernelSpec COUNT_NONZERO = ops("count_nonzero", in("x", DType.U8), i64("n"),
-            inout("count", DType.U64));
 
     /** Shared-scratch limit of the mma.sync fused kernel ({@link AttentionKernel#sharedScratchMaxNb}). */
     public static final int TARGET_SHARED_MAX_NB = 24;

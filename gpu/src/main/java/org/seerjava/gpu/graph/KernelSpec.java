@@ -10,7 +10,7 @@ import org.seerjava.reference.io.DType;
  * A kernel of a {@code .cu} resource with its compile-time defines and its parameter list, so that a task graph
  * can check the arguments of a task before anything runs on the GPU.
  *
- * @param resource file under {@code org/seerjava/gpu/kernels/}
+ * @param resource file under {@code org/seerjava/gpu/kernels/}, or a class-path resource path starting with {@code /}
  * @param defines  {@code -D} constants
  * @param function the {@code extern "C"} entry point
  * @param params   the parameters in order

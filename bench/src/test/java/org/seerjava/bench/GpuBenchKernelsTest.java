@@ -1,0 +1,35 @@
+package org.seerjava.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.seerjava.gpu.KernelCompiler;
+import org.seerjava.gpu.graph.KernelSpec;
+
+/**
+ * The GPU benchmark's own kernel source is found on the class path and assembled with the gpu module's header, and
+ * every kernel spec of the benchmark names an entry point of it (no GPU needed).
+ */
+class GpuBenchKernelsTest {
+    @Test
+    void inputGeneratorsResolveFromThisModule() {
+        String source = KernelCompiler.resource(GpuBench.INPUTS);
+        assertThat(source).contains("#line 1 \"common.cuh\"").contains("typedef unsigned long long u64;");
+        for (KernelSpec spec : List.of(GpuBench.FILL_UNIFORM_BF16, GpuBench.RANDOM_MASK, GpuBench.COUNT_NONZERO)) {
+            assertThat(spec.resource()).isEqualTo(GpuBench.INPUTS);
+            assertThat(source).contains("__global__ void " + spec.function() + "(");
+        }
+    }
+
+    @Test
+    void keepProbabilityGivesTheRequestedDensityOfTheCausalTriangle() {
+        int nb = 128;
+        for (double density : new double[] {0.1, 0.3, 1.0}) {
+            double p = GpuBench.keepProbability(nb, density);
+            double kept = nb + p * nb * (nb - 1) / 2.0;              // the diagonal, then the off-diagonal blocks
+            assertThat(kept / (nb * (nb + 1) / 2.0)).isCloseTo(density, org.assertj.core.data.Offset.offset(1e-6));
+        }
+        assertThat(GpuBench.keepProbability(nb, 0.001)).isZero();    // below the diagonal's share: diagonal only
+    }
+}

@@ -98,10 +98,10 @@ class FlashAttentionTasksTest {
     @Test
     void packedBuffersAreKeptUpToASixteenthOfTheHeap() {
         long gib = 1L << 30;
-        assertThat(FlashAttention.keepFloats(6 * gib)).isEqualTo((int) (6 * gib / 64));
-        assertThat(FlashAttention.keepFloats(gib / 2)).isEqualTo(1 << 24);       // at least 64 MiB
-        assertThat(FlashAttention.keepFloats(256 * gib)).isEqualTo(1 << 28);     // at most 1 GiB
+        assertThat(KvPacking.keepFloats(6 * gib)).isEqualTo((int) (6 * gib / 64));
+        assertThat(KvPacking.keepFloats(gib / 2)).isEqualTo(1 << 24);       // at least 64 MiB
+        assertThat(KvPacking.keepFloats(256 * gib)).isEqualTo(1 << 28);     // at most 1 GiB
         // N = 16384, 8 KV heads of 128: 16.8 M floats for K, kept with the default heap of this machine
-        assertThat(FlashAttention.keepFloats(6 * gib)).isGreaterThan(16384 * 8 * 128);
+        assertThat(KvPacking.keepFloats(6 * gib)).isGreaterThan(16384 * 8 * 128);
     }
 }

@@ -1,0 +1,194 @@
+package org.seerjava.cpu;
+
+import static org.seerjava.cpu.TileLayout.A;
+import static org.seerjava.cpu.TileLayout.DW;
+import static org.seerjava.cpu.TileLayout.KG;
+import static org.seerjava.cpu.Vec.F;
+import static org.seerjava.cpu.Vec.L;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.Checks;
+
+/**
+ * K and V laid out for the CPU attention kernel ({@link FlashAttention}), once per call, in buffers the calling thread
+ * keeps for its next call, and checked for NaN/±∞ in the same pass.
+ */
+final class KvPacking {
+    /** Packed K/V buffers are kept for the next call of the same thread up to this many floats each. */
+    private static final int KEEP_FLOATS = keepFloats(Runtime.getRuntime().maxMemory());
+
+    private KvPacking() {
+    }
+
+    /**
+     * Up to 1/16 of the maximum heap per buffer, at least 64 MiB and at most 1 GiB: a buffer that is not kept is
+     * allocated again, and zeroed by the JVM, at every call; with the 64 MiB limit this had, N = 16384 with 8 KV heads
+     * of 128 (67 MiB each for K and V) paid that on every call.
+     */
+    static int keepFloats(long maxHeapBytes) {
+        long floats = maxHeapBytes / 16 / Float.BYTES;
+        return (int) Math.max(1 << 24, Math.min(1 << 28, floats));
+    }
+
+    /** The calling thread's packed K/V buffers, kept between calls (see {@link #KEEP_FLOATS}). */
+    private static final class Buffers {
+        float[] k = new float[0];
+        float[] v = new float[0];
+    }
+
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+    /**
+     * K laid out per head and key block, the keys of a block in groups of KG interleaved channel by channel,
+     * {@code [B, Hkv, nb, BNp / KG, D, KG]} (BNp = block size rounded up to KG; the lanes past a block's last key repeat
+     * that key, so they can never raise a tile's maximum), so that the score micro-kernel broadcasts its four keys'
+     * elements from one pointer stepping KG floats; and V per head and per D chunk of the P·V micro-tile,
+     * {@code [B, Hkv, Dp / DW, N, DW]} (Dp = D rounded up to DW, zero padded), so that each D chunk of a V block is
+     * one contiguous run, which the P·V kernel reads once per 6 rows: in the input layout key rows are Hkv·D apart,
+     * which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware prefetch across rows) and all 64
+     * rows of a block in the same few L1 sets.
+     */
+    record Packed(float[] k, int bnp, float[] v, int dp) {
+    }
+
+    /**
+     * Packs K and V (see {@link Packed}) and checks they are finite on the way, so that each is read once: x·0 is 0
+     * for a finite x and NaN for NaN and ±∞, and the sum of those products over a task's rows is NaN exactly when one
+     * of them is not finite. A task copies the rows of all KV heads of a run of tokens, so it reads the inputs
+     * sequentially. A bad value is reported by {@link Checks#allFinite} (k before v), before any output is written.
+     */
+    static Packed pack(float[] k, float[] v, AttentionShape shape, int bs) {
+        int batch = shape.batch();
+        int n = shape.seqLen();
+        int hkv = shape.kvHeads();
+        int d = shape.headDim();
+        int dp = Vec.roundUp(d, DW);
+        int dChunks = dp / DW;
+        int nb = shape.blocks(bs);
+        int bnp = Vec.roundUp(bs, KG);
+        Buffers buffers = BUFFERS.get();
+        long kSize = (long) batch * hkv * nb * bnp * d;
+        long vSize = A + (long) batch * hkv * n * dp;
+        float[] kp = buffer(buffers.k, kSize, "packed K");
+        float[] vp = buffer(buffers.v, vSize, "packed V");
+        if (kp.length <= KEEP_FLOATS) {
+            buffers.k = kp;
+        }
+        if (vp.length <= KEEP_FLOATS) {
+            buffers.v = vp;
+        }
+        int chunk = Math.max(16, 4096 / Math.max(1, hkv));      // tokens per task
+        int chunks = Math.ceilDiv(n, chunk);
+        boolean[] badK = new boolean[1];
+        boolean[] badV = new boolean[1];
+        int bound = F.loopBound(d);
+        boolean vectorK = L >= KG && d % L == 0;
+        Parallel.forEach(batch * chunks, task -> {
+            int b = task / chunks;
+            int c = task % chunks;
+            int end = Math.min(n, (c + 1) * chunk);
+            FloatVector nanK = FloatVector.zero(F);
+            FloatVector nanV = nanK;
+            float tailK = 0f;
+            float tailV = 0f;
+            for (int t = c * chunk; t < end; t++) {
+                int j = t / bs;
+                int kl = t - j * bs;
+                int lastKey = Math.min(bs, n - j * bs) - 1;
+                // K: key kl of block j is lane kl % KG of group kl / KG; the last key also fills its group's spare lanes.
+                // A whole group inside this task's tokens is interleaved by vectors when its last token is reached.
+                int w = kl % KG;
+                int lanes = kl == lastKey ? KG - w : 1;
+                boolean grouped = vectorK && t - w >= c * chunk && t - w + KG <= end && kl - w + KG - 1 <= lastKey;
+                for (int kh = 0; kh < hkv; kh++) {
+                    int src = ((b * n + t) * hkv + kh) * d;
+                    int bkh = b * hkv + kh;
+                    int dstK = ((bkh * nb + j) * bnp + kl - w) * d + w;      // lane w of key kl's group
+                    int dstV = A + (bkh * dChunks * n + t) * DW;    // chunk 0 of token t; chunk j is j·N·DW further
+                    int x = 0;
+                    for (; x < bound; x += L) {
+                        FloatVector e = FloatVector.fromArray(F, v, src + x);
+                        nanV = nanV.add(e.mul(0f));                 // x·0 is NaN for NaN and ±∞
+                        e.intoArray(vp, dstV + (x / DW) * n * DW + x % DW);
+                        nanK = nanK.add(FloatVector.fromArray(F, k, src + x).mul(0f));
+                    }
+                    for (; x < d; x++) {
+                        tailV += v[src + x] * 0f;
+                        vp[dstV + (x / DW) * n * DW + x % DW] = v[src + x];
+                        tailK += k[src + x] * 0f;
+                    }
+                    if (!grouped) {
+                        for (int lane = 0; lane < lanes; lane++) {
+                            for (int ch = 0, at = dstK + lane; ch < d; ch++, at += KG) {
+                                kp[at] = k[src + ch];
+                            }
+                        }
+                    } else if (w == KG - 1) {
+                        interleaveKeys(k, src - (KG - 1) * hkv * d, hkv * d, kp, dstK - w, d);
+                    }
+                    if (dp > d) {           // buffers are reused: the padding (all in the last chunk) must be set
+                        int last = dstV + (dChunks - 1) * n * DW;
+                        Arrays.fill(vp, last + d % DW, last + DW, 0f);
+                    }
+                }
+            }
+            if (Float.isNaN(VectorMath.sum(nanV) + tailV)) {
+                badV[0] = true;
+            }
+            if (Float.isNaN(VectorMath.sum(nanK) + tailK)) {
+                badK[0] = true;
+            }
+        });
+        if (badK[0]) {
+            Checks.allFinite("k", k);
+        }
+        if (badV[0]) {
+            Checks.allFinite("v", v);
+        }
+        return new Packed(kp, bnp, vp, dp);
+    }
+
+    /** Lane i of the first (second) vector of two interleaved lane by lane: lane i / 2 of a or b (of their upper halves). */
+    private static final FloatVector PAIRS_LOW = indices(i -> i % 2 == 0 ? i / 2 : L + i / 2);
+    private static final FloatVector PAIRS_HIGH = indices(i -> i % 2 == 0 ? L / 2 + i / 2 : L + L / 2 + i / 2);
+    /** Lane i: lanes of a and b taken two at a time, alternately, from the lower (upper) halves. */
+    private static final FloatVector QUADS_LOW = indices(i -> (i % 4 < 2 ? 0 : L - 2) + i / 4 * 2 + i % 4);
+    private static final FloatVector QUADS_HIGH = indices(i -> (i % 4 < 2 ? 0 : L - 2) + L / 2 + i / 4 * 2 + i % 4);
+
+    private static FloatVector indices(java.util.function.IntUnaryOperator lane) {
+        float[] index = new float[L];
+        for (int i = 0; i < L; i++) {
+            index[i] = lane.applyAsInt(i);
+        }
+        return FloatVector.fromArray(F, index, 0);
+    }
+
+    /**
+     * Writes KG = 4 consecutive key rows (row i at {@code src + i·rowStride}) as one interleaved group,
+     * {@code kp[dst + c·4 + i] = k[src + i·rowStride + c]}, L channels at a time by two rounds of two-vector lane
+     * selections (the rows interleaved in pairs, then the pairs in pairs) instead of 4·L scalar stores.
+     */
+    private static void interleaveKeys(float[] k, int src, int rowStride, float[] kp, int dst, int d) {
+        for (int x = 0; x < d; x += L) {
+            FloatVector r0 = FloatVector.fromArray(F, k, src + x);
+            FloatVector r1 = FloatVector.fromArray(F, k, src + rowStride + x);
+            FloatVector r2 = FloatVector.fromArray(F, k, src + 2 * rowStride + x);
+            FloatVector r3 = FloatVector.fromArray(F, k, src + 3 * rowStride + x);
+            FloatVector low01 = PAIRS_LOW.selectFrom(r0, r1);
+            FloatVector high01 = PAIRS_HIGH.selectFrom(r0, r1);
+            FloatVector low23 = PAIRS_LOW.selectFrom(r2, r3);
+            FloatVector high23 = PAIRS_HIGH.selectFrom(r2, r3);
+            int at = dst + x * KG;
+            QUADS_LOW.selectFrom(low01, low23).intoArray(kp, at);
+            QUADS_HIGH.selectFrom(low01, low23).intoArray(kp, at + L);
+            QUADS_LOW.selectFrom(high01, high23).intoArray(kp, at + 2 * L);
+            QUADS_HIGH.selectFrom(high01, high23).intoArray(kp, at + 3 * L);
+        }
+    }
+
+    private static float[] buffer(float[] kept, long size, String name) {
+        return kept.length >= size ? kept : new float[Checks.arraySize(name, size)];
+    }
+}

@@ -1,5 +1,7 @@
 package org.seerjava.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,7 +23,9 @@ import picocli.CommandLine.Spec;
         footer = {"", "Examples:",
                 "  seer eval --windows 2 --context 2048      # a quick look, the reference gates",
                 "  seer eval --gates mine=work/distill/gates.safetensors --json work/eval.json",
-                "  seer eval --densities 0.2,0.1 --no-oracle"})
+                "  seer eval --densities 0.2,0.1 --no-oracle",
+                "  seer eval --from 10 --windows 10 --json part1.json   # windows 11-20",
+                "  seer eval --merge part0.json,part1.json --json all.json"})
 final class EvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -41,6 +45,13 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--windows", defaultValue = "20", description = "How many of the 20 windows (default: ${DEFAULT-VALUE}).")
     int windows;
+
+    @Option(names = "--from", defaultValue = "0", description = "Index of the first window, 0-19 (default: ${DEFAULT-VALUE}).")
+    int from;
+
+    @Option(names = "--merge", paramLabel = "FILE", split = ",",
+            description = "Instead of evaluating, merge JSON reports of the same rows over disjoint windows (e.g. parts run with --from).")
+    List<Path> merge;
 
     @Option(names = "--densities", split = ",", defaultValue = "0.5,0.3,0.2,0.1",
             description = "Densities (default: ${DEFAULT-VALUE}).")
@@ -66,8 +77,21 @@ final class EvalCommand implements Callable<Integer> {
     boolean noProgress;
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         PrintWriter w = spec.commandLine().getOut();
+        if (merge != null && !merge.isEmpty()) {
+            List<Evaluate.Report> parts = new ArrayList<>();
+            for (Path f : merge) {
+                parts.add(new ObjectMapper().readValue(f.toFile(), Evaluate.Report.class));
+            }
+            Evaluate.Report merged = Evaluate.merge(parts);
+            if (json != null) {
+                Evaluate.writeJson(json, merged);
+            }
+            w.println(merged.table());
+            w.printf(Locale.ROOT, "%d windows merged from %d reports%n", merged.windowsDone(), parts.size());
+            return 0;
+        }
         List<EvalOptions.NamedGates> named = new ArrayList<>();
         if (gates == null || gates.isEmpty()) {
             named.add(new EvalOptions.NamedGates("reference",
@@ -84,10 +108,14 @@ final class EvalCommand implements Callable<Integer> {
         if (windows < 1 || windows > 20) {
             throw new IllegalArgumentException("--windows must be in [1, 20], got " + windows);
         }
+        if (from < 0 || from + windows > 20) {
+            throw new IllegalArgumentException("--from " + from + " with --windows " + windows
+                    + " goes past the 20 windows");
+        }
         List<EvalOptions.Window> all = EvalOptions.acceptanceWindows(Seer.orDefault(corpusDir, "corpus"),
                 context);
         EvalOptions o = new EvalOptions(Seer.orDefault(model, "models/tiny-llama-bytes"), named,
-                all.subList(0, windows), densities, !noOracle, !noSinkLocal, Math.min(copy, windows), 1024, 1024,
+                all.subList(from, from + windows), densities, !noOracle, !noSinkLocal, Math.min(copy, windows), 1024, 1024,
                 backend, json, !noProgress);
         Evaluate.Report r = Evaluate.run(o);
         w.println(r.table());

@@ -84,7 +84,33 @@ class SubcommandsTest {
     }
 
     @Test
+    void evalInPartsMergesToTheWholeCrossEntropy(@TempDir Path dir) throws Exception {
+        Path[] part = {dir.resolve("part0.json"), dir.resolve("part1.json")};
+        for (int i = 0; i < 2; i++) {
+            CheckCommandTest.Run r = run("eval", "--from", Integer.toString(i), "--windows", "1", "--context", "256",
+                    "--densities", "0.5", "--no-oracle", "--no-sink-local", "--backend", "cpu", "--no-progress",
+                    "--json", part[i].toString());
+            assertThat(r.exit()).as(r.err()).isZero();
+        }
+        Path all = dir.resolve("all.json");
+        CheckCommandTest.Run merged = run("eval", "--merge", part[0] + "," + part[1], "--json", all.toString());
+        assertThat(merged.exit()).as(merged.err()).isZero();
+        assertThat(merged.out()).contains("| dense |", "2 windows merged from 2 reports");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode a = json.readTree(part[0].toFile()).get("rows").get(0);
+        com.fasterxml.jackson.databind.JsonNode b = json.readTree(part[1].toFile()).get("rows").get(0);
+        com.fasterxml.jackson.databind.JsonNode m = json.readTree(all.toFile()).get("rows").get(0);
+        assertThat(a.get("nats").asDouble()).isNotEqualTo(b.get("nats").asDouble());   // two different windows
+        double bits = (a.get("nats").asDouble() + b.get("nats").asDouble()) / Math.log(2)
+                / (a.get("bytes").asLong() + b.get("bytes").asLong());
+        assertThat(m.get("bitsPerByte").asDouble()).isCloseTo(bits, org.assertj.core.data.Offset.offset(1e-12));
+    }
+
+    @Test
     void evalRejectsBadOptions() {
+        CheckCommandTest.Run past = run("eval", "--from", "19", "--windows", "2", "--no-progress");
+        assertThat(past.exit()).isEqualTo(Seer.ERROR);
+        assertThat(past.err()).contains("--from 19 with --windows 2 goes past the 20 windows");
         CheckCommandTest.Run gates = run("eval", "--gates", "nofile", "--no-progress");
         assertThat(gates.exit()).isEqualTo(Seer.ERROR);
         assertThat(gates.err()).contains("--gates must be NAME=FILE");

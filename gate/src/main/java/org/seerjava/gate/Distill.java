@@ -148,18 +148,4 @@ public final class Distill {
             throw new UncheckedIOException("cannot write " + file, e);
         }
     }
-
-    /** Command line: {@code key=value} pairs over {@link DistillOptions#defaults}; see {@link Args}. */
-    public static void main(String[] args) {
-        Args a = Args.parse(args);
-        DistillOptions o = DistillOptions.defaults(a.path("model", "models/tiny-llama-bytes"),
-                        a.path("corpus", "corpus/train-excerpt.bin"), a.path("out", "gates-out"))
-                .withSeqLen(a.integer("seq", 2048)).withBatch(a.integer("batch", 4)).withSteps(a.integer("steps", 100))
-                .withLr(a.dbl("lr", 1e-3), a.integer("warmup", 20)).withSeed(a.integer("seed", 0))
-                .withPoolWindows(a.integer("pool", 0)).withCheckpointEvery(a.integer("checkpoint", 0))
-                .withEngine(a.string("engine", "auto")).withWeightDecay(a.dbl("wd", 0));
-        Result r = run(o);
-        System.out.printf(java.util.Locale.ROOT, "distilled %d steps in %.1f s, final loss %.4f, gates: %s%n",
-                o.steps(), r.seconds(), r.history().getLast().loss(), r.gateFile());
-    }
 }

@@ -224,57 +224,6 @@ public final class Evaluate {
     }
 
     /**
-     * Command line: {@code model=DIR corpus=DIR gates=name:file,name:file context=8192 windows=acceptance|N
-     * densities=0.5,0.3,0.2,0.1 copy=20 engine=cpu json=FILE}.
-     */
-    public static void main(String[] args) {
-        Args a = Args.parse(args);
-        if (!a.string("merge", "").isEmpty()) {
-            List<Report> parts = new ArrayList<>();
-            for (String f : a.string("merge", "").split(",")) {
-                try {
-                    parts.add(new com.fasterxml.jackson.databind.ObjectMapper().readValue(Path.of(f).toFile(),
-                            Report.class));
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot read report " + f, e);
-                }
-            }
-            Report merged = merge(parts);
-            if (a.path("json", null) != null) {
-                writeJson(a.path("json", null), merged);
-            }
-            System.out.println(merged.table());
-            return;
-        }
-        List<EvalOptions.NamedGates> gates = new ArrayList<>();
-        String g = a.string("gates", "");
-        if (!g.isEmpty()) {
-            for (String part : g.split(",")) {
-                int c = part.indexOf(':');
-                gates.add(new EvalOptions.NamedGates(part.substring(0, c), Path.of(part.substring(c + 1))));
-            }
-        }
-        int context = a.integer("context", 8192);
-        List<EvalOptions.Window> windows = EvalOptions.acceptanceWindows(a.path("corpus", "corpus"), context);
-        int from = a.integer("from", 0);
-        int n = a.integer("windows", windows.size() - from);
-        windows = windows.subList(from, from + n);
-        List<Double> densities = new ArrayList<>();
-        for (String d : a.string("densities", "0.5,0.3,0.2,0.1").split(",")) {
-            if (!d.isBlank()) {
-                densities.add(Double.parseDouble(d));
-            }
-        }
-        EvalOptions o = new EvalOptions(a.path("model", "models/tiny-llama-bytes"), gates, windows, densities,
-                a.flag("oracle", true), a.flag("sink", true), Math.min(n, a.integer("copy", n)), a.integer("copyLength", 1024),
-                a.integer("copyFrom", 1024), a.string("engine", "auto"), a.path("json", null), true);
-        Report r = run(o);
-        System.out.println(r.table());
-        System.out.printf(Locale.ROOT, "%d windows at context %d, %.1f s%n", r.windowsDone(), r.context(),
-                r.seconds());
-    }
-
-    /**
      * Merges reports of the same rows over disjoint window sets (e.g. run in parts): cross-entropies and byte counts
      * add up; densities are averaged weighted by windows.
      */

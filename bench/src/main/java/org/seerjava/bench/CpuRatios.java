@@ -21,18 +21,18 @@ import org.seerjava.reference.SelectionRule;
  *
  * <p>Each round also times {@link PeakFma}, a pure FMA loop on the engine's thread count, right before dense
  * attention: the median over rounds of (dense GFLOP/s ÷ probe GFLOP/s) says what fraction of the cores' momentary
- * FMA rate the kernel reaches, a figure the host's minute-to-minute swings (the probe alone moves between 75 and 290
- * GFLOP/s on 2 threads here) largely cancel out of; it is also given scaled to the 233 GFLOP/s that DESIGN.md quotes
- * for the probe. The probe's threads also time themselves: the slowest and fastest thread's rate and their sum
+ * FMA rate the kernel reaches, a figure the host's minute-to-minute swings largely cancel out of; with
+ * {@code -Dseer.bench.nominalPeak=GFLOPS} (a nominal rate of the probe on this machine) it is also given scaled to
+ * that rate. The probe's threads also time themselves: the slowest and fastest thread's rate and their sum
  * (the cores here often run at different speeds in the same second, and a dynamically balanced kernel gets the sum,
  * while the probe call's own rate is set by its slowest thread), and dense GFLOP/s ÷ that sum.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar org.seerjava.bench.CpuRatios [rounds] [N…]</pre>
+ * <pre>java --add-modules jdk.incubator.vector [-Dseer.bench.nominalPeak=GFLOPS] -cp bench/target/benchmarks.jar org.seerjava.bench.CpuRatios [rounds] [N…]</pre>
  */
 public final class CpuRatios {
     private static final double[] DENSITIES = {1.0, 0.5, 0.3, 0.1};
-    /** DESIGN.md's FMA peak of this machine, 2 threads (GFLOP/s). */
-    private static final double NOMINAL_PEAK = 233.0;
+    /** A nominal rate of the FMA probe on this machine in GFLOP/s, or NaN: {@code -Dseer.bench.nominalPeak}. */
+    private static final double NOMINAL_PEAK = Double.parseDouble(System.getProperty("seer.bench.nominalPeak", "NaN"));
 
     private CpuRatios() {
     }
@@ -169,9 +169,14 @@ public final class CpuRatios {
         System.out.printf(Locale.ROOT,
                 "| %d | FMA probe, each thread on its own: slowest / fastest / sum (medians) | | | | %.0f / %.0f / %.0f "
                         + "| | | | |%n", n, median(slowest), median(fastest), median(capacity));
-        System.out.printf(Locale.ROOT,
-                "| %d | dense ÷ FMA probe, per-round median (scaled to %.0f GFLOP/s) | | %.3f | | %.0f | | | | |%n",
-                n, NOMINAL_PEAK, fraction, fraction * NOMINAL_PEAK);
+        if (Double.isNaN(NOMINAL_PEAK)) {
+            System.out.printf(Locale.ROOT, "| %d | dense ÷ FMA probe, per-round median | | %.3f | | | | | | |%n", n,
+                    fraction);
+        } else {
+            System.out.printf(Locale.ROOT,
+                    "| %d | dense ÷ FMA probe, per-round median (scaled to %.0f GFLOP/s) | | %.3f | | %.0f | | | | |%n",
+                    n, NOMINAL_PEAK, fraction, fraction * NOMINAL_PEAK);
+        }
         System.out.printf(Locale.ROOT,
                 "| %d | dense ÷ sum of the probe threads' own rates, per-round median | | %.3f | | | | | | |%n",
                 n, median(ofCapacity));

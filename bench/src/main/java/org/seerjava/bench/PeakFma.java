@@ -11,10 +11,10 @@ import jdk.incubator.vector.VectorSpecies;
  * (16 independent accumulator vectors of the preferred species, enough to hide the FMA latency on two ports). On a
  * shared host the rate a core delivers moves from minute to minute (another guest on the sibling hyperthread, clock
  * changes); timing this probe in the same rounds as the kernels turns their times into fractions of what the cores
- * gave at that moment. DESIGN.md quotes 233 GFLOP/s for this loop on 2 threads of this machine.
+ * gave at that moment (what it reads on this project's machine: docs/PERFORMANCE.md).
  *
- * <p>Each thread also times its own loop ({@link #threadRates()}): here the two cores often run at different speeds
- * in the same second (one at 150 GFLOP/s, the other at 80), and then the call's rate, set by the slower thread, says
+ * <p>Each thread also times its own loop ({@link #threadRates()}): on a shared host two cores can run at very
+ * different speeds in the same second, and then the call's rate, set by the slower thread, says
  * less about what a dynamically balanced job such as the attention kernels can get than the sum of the threads'
  * rates, {@link #capacity()}.
  */
@@ -82,7 +82,7 @@ public final class PeakFma implements AutoCloseable {
     /**
      * a_i ← m·c + a_i for 16 accumulators: each chain runs through the FMA's addend, as in the attention kernels'
      * register tiles. The form a_i ← a_i·m + c (the chain through a multiplicand), which this probe used before,
-     * read 0.80–0.85 of this one on the same core in the host's slow minutes (2026-11-29; equal in its fast ones).
+     * read less than this one on the same core at times (docs/PERFORMANCE.md).
      */
     private static float loop(long iterations, float seed) {
         FloatVector m = FloatVector.broadcast(F, 0.999999f);

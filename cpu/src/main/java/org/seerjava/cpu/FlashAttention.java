@@ -45,12 +45,8 @@ final class FlashAttention {
 
     /**
      * Units per task: eight, so that each K/V tile fetched serves up to 512 query rows while the units' tiles (Q and O,
-     * 64 KiB a unit) stay well inside a 2 MiB L2. Against four, with aligned tiles, each kernel single-threaded on its
-     * own core at the same time and swapping cores every 2–5 s (2026-11-29): dense 0.92–0.94× the time at N = 2048,
-     * 0.93–0.98× at 4096, 0.96–1.01× at 8192; block-sparse ρ = 0.1 0.98–0.99× at 4096 and 0.76–1.05× at 8192 (a large
-     * gain in the minutes when the host's memory was contended, since sparse tasks share few K/V tiles otherwise).
-     * Sixteen did as well at N ≤ 4096 but 1.08–1.11× at 8192. Four replaced two in an earlier session (dense
-     * 0.92–0.98×).
+     * 64 KiB a unit) stay well inside a 2 MiB L2. Two, four and sixteen were measured against it (docs/PERFORMANCE.md,
+     * "How the CPU kernels work").
      */
     static final int UNITS = 8;
 
@@ -250,7 +246,7 @@ final class FlashAttention {
 
     /**
      * Qt[d][r] = q[r0 + r, h, d] · scale (padding rows zero), L rows at a time with one gather per channel (the
-     * scalar transpose it replaced cost 15 % of a sparse run).
+     * scalar transpose it replaced was a large part of a sparse run: docs/PERFORMANCE.md).
      */
     private static void transposeQ(float[] q, Unit x, AttentionShape shape, int b, int bs, int bmp, float qScale,
                                       int[] gather) {

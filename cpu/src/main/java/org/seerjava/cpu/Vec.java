@@ -15,8 +15,7 @@ import org.seerjava.reference.Checks;
  * 16 bytes (12 with compact object headers) after the start of the object, and objects are only 8-byte aligned by
  * default, so where a tile starts is left to chance. With {@code -XX:ObjectAlignmentInBytes=64} (or 32 for 256-bit
  * vectors) every object starts on a 64-byte boundary, and skipping {@link #TILE_OFFSET} floats at the start of each
- * tile array puts its vectors on line boundaries: 4–8 % less time for dense attention here
- * (docs/PERFORMANCE.md). The offset is derived from the running JVM's options; {@code -Dseer.cpu.tileOffset=F}
+ * tile array puts its vectors on line boundaries (what that saves: docs/PERFORMANCE.md, "Tiles on cache lines"). The offset is derived from the running JVM's options; {@code -Dseer.cpu.tileOffset=F}
  * sets it. It changes where data sits, never a result bit.
  */
 final class Vec {

@@ -61,7 +61,7 @@ public record DistillOptions(Path modelDir, Path corpus, Path outputDir, String 
     }
 
     /**
-     * The run measured in docs/ACCURACY.md (≈ 7 minutes on 2 cores with the cpu engine): 32 windows of 8,192 tokens
+     * The run of docs/ACCURACY.md (section 1 gives its time): 32 windows of 8,192 tokens
      * captured once, 500 steps of batch 4, lr 1e-2, 20 warm-up steps, checkpoints every 100 steps.
      */
     public static DistillOptions recipe8k(Path modelDir, Path corpus, Path outputDir) {

@@ -16,7 +16,7 @@ public interface BlockSelector {
 
     /**
      * k = max(1, int((1 − √(1 − density)) · nb)), the blocks per query-block row that make the kept fraction of the
-     * causal triangle ≈ density (SPEC §3.2).
+     * causal triangle ≈ density (docs/SPEC.md §3.2).
      */
     static int topK(double density, int blocks) {
         return org.seerjava.reference.BlockSelection.topKCount(density, blocks);

@@ -7,8 +7,8 @@ import org.seerjava.reference.GateType;
 import org.seerjava.reference.engine.Engine;
 
 /**
- * The training-time attention of SeerAttention (SPEC §2.7): every layer computes dense causal attention and, in the
- * same pass, the pooled target ({@code engine.attentionWithPooledTarget}); the dense output is the layer output, so
+ * The training-time attention of SeerAttention (docs/SPEC.md §2.7): every layer computes dense causal attention
+ * and, in the same pass, the pooled target ({@code engine.attentionWithPooledTarget}); the dense output is the layer output, so
  * the model runs exactly as without gates. Alongside, the layer's pre-RoPE q and k are pooled as the gate type asks
  * ({@code engine.pool}) and kept with the target as a {@link GateSample}.
  */

@@ -14,7 +14,7 @@ import org.seerjava.reference.DistillationLoss;
 import org.seerjava.reference.engine.Engine;
 
 /**
- * Self-distillation of the AttnGates of a frozen model (SPEC §6).
+ * Self-distillation of the AttnGates of a frozen model (docs/SPEC.md §6).
  *
  * <p><b>Capture, then update.</b> The model is frozen and its forward pass during training is dense (the gate's
  * output does not feed back into the model), and the gate needs from each layer only the pre-RoPE q, k and the

@@ -15,7 +15,7 @@ public record GateParameters(double[] wq, double[] wk) {
         }
     }
 
-    /** normal(0, std) initialisation (SPEC §2.2: {@code initializer_range = 0.02}). */
+    /** normal(0, std) initialisation (docs/SPEC.md §2.2: {@code initializer_range = 0.02}). */
     public static GateParameters init(GateSpec spec, double std, SplittableRandom random) {
         double[] wq = spec.hasQLinear() ? gaussian(spec.wqElements(), std, random) : null;
         double[] wk = gaussian(spec.wkElements(), std, random);

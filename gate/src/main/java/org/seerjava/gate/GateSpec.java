@@ -42,7 +42,7 @@ public record GateSpec(GateConfig gate, int layers, int qHeads, int kvHeads, int
         return new AttentionShape(batch, seqLen, qHeads, kvHeads, headDim);
     }
 
-    /** Whether the gate has a Q linear (SPEC §2.2 case A). */
+    /** Whether the gate has a Q linear (docs/SPEC.md §2.2 case A). */
     public boolean hasQLinear() {
         return gate.hasQLinear(headDim);
     }

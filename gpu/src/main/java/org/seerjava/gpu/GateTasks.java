@@ -12,8 +12,8 @@ import org.seerjava.reference.Rope;
 import org.seerjava.reference.io.DType;
 
 /**
- * The AttnGate forward pass as task-graph tasks (SPEC §2.4): pool Q and K per block, the multi-head linears, block
- * RoPE, block-causal logits × Dg^-0.5 (float32 min above the diagonal). Inputs may be fp32 or bf16; everything
+ * The AttnGate forward pass as task-graph tasks (docs/SPEC.md §2.4): pool Q and K per block, the multi-head linears,
+ * block RoPE, block-causal logits × Dg^-0.5 (float32 min above the diagonal). Inputs may be fp32 or bf16; everything
  * after pooling is fp32.
  */
 public final class GateTasks {

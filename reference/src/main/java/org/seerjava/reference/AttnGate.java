@@ -1,7 +1,7 @@
 package org.seerjava.reference;
 
 /**
- * The prefill AttnGate of SeerAttention (SPEC §2.4), per batch element b, query head h, blocks i, j:
+ * The prefill AttnGate of SeerAttention (docs/SPEC.md §2.4), per batch element b, query head h, blocks i, j:
  * <pre>
  *   Qp[i, h]  = concat_{f ∈ qPools} f_{t ∈ block i} q[t, h]              (pre-RoPE q, {@link Pooling})
  *   Kp[i, kh] = concat_{f ∈ kPools} f_{t ∈ block i} k[t, kh]             (pre-RoPE k)

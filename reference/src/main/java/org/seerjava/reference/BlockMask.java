@@ -88,7 +88,7 @@ public final class BlockMask {
 
     /**
      * Causal density: kept blocks / (batch · heads · nb(nb+1)/2), as the official profiler counts it
-     * (SPEC §3.5; assumes the mask is lower triangular).
+     * (docs/SPEC.md §3.5; assumes the mask is lower triangular).
      */
     public double density() {
         return count() / ((double) batch * heads * blocks * (blocks + 1) / 2.0);

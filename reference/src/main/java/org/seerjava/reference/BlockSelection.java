@@ -1,7 +1,7 @@
 package org.seerjava.reference;
 
 /**
- * Turns gate scores {@code [B, H, nb, nb]} into a {@link BlockMask} (SPEC §3):
+ * Turns gate scores {@code [B, H, nb, nb]} into a {@link BlockMask} (docs/SPEC.md §3):
  * <ol>
  *   <li>threshold: keep (i, j) when {@code score[i, j] > threshold}; top-k: keep the k highest scores of row i,
  *       {@code k = max(1, int((1 − √(1 − nz)) · nb))}, ties broken towards the lower block index;</li>

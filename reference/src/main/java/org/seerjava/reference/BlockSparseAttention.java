@@ -1,7 +1,7 @@
 package org.seerjava.reference;
 
 /**
- * Block-sparse FlashAttention forward (SPEC §4.1). For query row r in block m = r / B, of head h:
+ * Block-sparse FlashAttention forward (docs/SPEC.md §4.1). For query row r in block m = r / B, of head h:
  * <pre>
  *   out[r] = Σ_{c ∈ S(r)} softmax_c(q[r] · k[c] · scale) · v[c],   S(r) = { c ≤ r : mask[h, m, c / B] }
  * </pre>
@@ -12,7 +12,7 @@ package org.seerjava.reference;
  *   acc = acc · e^(m_i − m_new) + e^(S_n − m_new) · V_n;  m_i = m_new;      out = acc / l_i
  * </pre>
  * A row with no selected key has no defined softmax; the official kernel returns NaN there. This project defines
- * such rows as <b>zero</b> (DESIGN.md decisions).
+ * such rows as <b>zero</b> (docs/SPEC.md §8).
  */
 public final class BlockSparseAttention {
     private BlockSparseAttention() {

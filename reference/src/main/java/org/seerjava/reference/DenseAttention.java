@@ -1,7 +1,7 @@
 package org.seerjava.reference;
 
 /**
- * Dense causal attention with GQA (SPEC §1, §4.1 with every block kept):
+ * Dense causal attention with GQA (docs/SPEC.md §1, §4.1 with every block kept):
  * <pre>
  *   out[b, r, h] = Σ_{c ≤ r} softmax_c( q[b, r, h] · k[b, c, h/g] · scale ) · v[b, c, h/g]
  * </pre>

@@ -1,7 +1,7 @@
 package org.seerjava.reference;
 
 /**
- * The prefill distillation loss (SPEC §6.1), exactly as the official trainer computes it per layer:
+ * The prefill distillation loss (docs/SPEC.md §6.1), exactly as the official trainer computes it per layer:
  * <pre>
  *   r0   = nb / 4                                  (the first quarter of query-block rows is dropped)
  *   Y    = log_softmax(logits[:, :, r0:, :])       (masked gate logits, finite mask value)

@@ -1,7 +1,7 @@
 package org.seerjava.reference;
 
 /**
- * Configuration of a prefill AttnGate (SPEC §2.1–2.2).
+ * Configuration of a prefill AttnGate (docs/SPEC.md §2.1–2.2).
  *
  * @param type        which pooling functions build the gate query and key
  * @param blockSize   B, tokens per block (64 in the official gates)
@@ -33,8 +33,8 @@ public record GateConfig(GateType type, int blockSize, int hiddenSize, boolean f
     }
 
     /**
-     * Case A of SPEC §2.2: a Q linear {@code W_q [Hq, qdup·D, Dg]} exists when qdup &gt; 1, Dg ≠ D or forceDouble;
-     * then {@code W_k} is {@code [Hkv, kdup·D, Dg]}. Otherwise (case B) there is no Q linear and
+     * Case A of docs/SPEC.md §2.2: a Q linear {@code W_q [Hq, qdup·D, Dg]} exists when qdup &gt; 1, Dg ≠ D or
+     * forceDouble; then {@code W_k} is {@code [Hkv, kdup·D, Dg]}. Otherwise (case B) there is no Q linear and
      * {@code W_k} is {@code [Hq, kdup·D, Dg]}, one K projection per query head.
      */
     public boolean hasQLinear(int headDim) {

@@ -1,7 +1,7 @@
 package org.seerjava.reference;
 
 /**
- * The self-distillation target of the prefill gate (SPEC §5): the 2-D max pooling (kernel = stride = B, ceil mode)
+ * The self-distillation target of the prefill gate (docs/SPEC.md §5): the 2-D max pooling (kernel = stride = B, ceil mode)
  * of the causal attention map, renormalised per query-block row. With
  * {@code P_h[r, c] = softmax_{c ≤ r}(q_r · k_c · scale)} on post-RoPE q, k:
  * <pre>

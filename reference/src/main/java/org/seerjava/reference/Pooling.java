@@ -3,7 +3,7 @@ package org.seerjava.reference;
 import java.util.List;
 
 /**
- * Sequence pooling per block of tokens (SPEC §2.3): for each block i covering tokens
+ * Sequence pooling per block of tokens (docs/SPEC.md §2.3): for each block i covering tokens
  * {@code [i·B, min((i+1)·B, N))}, each pooling function f reduces the block's real tokens channel by channel, and
  * the results are concatenated in max, min, avg order:
  * <pre>

@@ -1,7 +1,7 @@
 package org.seerjava.reference;
 
 /**
- * How gate scores become a block mask (SPEC §3). Both rules then apply {@code lastBlockDense} (the last two
+ * How gate scores become a block mask (docs/SPEC.md §3). Both rules then apply {@code lastBlockDense} (the last two
  * query-block rows kept whole), the causal lower triangle (j ≤ i) and, optionally, the diagonal block.
  */
 public sealed interface SelectionRule {

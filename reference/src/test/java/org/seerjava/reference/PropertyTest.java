@@ -7,7 +7,7 @@ import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The prefill properties P1–P4 and P8 of SPEC-SEMANTICS.md section 10, on random inputs. */
+/** The prefill properties P1–P4 and P8 of docs/SPEC.md §10, on random inputs. */
 class PropertyTest {
 
     /** Attention computed the obvious way: a full masked score matrix, softmax, then P·V. */

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The prefill goldens G1, G2, G3, G6 and G7 of SPEC-SEMANTICS.md section 10 (float64, abs ≤ 1e-6). */
+/** The prefill goldens G1, G2, G3, G6 and G7 of docs/SPEC.md §10 (float64, abs ≤ 1e-6). */
 class SpecGoldenTest {
     private static final double TOL = 1e-6;   // the spec prints six decimals
 

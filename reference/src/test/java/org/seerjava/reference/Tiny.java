@@ -1,7 +1,7 @@
 package org.seerjava.reference;
 
 /**
- * The shared tiny configuration of SPEC-SEMANTICS.md section 10: block 4, Hq = 2, Hkv = 1, D = Dg = 4, RoPE θ =
+ * The shared tiny configuration of docs/SPEC.md §10: block 4, Hq = 2, Hkv = 1, D = Dg = 4, RoPE θ =
  * 10000 over 4 channels, deterministic inputs.
  */
 public final class Tiny {

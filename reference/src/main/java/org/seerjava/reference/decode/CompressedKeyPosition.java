@@ -2,7 +2,7 @@ package org.seerjava.reference.decode;
 
 /**
  * The RoPE position of a compressed key built <b>during decoding</b>, when token {@code p} completes block
- * {@code j = p / B} (SPEC §7.9 Q1). Keys built by prefill are always rotated at the block start {@code j·B}.
+ * {@code j = p / B} (docs/SPEC.md §7.9 Q1). Keys built by prefill are always rotated at the block start {@code j·B}.
  */
 public enum CompressedKeyPosition {
     /**

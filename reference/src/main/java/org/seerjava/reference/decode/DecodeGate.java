@@ -6,7 +6,7 @@ import org.seerjava.reference.Pooling;
 import org.seerjava.reference.Rope;
 
 /**
- * The SeerAttention-R decode gate (SPEC §7.2), per batch element b and KV head kh. It consumes pre-RoPE
+ * The SeerAttention-R decode gate (docs/SPEC.md §7.2), per batch element b and KV head kh. It consumes pre-RoPE
  * ("nope") q and k — after the model's own q/k norms where it has them.
  * <pre>
  *   gate query, one token at position p:
@@ -40,7 +40,7 @@ public final class DecodeGate {
      *
      * @param qHeads  Hq, query heads of the model
      * @param kvHeads Hkv, KV heads; must divide Hq
-     * @param headDim D, the model head dim; must equal the gate hidden size Dg (SPEC §7.3)
+     * @param headDim D, the model head dim; must equal the gate hidden size Dg (docs/SPEC.md §7.3)
      * @param wq      {@code W_q [Hkv, g, D, Dg]} (Qproj), {@code [Hkv, D, Dg]} (Qavgproj), null or empty (Qavg)
      * @param wk      {@code W_k [Hkv, kdup·D, Dg]}
      * @param qNorm   qnorm weight {@code [Dg]} when {@code useQkNorm}, else null or empty
@@ -62,7 +62,7 @@ public final class DecodeGate {
         if (config.hiddenSize() != headDim) {
             throw new IllegalArgumentException("gate hiddenSize (Dg) = " + config.hiddenSize()
                     + " must equal headDim (D) = " + headDim
-                    + ": the K-compression cache keeps raw D-sized keys in Dg-sized slots (SPEC §7.3)");
+                    + ": the K-compression cache keeps raw D-sized keys in Dg-sized slots (docs/SPEC.md §7.3)");
         }
         this.qHeads = qHeads;
         this.kvHeads = kvHeads;

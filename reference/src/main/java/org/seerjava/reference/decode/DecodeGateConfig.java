@@ -7,7 +7,7 @@ import org.seerjava.reference.Pool;
 import org.seerjava.reference.RopeConfig;
 
 /**
- * Configuration of the SeerAttention-R decode gate (SPEC §7.1–7.3).
+ * Configuration of the SeerAttention-R decode gate (docs/SPEC.md §7.1–7.3).
  *
  * @param queryPooling       how the g query heads of a group become one gate query ({@code Qproj} by default)
  * @param kPools             K pooling functions along the sequence, in max, min, avg order ({@code Kmaxminavg} by
@@ -21,7 +21,7 @@ import org.seerjava.reference.RopeConfig;
  * @param rope               the base model's RoPE (θ, scaling); the gate rotates {@code hiddenSize} channels. May be
  *                           null only when {@code useRope} is false; its rotary dim is replaced by
  *                           {@code hiddenSize}
- * @param decodeKeyPosition  RoPE position of a compressed key completed during decoding (SPEC §7.9 Q1);
+ * @param decodeKeyPosition  RoPE position of a compressed key completed during decoding (docs/SPEC.md §7.9 Q1);
  *                           {@link CompressedKeyPosition#CURRENT_TOKEN} matches the official code
  */
 public record DecodeGateConfig(QueryHeadPooling queryPooling, List<Pool> kPools, int blockSize, int hiddenSize,
@@ -89,7 +89,7 @@ public record DecodeGateConfig(QueryHeadPooling queryPooling, List<Pool> kPools,
         return new DecodeGateConfig(queryPooling, kPools, blockSize, hiddenSize, on, useRope, rope, decodeKeyPosition);
     }
 
-    /** The same configuration with another decode-built key position (SPEC §7.9 Q1). */
+    /** The same configuration with another decode-built key position (docs/SPEC.md §7.9 Q1). */
     public DecodeGateConfig withDecodeKeyPosition(CompressedKeyPosition position) {
         return new DecodeGateConfig(queryPooling, kPools, blockSize, hiddenSize, useQkNorm, useRope, rope, position);
     }

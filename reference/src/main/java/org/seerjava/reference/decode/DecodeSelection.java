@@ -3,7 +3,8 @@ package org.seerjava.reference.decode;
 import org.seerjava.reference.Checks;
 
 /**
- * Decode block selection per batch element b and KV head kh (SPEC §7.4); the g query heads of a group share it.
+ * Decode block selection per batch element b and KV head kh (docs/SPEC.md §7.4); the g query heads of a group
+ * share it.
  * <pre>
  *   token_budget, k = tokenBudget / B:
  *       nb ≤ k → sel[n] = blockMask[n]

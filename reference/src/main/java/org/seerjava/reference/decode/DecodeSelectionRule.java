@@ -3,7 +3,7 @@ package org.seerjava.reference.decode;
 import org.seerjava.reference.Checks;
 
 /**
- * How decode gate scores become a block selection (SPEC §7.4, {@code seerattn_sparsity_method}). The official
+ * How decode gate scores become a block selection (docs/SPEC.md §7.4, {@code seerattn_sparsity_method}). The official
  * decode path has no {@code nz_ratio} rule.
  */
 public sealed interface DecodeSelectionRule {

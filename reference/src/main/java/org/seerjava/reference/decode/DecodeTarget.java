@@ -7,7 +7,7 @@ import org.seerjava.reference.CausalSoftmax;
 import org.seerjava.reference.Checks;
 
 /**
- * The distillation target of the decode gate (SPEC §7.7): a 1-D max pooling of each query token's attention row,
+ * The distillation target of the decode gate (docs/SPEC.md §7.7): a 1-D max pooling of each query token's attention row,
  * a max over the g query heads of a group, only strictly earlier blocks, renormalised. With
  * {@code P_h[t, c] = softmax_{c ≤ t}(q_t · k_c · scale)} on post-RoPE q, k (query head h, KV head h / g):
  * <pre>

@@ -5,7 +5,7 @@ import java.util.Arrays;
 import org.seerjava.reference.Checks;
 
 /**
- * The K-compression cache of one layer (SPEC §7.3): one compressed key per block of B tokens, plus the raw
+ * The K-compression cache of one layer (docs/SPEC.md §7.3): one compressed key per block of B tokens, plus the raw
  * pre-RoPE keys of the current partial block.
  * <pre>
  *   compressed [batch, nblk, Hkv, Dg]   block n: Kc[n] (see {@link DecodeGate#compressedKeys}); the entry of a
@@ -20,9 +20,9 @@ import org.seerjava.reference.Checks;
  *
  * <p>Each cache keeps its <b>own</b> remainder index. The official code shares one index updated by layer 0, so
  * its layers ≥ 1 write token t of a block to slot {@code (t+1) mod B} and pool a wrong set for the first block
- * completed after a prompt with L mod B ≠ 0 (SPEC §7.9 Q2); this reference does not reproduce that. The batch
- * shares positions (padded indices, SPEC §7.9 Q5). A multi-token continuation of a filled cache is not supported
- * (SPEC §7.9 Q4): {@link #prefill} needs an empty cache.
+ * completed after a prompt with L mod B ≠ 0 (docs/SPEC.md §7.9 Q2); this reference does not reproduce that. The
+ * batch shares positions (padded indices, docs/SPEC.md §7.9 Q5). A multi-token continuation of a filled cache is not
+ * supported (docs/SPEC.md §7.9 Q4): {@link #prefill} needs an empty cache.
  */
 public final class KCompressionCache {
     private final DecodeGate gate;
@@ -62,7 +62,7 @@ public final class KCompressionCache {
     public void prefill(double[] kNope, int seqLen) {
         if (length != 0) {
             throw new IllegalStateException("prefill needs an empty cache, this one holds " + length
-                    + " tokens; multi-token continuation is not supported (SPEC §7.9 Q4)");
+                    + " tokens; multi-token continuation is not supported (docs/SPEC.md §7.9 Q4)");
         }
         Checks.positive("seqLen", seqLen);
         Checks.length("kNope [batch, seqLen, Hkv, D]", kNope, (long) batch * seqLen * kvHeads * headDim);

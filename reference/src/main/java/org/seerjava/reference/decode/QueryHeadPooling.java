@@ -1,7 +1,7 @@
 package org.seerjava.reference.decode;
 
 /**
- * How the decode gate reduces the g query heads of a GQA group to one gate query per KV head (SPEC §7.2,
+ * How the decode gate reduces the g query heads of a GQA group to one gate query per KV head (docs/SPEC.md §7.2,
  * {@code seerattn_q_head_pooling_type}). There is no pooling along the sequence: every query token has its own
  * gate query.
  */

@@ -1,7 +1,8 @@
 package org.seerjava.reference.decode;
 
 /**
- * RMSNorm over one vector of n channels, with a learned weight (SPEC §7.2, {@code seer_attn/modules/common.py}):
+ * RMSNorm over one vector of n channels, with a learned weight (docs/SPEC.md §7.2; the official
+ * {@code seer_attn/modules/common.py}):
  * <pre>
  *   y[d] = w[d] · x[d] / sqrt( (1/n) Σ_e x[e]² + eps )
  * </pre>

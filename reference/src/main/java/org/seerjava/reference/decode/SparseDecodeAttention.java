@@ -5,7 +5,7 @@ import org.seerjava.reference.Checks;
 import org.seerjava.reference.OnlineSoftmax;
 
 /**
- * Block-sparse attention of one new query token per sequence over a left-padded KV cache (SPEC §7.6, the
+ * Block-sparse attention of one new query token per sequence over a left-padded KV cache (docs/SPEC.md §7.6, the
  * mask-based left-padded decode kernel). Sequence b holds {@code cacheSeqLens[b]} real tokens at padded positions
  * {@code [leftPad, Lmax)}, {@code leftPad = Lmax − cacheSeqLens[b]}; blocks are in padded coordinates. For query
  * head h of KV head kh = h / g:

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.seerjava.reference.Rope;
 import org.seerjava.reference.RopeConfig;
 
-/** The decode gate's query branch, norms and masking (SPEC §7.2). */
+/** The decode gate's query branch, norms and masking (docs/SPEC.md §7.2). */
 class DecodeGateTest {
 
     private static final int HQ = 4;

@@ -10,7 +10,7 @@ import static org.seerjava.reference.decode.TinyDecodeFixture.HQ;
 import org.junit.jupiter.api.Test;
 import org.seerjava.reference.AttentionShape;
 
-/** Goldens G4 (decode 1-D ground truth) and G5 (decode gate and K-compression cache) of SPEC §10. */
+/** Goldens G4 (decode 1-D ground truth) and G5 (decode gate and K-compression cache) of docs/SPEC.md §10. */
 class DecodeGoldenTest {
     /** The spec quotes 6 decimals. */
     private static final double TOL = 1e-6;

@@ -7,7 +7,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.seerjava.reference.RopeConfig;
 
-/** Decode block selection (SPEC §7.4) and property P7. */
+/** Decode block selection (docs/SPEC.md §7.4) and property P7. */
 class DecodeSelectionTest {
 
     private static final DecodeSelectionRule.TokenBudget BUDGET_8_TOKENS = new DecodeSelectionRule.TokenBudget(8);

@@ -8,7 +8,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.seerjava.reference.AttentionShape;
 
-/** The decode distillation target (SPEC §7.7): properties P3 and P4 in their decode form. */
+/** The decode distillation target (docs/SPEC.md §7.7): properties P3 and P4 in their decode form. */
 class DecodeTargetTest {
 
     @Test

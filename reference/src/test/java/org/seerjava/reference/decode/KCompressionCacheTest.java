@@ -12,7 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.RopeConfig;
 
-/** The K-compression cache (SPEC §7.3), property P5 and the per-layer remainder index (SPEC §7.9 Q2). */
+/**
+ * The K-compression cache (docs/SPEC.md §7.3), property P5 and the per-layer remainder index
+ * (docs/SPEC.md §7.9 Q2).
+ */
 class KCompressionCacheTest {
 
     private record Setup(int qHeads, int kvHeads, int dim, int blockSize) {
@@ -93,7 +96,7 @@ class KCompressionCacheTest {
     @Test
     void perLayerRemainderIndexAlsoMatchesOneShotAfterAnUnalignedPrompt() {
         // The official shared remainder index would pool a zero vector instead of prompt token 0 in layers ≥ 1
-        // (SPEC §7.9 Q2); a per-cache index pools the right tokens.
+        // (docs/SPEC.md §7.9 Q2); a per-cache index pools the right tokens.
         Random random = new Random(7);
         for (Setup s : SETUPS) {
             DecodeGate gate = randomGate(random, s, CompressedKeyPosition.BLOCK_START, true,

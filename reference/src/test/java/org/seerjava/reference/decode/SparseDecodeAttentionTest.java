@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.DenseAttention;
 
-/** The left-padded sparse decode attention (SPEC §7.6) and property P6. */
+/** The left-padded sparse decode attention (docs/SPEC.md §7.6) and property P6. */
 class SparseDecodeAttentionTest {
 
     private static void assertAllClose(double[] actual, double[] expected, double tol) {

@@ -7,8 +7,8 @@ import org.seerjava.reference.Tiny;
 import org.seerjava.reference.RopeConfig;
 
 /**
- * The shared tiny configuration of SPEC §10: B = 4, Hq = 2, Hkv = 1 (g = 2), D = Dg = 4, RoPE θ = 10000 over 4
- * channels (rotate-half), and its deterministic inputs.
+ * The shared tiny configuration of docs/SPEC.md §10: B = 4, Hq = 2, Hkv = 1 (g = 2), D = Dg = 4, RoPE θ = 10000
+ * over 4 channels (rotate-half), and its deterministic inputs.
  */
 final class TinyDecodeFixture {
     static final int B = 4;

@@ -17,13 +17,8 @@ public record AttentionShape(int batch, int seqLen, int qHeads, int kvHeads, int
     public AttentionShape {
         Checks.positive("batch", batch);
         Checks.positive("seqLen (N)", seqLen);
-        Checks.positive("qHeads (Hq)", qHeads);
-        Checks.positive("kvHeads (Hkv)", kvHeads);
+        Checks.groupedHeads(qHeads, kvHeads);
         Checks.positive("headDim (D)", headDim);
-        if (qHeads % kvHeads != 0) {
-            throw new IllegalArgumentException("qHeads (Hq) = " + qHeads + " is not a multiple of kvHeads (Hkv) = "
-                    + kvHeads + "; GQA needs Hq % Hkv == 0");
-        }
         Checks.arraySize("q [B, N, Hq, D]", (long) batch * seqLen * qHeads * headDim);
     }
 

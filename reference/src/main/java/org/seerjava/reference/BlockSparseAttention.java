@@ -59,13 +59,8 @@ public final class BlockSparseAttention {
     }
 
     static void checkInputs(double[] q, double[] k, double[] v, double[] out, AttentionShape shape, double scale) {
-        if (shape == null) {
-            throw new IllegalArgumentException("attention shape must not be null");
-        }
-        Checks.finite("scale", scale);
-        if (scale <= 0) {
-            throw new IllegalArgumentException("scale must be > 0, got " + scale);
-        }
+        Checks.shape(shape);
+        Checks.scale(scale);
         Checks.allFinite("q", Checks.length("q", q, shape.qElements()));
         Checks.allFinite("k", Checks.length("k", k, shape.kvElements()));
         Checks.allFinite("v", Checks.length("v", v, shape.kvElements()));

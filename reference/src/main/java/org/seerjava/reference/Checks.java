@@ -32,6 +32,33 @@ public final class Checks {
         return value;
     }
 
+    /** Requires an attention shape. */
+    public static AttentionShape shape(AttentionShape shape) {
+        if (shape == null) {
+            throw new IllegalArgumentException("attention shape must not be null");
+        }
+        return shape;
+    }
+
+    /** Requires a finite attention scale &gt; 0. */
+    public static double scale(double scale) {
+        finite("scale", scale);
+        if (scale <= 0) {
+            throw new IllegalArgumentException("scale must be > 0, got " + scale);
+        }
+        return scale;
+    }
+
+    /** Requires head counts &gt; 0 with Hq a multiple of Hkv (grouped-query attention). */
+    public static void groupedHeads(int qHeads, int kvHeads) {
+        positive("qHeads (Hq)", qHeads);
+        positive("kvHeads (Hkv)", kvHeads);
+        if (qHeads % kvHeads != 0) {
+            throw new IllegalArgumentException("qHeads (Hq) = " + qHeads + " is not a multiple of kvHeads (Hkv) = "
+                    + kvHeads + "; GQA needs Hq % Hkv == 0");
+        }
+    }
+
     /** Requires a non-null array of exactly {@code expected} elements. */
     public static double[] length(String name, double[] array, long expected) {
         if (array == null) {

@@ -43,14 +43,9 @@ public final class PooledAttentionTarget {
      */
     public static void rawMax(double[] q, double[] k, double[] raw, AttentionShape shape, int blockSize,
                               double scale) {
-        if (shape == null) {
-            throw new IllegalArgumentException("attention shape must not be null");
-        }
+        Checks.shape(shape);
         Checks.positive("blockSize", blockSize);
-        Checks.finite("scale", scale);
-        if (scale <= 0) {
-            throw new IllegalArgumentException("scale must be > 0, got " + scale);
-        }
+        Checks.scale(scale);
         Checks.allFinite("q", Checks.length("q", q, shape.qElements()));
         Checks.allFinite("k", Checks.length("k", k, shape.kvElements()));
         int nb = shape.blocks(blockSize);

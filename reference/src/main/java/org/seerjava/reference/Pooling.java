@@ -1,6 +1,8 @@
 package org.seerjava.reference;
 
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Sequence pooling per block of tokens (docs/SPEC.md §2.3): for each block i covering tokens
@@ -18,12 +20,12 @@ public final class Pooling {
     }
 
     /**
-     * Pools {@code x [batch, seqLen, heads, dim]} into {@code out [batch, nb, heads, dim·pools.size()]}.
+     * Checks the sizes and pooling functions of a pooling call and returns the element count of its output,
+     * {@code batch · nb · heads · dim · pools.size()}.
      *
-     * @throws IllegalArgumentException on non-positive sizes, wrong array lengths, an empty pool list or NaN input
+     * @throws IllegalArgumentException on a size ≤ 0, or pooling functions that are empty, repeated or null
      */
-    public static void pool(double[] x, double[] out, int batch, int seqLen, int heads, int dim, int blockSize,
-                            List<Pool> pools) {
+    public static long outputElements(int batch, int seqLen, int heads, int dim, int blockSize, List<Pool> pools) {
         Checks.positive("batch", batch);
         Checks.positive("seqLen", seqLen);
         Checks.positive("heads", heads);
@@ -32,11 +34,28 @@ public final class Pooling {
         if (pools == null || pools.isEmpty()) {
             throw new IllegalArgumentException("pools must name at least one pooling function");
         }
-        Checks.length("x", x, (long) batch * seqLen * heads * dim);
-        Checks.allFinite("x", x);
+        Set<Pool> distinct = EnumSet.noneOf(Pool.class);
+        for (Pool p : pools) {
+            if (p == null || !distinct.add(p)) {
+                throw new IllegalArgumentException("pools must be distinct and non-null, got " + pools);
+            }
+        }
+        return (long) batch * Math.ceilDiv(seqLen, blockSize) * heads * dim * pools.size();
+    }
+
+    /**
+     * Pools {@code x [batch, seqLen, heads, dim]} into {@code out [batch, nb, heads, dim·pools.size()]}.
+     *
+     * @throws IllegalArgumentException on non-positive sizes, wrong array lengths, an empty, repeated or null
+     *     pooling function, or NaN input
+     */
+    public static void pool(double[] x, double[] out, int batch, int seqLen, int heads, int dim, int blockSize,
+                            List<Pool> pools) {
+        long outElements = outputElements(batch, seqLen, heads, dim, blockSize, pools);
+        Checks.allFinite("x", Checks.length("x", x, (long) batch * seqLen * heads * dim));
+        Checks.length("out", out, outElements);
         int nb = Math.ceilDiv(seqLen, blockSize);
         int features = dim * pools.size();
-        Checks.length("out", out, (long) batch * nb * heads * features);
 
         for (int b = 0; b < batch; b++) {
             for (int block = 0; block < nb; block++) {

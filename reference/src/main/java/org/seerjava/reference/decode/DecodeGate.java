@@ -49,13 +49,8 @@ public final class DecodeGate {
      */
     public DecodeGate(int qHeads, int kvHeads, int headDim, DecodeGateConfig config, double[] wq, double[] wk,
                       double[] qNorm, double[] kNorm) {
-        Checks.positive("qHeads (Hq)", qHeads);
-        Checks.positive("kvHeads (Hkv)", kvHeads);
+        Checks.groupedHeads(qHeads, kvHeads);
         Checks.positive("headDim (D)", headDim);
-        if (qHeads % kvHeads != 0) {
-            throw new IllegalArgumentException("qHeads (Hq) = " + qHeads + " is not a multiple of kvHeads (Hkv) = "
-                    + kvHeads + "; GQA needs Hq % Hkv == 0");
-        }
         if (config == null) {
             throw new IllegalArgumentException("decode gate config must not be null");
         }

@@ -97,14 +97,9 @@ public final class DecodeTarget {
     }
 
     private static void checkInputs(double[] q, double[] k, AttentionShape shape, int blockSize, double scale) {
-        if (shape == null) {
-            throw new IllegalArgumentException("attention shape must not be null");
-        }
+        Checks.shape(shape);
         Checks.positive("blockSize", blockSize);
-        Checks.finite("scale", scale);
-        if (scale <= 0) {
-            throw new IllegalArgumentException("scale must be > 0, got " + scale);
-        }
+        Checks.scale(scale);
         Checks.allFinite("q", Checks.length("q [batch, L, Hq, D]", q, shape.qElements()));
         Checks.allFinite("k", Checks.length("k [batch, L, Hkv, D]", k, shape.kvElements()));
     }

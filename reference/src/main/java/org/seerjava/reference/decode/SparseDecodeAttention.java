@@ -36,14 +36,9 @@ public final class SparseDecodeAttention {
      */
     public static void forward(double[] q, double[] kCache, double[] vCache, int[] cacheSeqLens, boolean[] mask,
                                double[] out, AttentionShape shape, int blockSize, double scale) {
-        if (shape == null) {
-            throw new IllegalArgumentException("attention shape must not be null");
-        }
+        Checks.shape(shape);
         Checks.positive("blockSize", blockSize);
-        Checks.finite("scale", scale);
-        if (scale <= 0) {
-            throw new IllegalArgumentException("scale must be > 0, got " + scale);
-        }
+        Checks.scale(scale);
         int batch = shape.batch();
         int Lmax = shape.seqLen();
         int Hq = shape.qHeads();

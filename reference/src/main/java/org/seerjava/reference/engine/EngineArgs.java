@@ -1,13 +1,12 @@
 package org.seerjava.reference.engine;
 
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Set;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.Checks;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
+import org.seerjava.reference.Pooling;
 import org.seerjava.reference.SelectionRule;
 
 /**
@@ -70,22 +69,9 @@ public final class EngineArgs {
     /** {@link PoolingOps#pool}: {@code x [batch, seqLen, heads, dim]}, {@code out [batch, nb, heads, dim·pools]}. */
     public void pool(float[] x, float[] out, int batch, int seqLen, int heads, int dim, int blockSize,
                      List<Pool> pools) {
-        Checks.positive("batch", batch);
-        Checks.positive("seqLen", seqLen);
-        Checks.positive("heads", heads);
-        Checks.positive("dim", dim);
-        Checks.positive("blockSize", blockSize);
-        if (pools == null || pools.isEmpty()) {
-            throw new IllegalArgumentException("pools must name at least one pooling function");
-        }
-        Set<Pool> distinct = EnumSet.noneOf(Pool.class);
-        for (Pool p : pools) {
-            if (p == null || !distinct.add(p)) {
-                throw new IllegalArgumentException("pools must be distinct and non-null, got " + pools);
-            }
-        }
+        long outElements = Pooling.outputElements(batch, seqLen, heads, dim, blockSize, pools);
         Checks.length("x", x, (long) batch * seqLen * heads * dim);
-        Checks.length("out", out, (long) batch * Math.ceilDiv(seqLen, blockSize) * heads * dim * pools.size());
+        Checks.length("out", out, outElements);
         scan.requireFinite("x", x);
     }
 
@@ -95,7 +81,7 @@ public final class EngineArgs {
      */
     public void gateScores(float[] q, float[] k, float[] wq, float[] wk, float[] out, AttentionShape shape,
                            GateConfig config) {
-        requireShape(shape);
+        Checks.shape(shape);
         if (config == null) {
             throw new IllegalArgumentException("gate config must not be null");
         }
@@ -176,18 +162,9 @@ public final class EngineArgs {
         Checks.nonNegative("target", target);
     }
 
-    private static void requireShape(AttentionShape shape) {
-        if (shape == null) {
-            throw new IllegalArgumentException("attention shape must not be null");
-        }
-    }
-
     private static void attention(float[] q, float[] k, float[] v, float[] out, AttentionShape shape, double scale) {
-        requireShape(shape);
-        Checks.finite("scale", scale);
-        if (scale <= 0) {
-            throw new IllegalArgumentException("scale must be > 0, got " + scale);
-        }
+        Checks.shape(shape);
+        Checks.scale(scale);
         Checks.length("q", q, shape.qElements());
         Checks.length("k", k, shape.kvElements());
         Checks.length("v", v, shape.kvElements());

@@ -129,15 +129,6 @@ public final class CuDriver {
     }
 
     // ---------------------------------------------------------------------------------------------------
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new CudaException("native call failed: " + t, t);
-    }
 
     void check(int rc, String operation) {
         if (rc != 0) {
@@ -173,7 +164,7 @@ public final class CuDriver {
         try {
             return (int) cuInit.invokeExact(0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -183,7 +174,7 @@ public final class CuDriver {
             check((int) cuDriverGetVersion.invokeExact(p), "cuDriverGetVersion");
             return p.get(JAVA_INT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -193,7 +184,7 @@ public final class CuDriver {
             check((int) cuDeviceGetCount.invokeExact(p), "cuDeviceGetCount");
             return p.get(JAVA_INT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -203,7 +194,7 @@ public final class CuDriver {
             check((int) cuDeviceGet.invokeExact(p, ordinal), "cuDeviceGet(" + ordinal + ")");
             return p.get(JAVA_INT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -213,7 +204,7 @@ public final class CuDriver {
             check((int) cuDeviceGetName.invokeExact(p, 256, device), "cuDeviceGetName");
             return p.getString(0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -224,7 +215,7 @@ public final class CuDriver {
                     "cuDeviceGetAttribute(" + attribute + ")");
             return p.get(JAVA_INT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -234,7 +225,7 @@ public final class CuDriver {
             check((int) cuDeviceTotalMem.invokeExact(p, device), "cuDeviceTotalMem_v2");
             return p.get(JAVA_LONG, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -244,7 +235,7 @@ public final class CuDriver {
             check((int) cuDevicePrimaryCtxRetain.invokeExact(p, device), "cuDevicePrimaryCtxRetain");
             return p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -252,7 +243,7 @@ public final class CuDriver {
         try {
             check((int) cuDevicePrimaryCtxRelease.invokeExact(device), "cuDevicePrimaryCtxRelease_v2");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -260,7 +251,7 @@ public final class CuDriver {
         try {
             check((int) cuCtxSetCurrent.invokeExact(ctx), "cuCtxSetCurrent");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -268,7 +259,7 @@ public final class CuDriver {
         try {
             check((int) cuCtxSynchronize.invokeExact(), "cuCtxSynchronize");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -286,7 +277,7 @@ public final class CuDriver {
             check(rc, "cuMemAlloc_v2(" + bytes + " bytes)");
             return p.get(JAVA_LONG, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -304,7 +295,7 @@ public final class CuDriver {
         try {
             check((int) cuMemFree.invokeExact(ptr), "cuMemFree_v2");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -312,7 +303,7 @@ public final class CuDriver {
         try {
             check((int) cuMemcpyHtoD.invokeExact(dst, src, bytes), "cuMemcpyHtoD_v2(" + bytes + " bytes)");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -320,7 +311,7 @@ public final class CuDriver {
         try {
             check((int) cuMemcpyDtoH.invokeExact(dst, src, bytes), "cuMemcpyDtoH_v2(" + bytes + " bytes)");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -328,7 +319,7 @@ public final class CuDriver {
         try {
             check((int) cuMemcpyDtoD.invokeExact(dst, src, bytes), "cuMemcpyDtoD_v2(" + bytes + " bytes)");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -337,7 +328,7 @@ public final class CuDriver {
             check((int) cuMemcpyHtoDAsync.invokeExact(dst, src, bytes, stream),
                     "cuMemcpyHtoDAsync_v2(" + bytes + " bytes)");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -346,7 +337,7 @@ public final class CuDriver {
             check((int) cuMemcpyDtoHAsync.invokeExact(dst, src, bytes, stream),
                     "cuMemcpyDtoHAsync_v2(" + bytes + " bytes)");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -355,7 +346,7 @@ public final class CuDriver {
             check((int) cuMemcpyDtoDAsync.invokeExact(dst, src, bytes, stream),
                     "cuMemcpyDtoDAsync_v2(" + bytes + " bytes)");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -363,7 +354,7 @@ public final class CuDriver {
         try {
             check((int) cuMemsetD8.invokeExact(dst, value, count), "cuMemsetD8_v2(" + count + " bytes)");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -371,7 +362,7 @@ public final class CuDriver {
         try {
             check((int) cuMemsetD8Async.invokeExact(dst, value, count, stream), "cuMemsetD8Async(" + count + " bytes)");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -383,7 +374,7 @@ public final class CuDriver {
             check((int) cuMemGetInfo.invokeExact(f, t), "cuMemGetInfo_v2");
             return new long[] {f.get(JAVA_LONG, 0), t.get(JAVA_LONG, 0)};
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -393,7 +384,7 @@ public final class CuDriver {
             check((int) cuModuleLoadData.invokeExact(p, image), "cuModuleLoadData");
             return p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -401,7 +392,7 @@ public final class CuDriver {
         try {
             check((int) cuModuleUnload.invokeExact(module), "cuModuleUnload");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -412,7 +403,7 @@ public final class CuDriver {
                     "cuModuleGetFunction(" + name + ")");
             return p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -421,7 +412,7 @@ public final class CuDriver {
             check((int) cuFuncSetAttribute.invokeExact(function, attribute, value),
                     "cuFuncSetAttribute(" + attribute + ", " + value + ")");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -432,7 +423,7 @@ public final class CuDriver {
                     MemorySegment.NULL), "cuLaunchKernel(" + name + ", grid " + gx + "x" + gy + "x" + gz + ", block "
                     + bx + "x" + by + "x" + bz + ", " + sharedBytes + " B shared)");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -442,7 +433,7 @@ public final class CuDriver {
             check((int) cuStreamCreate.invokeExact(p, flags), "cuStreamCreate");
             return p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -450,7 +441,7 @@ public final class CuDriver {
         try {
             check((int) cuStreamDestroy.invokeExact(stream), "cuStreamDestroy_v2");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -458,7 +449,7 @@ public final class CuDriver {
         try {
             check((int) cuStreamSynchronize.invokeExact(stream), "cuStreamSynchronize");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -468,7 +459,7 @@ public final class CuDriver {
             check((int) cuEventCreate.invokeExact(p, flags), "cuEventCreate");
             return p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -476,7 +467,7 @@ public final class CuDriver {
         try {
             check((int) cuEventDestroy.invokeExact(event), "cuEventDestroy_v2");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -484,7 +475,7 @@ public final class CuDriver {
         try {
             check((int) cuEventRecord.invokeExact(event, stream), "cuEventRecord");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -492,7 +483,7 @@ public final class CuDriver {
         try {
             check((int) cuEventSynchronize.invokeExact(event), "cuEventSynchronize");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -502,7 +493,7 @@ public final class CuDriver {
             check((int) cuEventElapsedTime.invokeExact(p, start, end), "cuEventElapsedTime");
             return p.get(JAVA_FLOAT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -510,7 +501,7 @@ public final class CuDriver {
         try {
             check((int) cuStreamBeginCapture.invokeExact(stream, mode), "cuStreamBeginCapture_v2");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -520,7 +511,7 @@ public final class CuDriver {
             check((int) cuStreamEndCapture.invokeExact(stream, p), "cuStreamEndCapture");
             return p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -530,7 +521,7 @@ public final class CuDriver {
             check((int) cuGraphInstantiate.invokeExact(p, graph, 0L), "cuGraphInstantiateWithFlags");
             return p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -538,7 +529,7 @@ public final class CuDriver {
         try {
             check((int) cuGraphLaunch.invokeExact(exec, stream), "cuGraphLaunch");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -546,7 +537,7 @@ public final class CuDriver {
         try {
             check((int) cuGraphDestroy.invokeExact(graph), "cuGraphDestroy");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -554,7 +545,7 @@ public final class CuDriver {
         try {
             check((int) cuGraphExecDestroy.invokeExact(exec), "cuGraphExecDestroy");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 }

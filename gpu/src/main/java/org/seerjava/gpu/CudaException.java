@@ -33,6 +33,20 @@ public class CudaException extends RuntimeException {
         this.log = null;
     }
 
+    /**
+     * What a failed native call (a method handle's {@code invokeExact}) throws: a RuntimeException as it is, an Error
+     * rethrown, anything else wrapped in a CudaException.
+     */
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new CudaException("native call failed: " + t, t);
+    }
+
     private static String format(String operation, int code, String errorName, String message, String log) {
         StringBuilder sb = new StringBuilder();
         sb.append(operation).append(" failed: ").append(errorName == null ? "error" : errorName)

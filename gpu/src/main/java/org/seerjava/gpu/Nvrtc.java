@@ -50,15 +50,6 @@ public final class Nvrtc {
         return INSTANCE.get();
     }
 
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new CudaException("native call failed: " + t, t);
-    }
 
     private String errorString(int rc) {
         try {
@@ -83,7 +74,7 @@ public final class Nvrtc {
             check((int) version.invokeExact(ma, mi), "nvrtcVersion");
             return ma.get(JAVA_INT, 0) + "." + mi.get(JAVA_INT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -125,7 +116,7 @@ public final class Nvrtc {
                 int ignored = (int) destroyProgram.invokeExact(progPtr);
             }
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 

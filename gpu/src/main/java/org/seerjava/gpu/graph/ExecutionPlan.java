@@ -121,13 +121,7 @@ public final class ExecutionPlan implements AutoCloseable {
     public ExecutionResult execute() {
         ensureOpen();
         context.makeCurrent();
-        for (ImmutableTaskGraph g : graphs) {
-            for (TaskGraph.Transfer t : g.toDevice()) {
-                if (due(t.mode())) {
-                    buffer(t.tensor()).copyFrom(t.tensor().host(), stream);
-                }
-            }
-        }
+        enqueueInputs();
         start.record(stream);
         if (useCudaGraph) {
             if (cudaGraph == null) {
@@ -165,21 +159,37 @@ public final class ExecutionPlan implements AutoCloseable {
         return mode == DataTransferMode.EVERY_EXECUTION || (mode == DataTransferMode.FIRST_EXECUTION && !executed);
     }
 
+    /** Enqueues the host-to-device copies due in this execution. */
+    private void enqueueInputs() {
+        for (ImmutableTaskGraph g : graphs) {
+            for (TaskGraph.Transfer t : g.toDevice()) {
+                if (due(t.mode())) {
+                    buffer(t.tensor()).copyFrom(t.tensor().host(), stream);
+                }
+            }
+        }
+    }
+
     private void enqueueBody() {
         for (Tensor t : poisoned) {
             buffer(t).fill((byte) 0xFF, stream);
         }
         for (ImmutableTaskGraph g : graphs) {
             for (TaskGraph.Task task : g.tasks()) {
-                Object[] args = new Object[task.args().size()];
-                for (int i = 0; i < args.length; i++) {
-                    Object a = task.args().get(i);
-                    args[i] = a instanceof Tensor t ? buffer(t) : a;
-                }
-                KernelSpec.Launch l = task.launch();
-                kernels.get(task).launch(stream, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), l.sharedBytes(), args);
+                enqueue(task);
             }
         }
+    }
+
+    /** Enqueues one task's kernel, its tensors bound to their device buffers. */
+    private void enqueue(TaskGraph.Task task) {
+        Object[] args = new Object[task.args().size()];
+        for (int i = 0; i < args.length; i++) {
+            Object a = task.args().get(i);
+            args[i] = a instanceof Tensor t ? buffer(t) : a;
+        }
+        KernelSpec.Launch l = task.launch();
+        kernels.get(task).launch(stream, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), l.sharedBytes(), args);
     }
 
     /**
@@ -189,13 +199,7 @@ public final class ExecutionPlan implements AutoCloseable {
     public Map<String, Float> profile() {
         ensureOpen();
         context.makeCurrent();
-        for (ImmutableTaskGraph g : graphs) {
-            for (TaskGraph.Transfer t : g.toDevice()) {
-                if (due(t.mode())) {
-                    buffer(t.tensor()).copyFrom(t.tensor().host(), stream);
-                }
-            }
-        }
+        enqueueInputs();
         executed = true;
         Map<String, Float> times = new java.util.LinkedHashMap<>();
         List<Event> events = new ArrayList<>();
@@ -206,14 +210,7 @@ public final class ExecutionPlan implements AutoCloseable {
             List<String> names = new ArrayList<>();
             for (ImmutableTaskGraph g : graphs) {
                 for (TaskGraph.Task task : g.tasks()) {
-                    Object[] args = new Object[task.args().size()];
-                    for (int i = 0; i < args.length; i++) {
-                        Object a = task.args().get(i);
-                        args[i] = a instanceof Tensor t ? buffer(t) : a;
-                    }
-                    KernelSpec.Launch l = task.launch();
-                    kernels.get(task).launch(stream, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), l.sharedBytes(),
-                            args);
+                    enqueue(task);
                     Event e = new Event();
                     events.add(e);
                     e.record(stream);
@@ -237,10 +234,7 @@ public final class ExecutionPlan implements AutoCloseable {
         ensureOpen();
         context.makeCurrent();
         for (Tensor t : tensors) {
-            if (t.host() == null) {
-                throw new IllegalArgumentException("tensor " + t.describe() + " has no host memory bound");
-            }
-            buffer(t).copyFrom(t.host());
+            buffer(t).copyFrom(host(t));
         }
         return this;
     }
@@ -249,11 +243,15 @@ public final class ExecutionPlan implements AutoCloseable {
         ensureOpen();
         context.makeCurrent();
         for (Tensor t : tensors) {
-            if (t.host() == null) {
-                throw new IllegalArgumentException("tensor " + t.describe() + " has no host memory bound");
-            }
-            buffer(t).copyTo(t.host());
+            buffer(t).copyTo(host(t));
         }
+    }
+
+    private static java.lang.foreign.MemorySegment host(Tensor t) {
+        if (t.host() == null) {
+            throw new IllegalArgumentException("tensor " + t.describe() + " has no host memory bound");
+        }
+        return t.host();
     }
 
     /** The names of the graphs and their tasks, in execution order. */

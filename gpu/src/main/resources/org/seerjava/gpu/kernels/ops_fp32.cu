@@ -21,6 +21,23 @@ static __device__ __forceinline__ float to_f(T x);
 template <> __device__ __forceinline__ float to_f<float>(float x) { return x; }
 template <> __device__ __forceinline__ float to_f<__nv_bfloat16>(__nv_bfloat16 x) { return __bfloat162float(x); }
 
+// Where flat index idx of [B, nb, H, inner] lies, and the token range [first, end) of its block.
+struct PoolCell {
+    int b, blk, h, i, first, end;
+};
+static __device__ __forceinline__ PoolCell pool_cell(long idx, int inner, int H, int nb, int N, int blockSize) {
+    PoolCell c;
+    c.i = (int)(idx % inner);
+    long rest = idx / inner;
+    c.h = (int)(rest % H);
+    rest /= H;
+    c.blk = (int)(rest % nb);
+    c.b = (int)(rest / nb);
+    c.first = c.blk * blockSize;
+    c.end = min(c.first + blockSize, N);
+    return c;
+}
+
 template <typename T>
 static __device__ __forceinline__ void pool_body(const T *__restrict__ x, float *__restrict__ out, int B, int N,
                                                  int H, int D, int blockSize, int pools) {
@@ -28,13 +45,8 @@ static __device__ __forceinline__ void pool_body(const T *__restrict__ x, float 
     int npools = __popc(pools & 7);
     long total = (long)B * nb * H * D;
     for (long idx = blockIdx.x * (long)blockDim.x + threadIdx.x; idx < total; idx += (long)gridDim.x * blockDim.x) {
-        int d = (int)(idx % D);
-        long rest = idx / D;
-        int h = (int)(rest % H);
-        rest /= H;
-        int blk = (int)(rest % nb);
-        int b = (int)(rest / nb);
-        int first = blk * blockSize, end = min(first + blockSize, N);
+        PoolCell c = pool_cell(idx, D, H, nb, N, blockSize);
+        int b = c.b, blk = c.blk, h = c.h, d = c.i, first = c.first, end = c.end;
         float mx = -INFINITY, mn = INFINITY, sum = 0.f;
         for (int tkn = first; tkn < end; tkn++) {
             float val = to_f<T>(x[(((long)b * N + tkn) * H + h) * D + d]);
@@ -72,13 +84,8 @@ extern "C" __global__ void pool_bf16_v8(const __nv_bfloat16 *__restrict__ x, flo
     int groups = D / 8;
     long total = (long)B * nb * H * groups;
     for (long idx = blockIdx.x * (long)blockDim.x + threadIdx.x; idx < total; idx += (long)gridDim.x * blockDim.x) {
-        int gi = (int)(idx % groups);
-        long rest = idx / groups;
-        int h = (int)(rest % H);
-        rest /= H;
-        int blk = (int)(rest % nb);
-        int b = (int)(rest / nb);
-        int first = blk * blockSize, end = min(first + blockSize, N);
+        PoolCell c = pool_cell(idx, groups, H, nb, N, blockSize);
+        int b = c.b, blk = c.blk, h = c.h, gi = c.i, first = c.first, end = c.end;
         float mx[8], mn[8], sum[8];
 #pragma unroll
         for (int c = 0; c < 8; c++) { mx[c] = -INFINITY; mn[c] = INFINITY; sum[c] = 0.f; }
@@ -360,6 +367,14 @@ extern "C" __global__ void select_topk_warp(const float *scores, u8 *mask, long 
 #endif
 #define FB ATTN_BLOCK
 #define KC 8
+// q · k over HEAD_DIM channels, fp32 FMA in channel order.
+static __device__ __forceinline__ float row_dot(const float *q, const float *k) {
+    float dot = 0.f;
+#pragma unroll 16
+    for (int d = 0; d < HEAD_DIM; d++) dot = fmaf(q[d], k[d], dot);
+    return dot;
+}
+
 template <int MODE>
 static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q, const float *__restrict__ k,
                                                      const float *__restrict__ v, const u8 *__restrict__ mask,
@@ -401,9 +416,7 @@ static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q
             for (int cc = 0; cc < KC; cc++) {
                 int c = c0 + cc;
                 if (c > r || c >= N) continue;
-                float dot = 0.f;
-#pragma unroll 16
-                for (int d = 0; d < HEAD_DIM; d++) dot = fmaf(sQ[tid][d], sK[cc][d], dot);
+                float dot = row_dot(sQ[tid], sK[cc]);
                 blockMax = fmaxf(blockMax, dot * scale);
             }
         }
@@ -429,9 +442,7 @@ static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q
             for (int cc = 0; cc < KC; cc++) {
                 int c = c0 + cc;
                 if (c > r || c >= N) continue;
-                float dot = 0.f;
-#pragma unroll 16
-                for (int d = 0; d < HEAD_DIM; d++) dot = fmaf(sQ[tid][d], sK[cc][d], dot);
+                float dot = row_dot(sQ[tid], sK[cc]);
                 float p = expf(dot * scale - mUse);
                 lRow += p;
 #pragma unroll

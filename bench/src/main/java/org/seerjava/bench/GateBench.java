@@ -1,19 +1,11 @@
 package org.seerjava.bench;
 
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
-import org.seerjava.cpu.CpuEngine;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
@@ -25,17 +17,10 @@ import org.seerjava.reference.SelectionRule;
  * (case B: per-head K linear [8, 384, 128]).
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 3)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx8g",
-        "-XX:ObjectAlignmentInBytes=64"})   // 64-byte aligned tiles, as ./seer runs (cpu Vec#TILE_OFFSET)
-public class GateBench {
+public class GateBench extends CpuBenchmark {
     @Param({"8192"})
     public int n;
 
-    private final CpuEngine engine = new CpuEngine();
     private AttentionShape shape;
     private GateConfig config;
     private float[] q;

@@ -1,19 +1,11 @@
 package org.seerjava.bench;
 
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
-import org.seerjava.cpu.CpuEngine;
 import org.seerjava.reference.BlockMask;
 
 /**
@@ -22,20 +14,13 @@ import org.seerjava.reference.BlockMask;
  * every causal block, to compare with {@link DenseAttentionBench}.
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 3)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx8g",
-        "-XX:ObjectAlignmentInBytes=64"})   // 64-byte aligned tiles, as ./seer runs (cpu Vec#TILE_OFFSET)
-public class SparseAttentionBench {
+public class SparseAttentionBench extends CpuBenchmark {
     @Param({"1024", "2048", "4096", "8192", "16384"})
     public int n;
 
     @Param({"1.0", "0.5", "0.3", "0.1"})
     public double density;
 
-    private final CpuEngine engine = new CpuEngine();
     private Inputs.Attention in;
     private BlockMask mask;
 

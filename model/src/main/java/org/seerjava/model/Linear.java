@@ -11,8 +11,10 @@ import org.seerjava.cpu.Parallel;
  *
  * <p>W is transposed and packed once into column panels {@code [panel][in][PW]} of {@code PW = 3 ×} vector lanes
  * (zero padded), so that the inner kernel is the classic register-blocked outer product: 4 rows of x × 3 vectors of
- * columns, 12 accumulators, one broadcast per row and one load per vector for each k, no horizontal reductions. Work is
- * split over (block of rows, panel) on the project's thread pool ({@link Parallel}).
+ * columns, 12 accumulators, one broadcast per row and one load per vector for each k, no horizontal reductions. The
+ * tile's rows are written out one by one on purpose (as the CPU attention's register tiles are): a loop over an array
+ * of accumulators would not keep them in registers. Work is split over (block of rows, panel) on the project's thread
+ * pool ({@link Parallel}).
  */
 final class Linear {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;

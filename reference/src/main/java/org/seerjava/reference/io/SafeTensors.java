@@ -427,19 +427,12 @@ public final class SafeTensors implements AutoCloseable {
         int n = arrayLength(t);
         MemorySegment s = segment(name);
         float[] out = new float[n];
-        switch (t.dtype()) {
-            case F32 -> MemorySegment.copy(s, F32_LE, 0, out, 0, n);
-            case BF16, F16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = half(s, t.dtype(), i);
-                }
+        if (t.dtype() == DType.F32) {
+            MemorySegment.copy(s, F32_LE, 0, out, 0, n);
+        } else {
+            for (int i = 0; i < n; i++) {
+                out[i] = (float) real(s, t.dtype(), i);      // exact for F16/BF16, rounded to nearest for F64
             }
-            case F64 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = (float) s.get(F64_LE, 8L * i);
-                }
-            }
-            default -> throw new AssertionError(t.dtype());
         }
         return out;
     }
@@ -471,27 +464,25 @@ public final class SafeTensors implements AutoCloseable {
         int n = arrayLength(t);
         MemorySegment s = segment(name);
         double[] out = new double[n];
-        switch (t.dtype()) {
-            case F64 -> MemorySegment.copy(s, F64_LE, 0, out, 0, n);
-            case F32 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = s.get(F32_LE, 4L * i);
-                }
+        if (t.dtype() == DType.F64) {
+            MemorySegment.copy(s, F64_LE, 0, out, 0, n);
+        } else {
+            for (int i = 0; i < n; i++) {
+                out[i] = real(s, t.dtype(), i);
             }
-            case BF16, F16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = half(s, t.dtype(), i);
-                }
-            }
-            default -> throw new AssertionError(t.dtype());
         }
         return out;
     }
 
-    /** Element i of a BF16 or F16 tensor, widened exactly to float. */
-    private static float half(MemorySegment s, DType dtype, long i) {
-        short bits = s.get(I16_LE, 2L * i);
-        return dtype == DType.BF16 ? Float.intBitsToFloat((bits & 0xFFFF) << 16) : Float.float16ToFloat(bits);
+    /** Element i of a floating-point tensor (F64, F32, F16 or BF16), exactly. */
+    private static double real(MemorySegment s, DType dtype, long i) {
+        return switch (dtype) {
+            case F64 -> s.get(F64_LE, 8L * i);
+            case F32 -> s.get(F32_LE, 4L * i);
+            case BF16 -> Float.intBitsToFloat((s.get(I16_LE, 2L * i) & 0xFFFF) << 16);
+            case F16 -> Float.float16ToFloat(s.get(I16_LE, 2L * i));
+            default -> throw new AssertionError(dtype);
+        };
     }
 
     /**

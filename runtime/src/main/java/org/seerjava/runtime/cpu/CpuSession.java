@@ -1,8 +1,6 @@
 package org.seerjava.runtime.cpu;
 
 import org.seerjava.cpu.Parallel;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 import org.seerjava.cpu.VectorMath;
 import org.seerjava.gate.SeerAttentionPolicy;
 import org.seerjava.model.AttentionPolicy;
@@ -21,7 +19,6 @@ import org.seerjava.runtime.Session;
  * position's final norm and lm_head are computed.
  */
 final class CpuSession implements Session {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private final CpuModelRuntime model;
     private final LlamaConfig c;
@@ -257,22 +254,12 @@ final class CpuSession implements Session {
         });
     }
 
-    /** {@code g ← g / (1 + e^−g) · u} in float32 with the engine's deterministic exponential. */
+    /** {@code g ← g / (1 + e^−g) · u} in float32, by the engine's {@link VectorMath#siluMul}. */
     static void silu(float[] g, float[] u, int count) {
         int chunk = 1 << 14;
         Parallel.forEach(Math.ceilDiv(count, chunk), t -> {
             int from = t * chunk;
-            int to = Math.min(count, from + chunk);
-            int i = from;
-            for (int bound = from + F.loopBound(to - from); i < bound; i += F.length()) {
-                FloatVector a = FloatVector.fromArray(F, g, i);
-                FloatVector e = VectorMath.exp(a.neg());
-                a.div(e.add(1f)).mul(FloatVector.fromArray(F, u, i)).intoArray(g, i);
-            }
-            for (; i < to; i++) {
-                float a = g[i];
-                g[i] = a / (VectorMath.exp(-a) + 1f) * u[i];
-            }
+            VectorMath.siluMul(g, u, from, Math.min(count, from + chunk));
         });
     }
 }

@@ -1,5 +1,6 @@
 package org.seerjava.runtime.cpu;
 
+import org.seerjava.cpu.CpuEngine;
 import org.seerjava.runtime.ModelRuntime;
 import org.seerjava.runtime.ModelSource;
 import org.seerjava.runtime.RuntimeBackend;
@@ -19,8 +20,7 @@ public final class CpuBackend implements RuntimeBackend {
 
     @Override
     public String unavailableReason() {
-        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() ? null
-                : "the Vector API is missing: run java with --add-modules jdk.incubator.vector";
+        return CpuEngine.unavailableReason();
     }
 
     @Override

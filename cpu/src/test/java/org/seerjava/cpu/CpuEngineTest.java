@@ -47,14 +47,22 @@ class CpuEngineTest {
         return new AttentionShape(batch, n, hq, hkv, d);
     }
 
+    /** Gaussian q and k of standard deviation {@code qkStd} and v of 1, in that order from {@code random}. */
+    private static float[][] qkv(Random random, AttentionShape s, double qkStd) {
+        float[] q = gaussian(random, s.qElements(), qkStd);
+        float[] k = gaussian(random, s.kvElements(), qkStd);
+        return new float[][] {q, k, gaussian(random, s.kvElements(), 1.0)};
+    }
+
     @ParameterizedTest(name = "dense N={0} Hq={1} Hkv={2} D={3} B={4}")
     @MethodSource("attentionShapes")
     void denseCausalMatchesReference(int n, int hq, int hkv, int d, int batch) {
         AttentionShape s = shape(n, hq, hkv, d, batch);
         Random random = new Random(n * 31L + hq);
-        float[] q = gaussian(random, s.qElements(), 1.0);
-        float[] k = gaussian(random, s.kvElements(), 1.0);
-        float[] v = gaussian(random, s.kvElements(), 1.0);
+        float[][] qkv = qkv(random, s, 1.0);
+        float[] q = qkv[0];
+        float[] k = qkv[1];
+        float[] v = qkv[2];
         float[] out = new float[s.qElements()];
         float[] ref = new float[s.qElements()];
         CPU.denseCausal(q, k, v, out, s, s.defaultScale());
@@ -67,9 +75,10 @@ class CpuEngineTest {
     void blockSparseMatchesReference(int n, int hq, int hkv, int d, int batch) {
         AttentionShape s = shape(n, hq, hkv, d, batch);
         Random random = new Random(n * 17L + d);
-        float[] q = gaussian(random, s.qElements(), 1.5);
-        float[] k = gaussian(random, s.kvElements(), 1.5);
-        float[] v = gaussian(random, s.kvElements(), 1.0);
+        float[][] qkv = qkv(random, s, 1.5);
+        float[] q = qkv[0];
+        float[] k = qkv[1];
+        float[] v = qkv[2];
         for (int bs : new int[] {64, 16, 24, 100, 128}) {    // 100 and 128: tiles of two 64-row panels
             int nb = s.blocks(bs);
             byte[] bits = new byte[batch * hq * nb * nb];

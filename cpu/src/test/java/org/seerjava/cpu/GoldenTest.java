@@ -5,8 +5,6 @@ import static org.seerjava.cpu.TestData.relativeError;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -14,30 +12,14 @@ import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.GateType;
-import org.seerjava.reference.RopeConfig;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.golden.GoldenCase;
 import org.seerjava.reference.io.SafeTensors;
 
 /** The CPU engine on the golden files produced by the official implementation (golden-data/README.md). */
 class GoldenTest {
     private static final CpuEngine CPU = new CpuEngine();
     private static final double TOL = 1e-5;
-
-    private static String field(String json, String key) {
-        Matcher m = Pattern.compile("\"" + key + "\":\\s*\"?([^,\"}]+)\"?").matcher(json);
-        if (!m.find()) {
-            throw new AssertionError("golden case has no field " + key + ": " + json);
-        }
-        return m.group(1).trim();
-    }
-
-    private static int intField(String json, String key) {
-        return Integer.parseInt(field(json, key));
-    }
-
-    private static double doubleField(String json, String key) {
-        return Double.parseDouble(field(json, key));
-    }
 
     private static float[] liveEntries(float[] maps, int nb) {
         float[] live = maps.clone();
@@ -55,15 +37,13 @@ class GoldenTest {
         Path file = Path.of("../golden-data/" + name + ".safetensors");
         Assumptions.assumeTrue(Files.exists(file), "golden file " + file + " is missing");
         try (SafeTensors st = SafeTensors.open(file)) {
-            String json = st.metadata().get("case");
-            AttentionShape shape = new AttentionShape(intField(json, "batch"), intField(json, "seq_len"),
-                    intField(json, "num_q_heads"), intField(json, "num_kv_heads"), intField(json, "head_dim"));
-            int bs = intField(json, "block_size");
-            int dg = intField(json, "gate_hidden");
-            GateType type = GateType.parse(field(json, "gate_type"));
-            GateConfig config = new GateConfig(type, bs, dg, false, RopeConfig.of(doubleField(json, "gate_rope_theta"), dg));
-            boolean lastBlockDense = Boolean.parseBoolean(field(json, "last_block_dense"));
-            double scale = doubleField(json, "softmax_scale");
+            GoldenCase c = GoldenCase.of(st);
+            AttentionShape shape = c.shape();
+            int bs = c.blockSize();
+            GateType type = c.gateType();
+            GateConfig config = c.gateConfig();
+            boolean lastBlockDense = c.lastBlockDense();
+            double scale = c.softmaxScale();
             int batch = shape.batch();
             int hq = shape.qHeads();
             int nb = shape.blocks(bs);
@@ -90,9 +70,9 @@ class GoldenTest {
             CPU.gateScores(q, k, wq, wk, scores, shape, config, true);
             assertThat(relativeError(liveEntries(scores, nb), liveEntries(goldenScores, nb))).isLessThanOrEqualTo(1e-4);
             BlockMask threshold = CPU.select(goldenScores, batch, hq, nb,
-                    new SelectionRule.Threshold(doubleField(json, "threshold"), lastBlockDense, false));
+                    new SelectionRule.Threshold(c.threshold(), lastBlockDense, false));
             BlockMask topK = CPU.select(goldenScores, batch, hq, nb,
-                    new SelectionRule.TopK(doubleField(json, "nz_ratio"), lastBlockDense, false));
+                    new SelectionRule.TopK(c.nzRatio(), lastBlockDense, false));
             assertThat(threshold).isEqualTo(BlockMask.of(batch, hq, nb, st.bytes("mask.threshold")));
             assertThat(topK).isEqualTo(BlockMask.of(batch, hq, nb, st.bytes("mask.nz_ratio")));
 

@@ -7,8 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -20,6 +18,7 @@ import org.seerjava.reference.GateType;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.SelectionRule;
 import org.seerjava.reference.engine.ReferenceEngine;
+import org.seerjava.reference.golden.GoldenCase;
 import org.seerjava.reference.io.SafeTensors;
 
 /** The fp32 CUDA engine against the reference (≤ 1e-5 relative) on golden cases and random shapes. */
@@ -32,15 +31,6 @@ class GpuOpsTest {
     void setUp() {
         Gpu.assume();
         gpu = new CudaEngine();
-    }
-
-    static String meta(SafeTensors st, String key) {
-        String json = st.metadata().get("case");
-        Matcher m = Pattern.compile("\"" + key + "\":\\s*\"?([^,\"}]+)\"?").matcher(json);
-        if (!m.find()) {
-            throw new IllegalStateException("no " + key + " in " + json);
-        }
-        return m.group(1).trim();
     }
 
     /** Masks agree except where the reference score is within 1e-3 of the threshold. */
@@ -69,21 +59,20 @@ class GpuOpsTest {
         Path file = Path.of("../golden-data/" + name + ".safetensors");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(file), "golden file missing: " + file);
         try (SafeTensors st = SafeTensors.open(file)) {
-            int B = Integer.parseInt(meta(st, "batch"));
-            int N = Integer.parseInt(meta(st, "seq_len"));
-            int Hq = Integer.parseInt(meta(st, "num_q_heads"));
-            int Hkv = Integer.parseInt(meta(st, "num_kv_heads"));
-            int D = Integer.parseInt(meta(st, "head_dim"));
-            int bs = Integer.parseInt(meta(st, "block_size"));
-            int dg = Integer.parseInt(meta(st, "gate_hidden"));
-            GateType type = GateType.parse(meta(st, "gate_type"));
-            double theta = Double.parseDouble(meta(st, "gate_rope_theta"));
-            double threshold = Double.parseDouble(meta(st, "threshold"));
-            double nz = Double.parseDouble(meta(st, "nz_ratio"));
-            boolean lbd = Boolean.parseBoolean(meta(st, "last_block_dense"));
-            double scale = Double.parseDouble(meta(st, "softmax_scale"));
-            AttentionShape shape = new AttentionShape(B, N, Hq, Hkv, D);
-            GateConfig cfg = GateConfig.of(type, bs, dg, theta);
+            GoldenCase c = GoldenCase.of(st);
+            AttentionShape shape = c.shape();
+            int B = shape.batch();
+            int N = shape.seqLen();
+            int Hq = shape.qHeads();
+            int Hkv = shape.kvHeads();
+            int D = shape.headDim();
+            int bs = c.blockSize();
+            GateType type = c.gateType();
+            double threshold = c.threshold();
+            double nz = c.nzRatio();
+            boolean lbd = c.lastBlockDense();
+            double scale = c.softmaxScale();
+            GateConfig cfg = c.gateConfig();
             int nb = shape.blocks(bs);
             float[] q = st.floats("q");
             float[] k = st.floats("k");

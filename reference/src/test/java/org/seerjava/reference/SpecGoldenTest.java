@@ -60,8 +60,8 @@ class SpecGoldenTest {
     void g3GroundTruthAndKlLoss() {
         int length = 16;
         AttentionShape shape = new AttentionShape(1, length, 2, 1, 4);
-        double[] q = Tiny.rope(Tiny.qNope(length, 2), length, 2);
-        double[] k = Tiny.rope(Tiny.kNope(length), length, 1);
+        double[] q = Tiny.postRopeQ(length, 2);
+        double[] k = Tiny.postRopeK(length);
         double[] raw = new double[2 * 16];
         PooledAttentionTarget.rawMax(q, k, raw, shape, 4, 0.5);
         assertThat(java.util.Arrays.copyOfRange(raw, 0, 16)).containsExactly(new double[]{
@@ -87,8 +87,8 @@ class SpecGoldenTest {
     void g6BlockSparseOutput() {
         int length = 10;
         AttentionShape shape = new AttentionShape(1, length, 1, 1, 4);
-        double[] q = Tiny.rope(Tiny.qNope(length, 1), length, 1);
-        double[] k = Tiny.rope(Tiny.kNope(length), length, 1);
+        double[] q = Tiny.postRopeQ(length, 1);
+        double[] k = Tiny.postRopeK(length);
         double[] v = Tiny.v(length);
         BlockMask mask = BlockMask.of(1, 1, 3, new byte[]{1, 0, 0, 0, 1, 0, 1, 0, 1});
         double[] out = new double[length * 4];

@@ -70,6 +70,16 @@ public final class Tiny {
     }
 
     /** x rotated to positions 0..L−1 (the "post-RoPE" q or k). */
+    /** q rotated at positions 0 … length − 1, {@code [1, length, heads, D]}. */
+    static double[] postRopeQ(int length, int heads) {
+        return rope(qNope(length, heads), length, heads);
+    }
+
+    /** k rotated at positions 0 … length − 1, {@code [1, length, 1, D]}. */
+    static double[] postRopeK(int length) {
+        return rope(kNope(length), length, 1);
+    }
+
     static double[] rope(double[] x, int length, int heads) {
         double[] y = x.clone();
         new Rope(ROPE).apply(y, 1, length, heads, D, Rope.positions(length));

@@ -26,14 +26,18 @@ class DecodeGoldenTest {
     private static final int L4 = 12;
     private static final int NB4 = 3;
 
+    /** Post-RoPE q and k of the G4 sequence. */
+    private static final double[] G4_Q = TinyDecodeFixture.postRope(TinyDecodeFixture.qNope(L4), L4, HQ);
+    private static final double[] G4_K = TinyDecodeFixture.postRope(TinyDecodeFixture.kNope(L4), L4, HKV);
+
     private static AttentionShape g4Shape() {
         return new AttentionShape(1, L4, HQ, HKV, D);
     }
 
     @Test
     void g4GroundTruthRows() {
-        double[] q = TinyDecodeFixture.postRope(TinyDecodeFixture.qNope(L4), L4, HQ);
-        double[] k = TinyDecodeFixture.postRope(TinyDecodeFixture.kNope(L4), L4, HKV);
+        double[] q = G4_Q.clone();
+        double[] k = G4_K.clone();
         double[] target = new double[HKV * L4 * NB4];
         DecodeTarget.compute(q, k, target, g4Shape(), B, 0.5);
 
@@ -51,8 +55,8 @@ class DecodeGoldenTest {
 
     @Test
     void g4PerHeadRawMaximaRows8To11() {
-        double[] q = TinyDecodeFixture.postRope(TinyDecodeFixture.qNope(L4), L4, HQ);
-        double[] k = TinyDecodeFixture.postRope(TinyDecodeFixture.kNope(L4), L4, HKV);
+        double[] q = G4_Q.clone();
+        double[] k = G4_K.clone();
         double[] maxima = new double[HQ * L4 * NB4];
         DecodeTarget.headMaxima(q, k, maxima, g4Shape(), B, 0.5);
         double[][][] expected = {

@@ -3,8 +3,6 @@ package org.seerjava.bench;
 import static org.seerjava.gpu.graph.KernelSpec.Param.f32;
 import static org.seerjava.gpu.graph.KernelSpec.Param.i32;
 import static org.seerjava.gpu.graph.KernelSpec.Param.i64;
-import static org.seerjava.gpu.graph.KernelSpec.Param.in;
-import static org.seerjava.gpu.graph.KernelSpec.Param.inout;
 import static org.seerjava.gpu.graph.KernelSpec.Param.out;
 
 import java.lang.foreign.Arena;
@@ -53,14 +51,10 @@ public final class GpuBench {
         }
     }
 
-    /** The benchmark's input generators, a kernel source of this module. */
+    /** The benchmark's random masks, a kernel source of this module. */
     static final String INPUTS = "/org/seerjava/bench/kernels/bench_inputs.cu";
-    static final KernelSpec FILL_UNIFORM_BF16 = new KernelSpec(INPUTS, Map.of(), "fill_uniform_bf16",
-            List.of(out("x", DType.BF16), i64("n"), i64("seed"), f32("lo"), f32("hi")));
     static final KernelSpec RANDOM_MASK = new KernelSpec(INPUTS, Map.of(), "random_causal_mask",
             List.of(out("mask", DType.U8), i64("rows"), i32("nb"), i64("seed"), f32("p")));
-    static final KernelSpec COUNT_NONZERO = new KernelSpec(INPUTS, Map.of(), "count_nonzero",
-            List.of(in("x", DType.U8), i64("n"), inout("count", DType.U64)));
 
     static final int H = 32;
     static final int D = 128;
@@ -139,7 +133,7 @@ public final class GpuBench {
     }
 
     static void fill(DeviceBuffer b, long n, long seed, Stream s) {
-        Kernel k = FILL_UNIFORM_BF16.kernel();
+        Kernel k = SeerKernels.FILL_UNIFORM_BF16.kernel();
         k.launch(s, 4096, 1, 1, 256, 1, 1, 0, b, n, seed, -1.0f, 1.0f);
     }
 
@@ -147,7 +141,7 @@ public final class GpuBench {
     static long count(DeviceBuffer mask, long n, Stream s) {
         try (DeviceBuffer c = DeviceBuffer.allocate(8); Arena a = Arena.ofConfined()) {
             c.fill((byte) 0);
-            COUNT_NONZERO.kernel().launch(s, 4096, 1, 1, 256, 1, 1, 0, mask, n, c);
+            SeerKernels.COUNT_NONZERO.kernel().launch(s, 4096, 1, 1, 256, 1, 1, 0, mask, n, c);
             s.synchronize();
             MemorySegment h = a.allocate(8);
             c.copyTo(h);

@@ -80,6 +80,12 @@ public final class SeerKernels {
     public static final KernelSpec SELECT_TOPK_WARP = ops("select_topk_warp", in("scores", DType.F32),
             out("mask", DType.U8), i64("rows"), i32("nb"), i32("k"), i32("lastBlockDense"), i32("keepDiagonal"),
             i32("causal"));
+    /** x[i] = bf16(lo + (hi − lo)·u(seed, i)): seeded uniform inputs and weights. */
+    public static final KernelSpec FILL_UNIFORM_BF16 = ops("fill_uniform_bf16", out("x", DType.BF16), i64("n"),
+            i64("seed"), f32("lo"), f32("hi"));
+    /** count[0] += the non-zero bytes of x (kept blocks of a mask). */
+    public static final KernelSpec COUNT_NONZERO = ops("count_nonzero", in("x", DType.U8), i64("n"),
+            inout("count", DType.U64));
 
     /** Shared-scratch limit of the mma.sync fused kernel ({@link AttentionKernel#sharedScratchMaxNb}). */
     public static final int TARGET_SHARED_MAX_NB = 24;

@@ -12,6 +12,18 @@ typedef unsigned char u8;
 typedef unsigned int u32;
 typedef unsigned long long u64;
 
+// A counter-based hash (splitmix64's finaliser) and a uniform float in [0, 1) from it: element i of a seeded stream,
+// the same on every run and GPU. Used to fill random inputs and weights.
+static __device__ __forceinline__ u64 mix64(u64 z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static __device__ __forceinline__ float uniform01(u64 seed, u64 i) {
+    return (float)((mix64(seed * 0x632BE59BD9B4E019ull + i) >> 40) * (1.0 / 16777216.0));
+}
+
 static __device__ __forceinline__ u32 smem_u32(const void *p) {
     return (u32)__cvta_generic_to_shared(p);
 }

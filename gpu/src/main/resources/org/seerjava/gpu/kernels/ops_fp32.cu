@@ -1,6 +1,7 @@
 // SeerAttention operations in fp32 (and the gate path on bf16 inputs): pooling, strided batched GEMM (gate
 // linears and block logits), block RoPE, row softmax, block selection (threshold, top-k), fp32 attention
-// (block-sparse, dense, dense + pooled target). The benchmark's input generators live in module bench.
+// (block-sparse, dense, dense + pooled target), and two helpers: a seeded uniform bf16 fill (random inputs and
+// weights) and a count of non-zero bytes (kept blocks of a mask).
 //
 // Compile-time constants (-D): HEAD_DIM and ATTN_BLOCK (<= 64) for the fp32 attention kernels.
 
@@ -496,3 +497,19 @@ attn_dense_target_f32(const float *q, const float *k, const float *v, float *out
     attn_f32_body<2>(q, k, v, nullptr, out, rowmax, target, N, Hq, Hkv, nb, scale);
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Helpers.
+
+// x[i] = bf16(lo + (hi - lo) * u(seed, i))
+extern "C" __global__ void fill_uniform_bf16(__nv_bfloat16 *x, long n, u64 seed, float lo, float hi) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        x[i] = __float2bfloat16(lo + (hi - lo) * uniform01(seed, (u64)i));
+}
+
+// count[0] += number of non-zero bytes of x[0, n)
+extern "C" __global__ void count_nonzero(const u8 *x, long n, unsigned long long *count) {
+    unsigned long long c = 0;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) c += x[i] != 0;
+    for (int o = 16; o > 0; o >>= 1) c += __shfl_xor_sync(0xffffffffu, c, o);
+    if ((threadIdx.x & 31) == 0) atomicAdd(count, c);
+}

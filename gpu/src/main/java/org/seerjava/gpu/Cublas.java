@@ -87,7 +87,7 @@ public final class Cublas {
             check((int) ltCreate.invokeExact(p), "cublasLtCreate");
             lt = p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -138,7 +138,7 @@ public final class Cublas {
         try {
             return (long) ltGetVersion.invokeExact();
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -152,16 +152,6 @@ public final class Cublas {
     }
 
     // ------------------------------------------------------------------------------------------ status
-    static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new CudaException("native call failed: " + t, t);
-    }
-
     void check(int status, String operation) {
         if (status != 0) {
             throw new CudaException(operation, status, name(status), null, null);
@@ -184,7 +174,7 @@ public final class Cublas {
             check((int) descCreate.invokeExact(p, computeType, scaleType), "cublasLtMatmulDescCreate");
             return p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -194,7 +184,7 @@ public final class Cublas {
             check((int) descSetAttribute.invokeExact(desc, attribute, v, 4L),
                     "cublasLtMatmulDescSetAttribute(" + attribute + ")");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -202,7 +192,7 @@ public final class Cublas {
         try {
             check((int) descDestroy.invokeExact(desc), "cublasLtMatmulDescDestroy");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -213,7 +203,7 @@ public final class Cublas {
                     + cols + ", ld " + ld + ")");
             return p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -221,7 +211,7 @@ public final class Cublas {
         try {
             check((int) layoutDestroy.invokeExact(layout), "cublasLtMatrixLayoutDestroy");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -235,7 +225,7 @@ public final class Cublas {
                     "cublasLtMatmulPreferenceSetAttribute(max workspace)");
             return pref;
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -243,7 +233,7 @@ public final class Cublas {
         try {
             check((int) prefDestroy.invokeExact(pref), "cublasLtMatmulPreferenceDestroy");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -259,7 +249,7 @@ public final class Cublas {
                     "cublasLtMatmulAlgoGetHeuristic");
             return count.get(JAVA_INT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -270,7 +260,7 @@ public final class Cublas {
             check((int) matmul.invokeExact(lt, desc, alpha, a, aLayout, b, bLayout, beta, c, cLayout, d, dLayout, algo,
                     workspace, workspaceBytes, stream), "cublasLtMatmul(" + what + ")");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -282,7 +272,7 @@ public final class Cublas {
             check((int) create.invokeExact(p), "cublasCreate_v2");
             return p.get(ADDRESS, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -290,7 +280,7 @@ public final class Cublas {
         try {
             check((int) destroy.invokeExact(handle), "cublasDestroy_v2");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -298,7 +288,7 @@ public final class Cublas {
         try {
             check((int) setStream.invokeExact(handle, stream), "cublasSetStream_v2");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -306,7 +296,7 @@ public final class Cublas {
         try {
             check((int) setWorkspace.invokeExact(handle, workspace, bytes), "cublasSetWorkspace_v2");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -316,7 +306,7 @@ public final class Cublas {
             check((int) getVersion.invokeExact(handle, p), "cublasGetVersion_v2");
             return p.get(JAVA_INT, 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 
@@ -327,7 +317,7 @@ public final class Cublas {
             check((int) gemmEx.invokeExact(handle, transA, transB, m, n, k, alpha, a, aType, lda, b, bType, ldb, beta, c,
                     cType, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx(" + m + "x" + n + "x" + k + ")");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw CudaException.rethrow(t);
         }
     }
 

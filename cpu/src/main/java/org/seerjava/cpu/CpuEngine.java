@@ -103,17 +103,6 @@ public final class CpuEngine implements Engine {
         return CpuDistillation.klMean(logits, target, dLogits, batch, heads, blocks);
     }
 
-    /**
-     * Why the Vector API code of this module cannot run in this JVM, or null when it can: the
-     * {@code jdk.incubator.vector} module must be loaded ({@code --add-modules jdk.incubator.vector}).
-     */
-    public static String unavailableReason() {
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return "the Vector API module is not loaded; run java with --add-modules jdk.incubator.vector";
-        }
-        return null;
-    }
-
     /** Registers the CPU engine with {@link org.seerjava.reference.engine.Engines} (priority 10). */
     public static final class Provider implements EngineProvider {
         @Override
@@ -128,7 +117,7 @@ public final class CpuEngine implements Engine {
 
         @Override
         public String unavailableReason() {
-            return CpuEngine.unavailableReason();
+            return VectorApi.unavailableReason();      // without initialising CpuEngine, which needs the module
         }
 
         @Override

@@ -1,6 +1,6 @@
 package org.seerjava.runtime.cpu;
 
-import org.seerjava.cpu.CpuEngine;
+import org.seerjava.cpu.VectorApi;
 import org.seerjava.runtime.ModelRuntime;
 import org.seerjava.runtime.ModelSource;
 import org.seerjava.runtime.RuntimeBackend;
@@ -20,7 +20,7 @@ public final class CpuBackend implements RuntimeBackend {
 
     @Override
     public String unavailableReason() {
-        return CpuEngine.unavailableReason();
+        return VectorApi.unavailableReason();
     }
 
     @Override

@@ -1,0 +1,37 @@
+package org.seerjava.tornado;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.classfile.Attributes;
+import java.lang.classfile.ClassFile;
+import java.lang.classfile.ClassModel;
+import java.lang.classfile.MethodModel;
+import org.junit.jupiter.api.Test;
+import org.seerjava.tornado.kernels.AttnGate;
+import org.seerjava.tornado.kernels.BlockSelection;
+import org.seerjava.tornado.kernels.BlockSparseAttention;
+import org.seerjava.tornado.kernels.Pooling;
+import org.seerjava.tornado.kernels.Rope;
+
+/** TornadoVM needs the kernels' local-variable tables (javac -g): every kernel method has one. */
+class DebugInfoTest {
+    @Test
+    void kernelsCarryLocalVariableTables() throws IOException {
+        for (Class<?> c : new Class<?>[] {Pooling.class, Rope.class, AttnGate.class, BlockSelection.class,
+                                          BlockSparseAttention.class}) {
+            ClassModel model;
+            try (InputStream in = c.getResourceAsStream(c.getSimpleName() + ".class")) {
+                model = ClassFile.of().parse(in.readAllBytes());
+            }
+            for (MethodModel m : model.methods()) {
+                if (m.methodName().stringValue().equals("<clinit>")) {
+                    continue;                                   // constants only, no local variables
+                }
+                m.code().ifPresent(code -> assertThat(code.findAttribute(Attributes.localVariableTable()))
+                        .as("%s.%s", c.getSimpleName(), m.methodName().stringValue()).isPresent());
+            }
+        }
+    }
+}

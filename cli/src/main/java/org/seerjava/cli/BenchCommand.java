@@ -35,12 +35,14 @@ import picocli.CommandLine.Spec;
                 "  # the whole model on the GPU, random weights, no checkpoint:",
                 "  seer bench --backend cuda --model-shape llama-3.1-8b --random-weights",
                 "  seer bench --backend cuda --model-shape llama-3.2-1b --random-weights \\",
-                "      --sizes 8192,32768"})
+                "      --sizes 8192,32768",
+                "  seer bench --backend tornado                 # TornadoVM next to the CUDA kernels"})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "reference, cpu or cuda (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "cpu",
+            description = "reference, cpu, cuda or tornado (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--sizes", split = ",", defaultValue = "1024,2048,4096,8192",
@@ -91,6 +93,10 @@ final class BenchCommand implements Callable<Integer> {
         if (randomWeights) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--random-weights goes with --model-shape NAME");
+        }
+        if (backend.equals("tornado")) {
+            Engines.byName("tornado");                        // a clear error when TornadoVM cannot run here
+            return tornadoBench(w);
         }
         if (backend.equals("cuda")) {
             Engines.byName("cuda");                           // a clear error when there is no GPU
@@ -169,5 +175,28 @@ final class BenchCommand implements Callable<Integer> {
         }
         w.flush();
         return pass ? 0 : Seer.FAILED;
+    }
+
+    /**
+     * The TornadoVM benchmark (module bench, built only with TORNADOVM_HOME set; found by name so that this command
+     * compiles without it): TornadoVM's kernels next to the CUDA engine's fp32 and bf16 kernels.
+     */
+    private int tornadoBench(PrintWriter w) {
+        String[] args = quick ? new String[] {"--quick", "--reps", Integer.toString(reps)}
+                : new String[] {"--reps", Integer.toString(reps)};
+        try {
+            Class<?> bench = Class.forName("org.seerjava.bench.tornado.TornadoBench");
+            return (int) bench.getMethod("run", PrintWriter.class, String[].class).invoke(null, w, args);
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("the TornadoVM benchmark is not built: set TORNADOVM_HOME to a TornadoVM "
+                    + "SDK and run ./seer again (it then builds with the tornado profile)", e);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot run the TornadoVM benchmark: " + e, e);
+        }
     }
 }

@@ -21,6 +21,7 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {"", "Examples:",
                 "  seer check                      # golden-data/ through the reference",
                 "  seer check --backend cpu        # the same through the Vector API engine",
+                "  seer check --backend tornado    # the TornadoVM engine (TORNADOVM_HOME set, an NVIDIA GPU)",
                 "  seer check path/to/goldens      # every *.safetensors golden file of a folder"})
 final class CheckCommand implements Callable<Integer> {
     @Spec
@@ -31,7 +32,7 @@ final class CheckCommand implements Callable<Integer> {
     Path dir;
 
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "reference",
-            description = "Engine: reference, cpu, cuda or auto (default: ${DEFAULT-VALUE}).")
+            description = "Engine: reference, cpu, cuda, tornado or auto (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Override

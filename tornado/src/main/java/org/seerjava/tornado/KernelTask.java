@@ -25,6 +25,15 @@ public record KernelTask(String name, Object function, Object[] args, Grid grid)
             throw new IllegalArgumentException("a task needs a name, a kernel and its arguments");
         }
         args = args.clone();
+        for (int i = 0; i < args.length; i++) {
+            for (int j = i + 1; j < args.length; j++) {
+                if (args[i] == args[j] && !(args[i] instanceof Number) && !(args[i] instanceof Boolean)) {
+                    // TornadoVM's graph scheduler never finishes on such a task (a dependency cycle).
+                    throw new IllegalArgumentException("task " + name + " passes the same buffer as arguments "
+                            + (i + 1) + " and " + (j + 1) + "; give each argument its own buffer");
+                }
+            }
+        }
     }
 
     /** A {@code @Parallel}-loop kernel of 3 arguments (TornadoVM chooses the grid). */

@@ -10,6 +10,7 @@ import org.seerjava.reference.SelectionRule;
 import org.seerjava.tornado.kernels.AttnGate;
 import org.seerjava.tornado.kernels.BlockSelection;
 import org.seerjava.tornado.kernels.BlockSparseAttention;
+import org.seerjava.tornado.kernels.PooledAttentionTarget;
 import org.seerjava.tornado.kernels.Pooling;
 import org.seerjava.tornado.kernels.Rope;
 import uk.ac.manchester.tornado.api.KernelContext;
@@ -149,23 +150,52 @@ public final class SeerTasks {
     }
 
     /**
-     * {@link BlockSparseAttention#forward} in {@code mode} over {@code q [B, N, Hq, D]}, {@code k, v [B, N, Hkv, D]}.
-     * {@code mask}, {@code rowMax} and {@code target} may be one-element placeholders when the mode does not use them.
+     * {@link BlockSparseAttention#forward} in {@code mode} over {@code q [B, N, Hq, D]}, {@code k, v [B, N, Hkv, D]}
+     * into {@code out}; {@code mask} is read in {@link BlockSparseAttention#SPARSE} mode, and may otherwise be a
+     * one-element placeholder.
      */
     public static KernelTask attention(String name, FloatArray q, FloatArray k, FloatArray v, ByteArray mask,
-                                       FloatArray out, FloatArray rowMax, FloatArray target, AttentionShape shape,
-                                       int blockSize, double scale, int mode) {
-        requireAttention(shape, blockSize);
-        int nb = shape.blocks(blockSize);
-        return KernelTask.kernel(name, Grid.groups3D(nb, shape.qHeads(), shape.batch(), BlockSparseAttention.THREADS),
-                BlockSparseAttention::forward, new KernelContext(), q, k, v, mask, out, rowMax, target,
-                shape.seqLen(), shape.qHeads(), shape.kvHeads(), shape.headDim(), blockSize, (float) scale, mode);
+                                       FloatArray out, AttentionShape shape, int blockSize, double scale, int mode) {
+        if (mode == BlockSparseAttention.TARGET) {
+            throw new IllegalArgumentException("the fused target needs its scratch buffers: use attentionWithTarget");
+        }
+        return attentionTask(name, q, k, v, mask, out, new FloatArray(1), new FloatArray(1), shape, blockSize, scale,
+                mode);
     }
 
-    /** Elements of the {@link BlockSparseAttention#TARGET} scratch {@code [B·Hq·nb, TILE, nb]}, checked. */
+    /**
+     * The fused distillation pass: dense causal attention recording the row maxima per key block and the rows'
+     * softmax state ({@link BlockSparseAttention#TARGET}), then {@link PooledAttentionTarget#fromRowMaxima}.
+     */
+    public static List<KernelTask> attentionWithTarget(FloatArray q, FloatArray k, FloatArray v, FloatArray out,
+                                                       FloatArray target, AttentionShape shape, int blockSize,
+                                                       double scale) {
+        FloatArray rowMax = floats("the fused target's row maxima [B, Hq, nb, 64, nb]", rowMaxElements(shape,
+                blockSize));
+        int nb = shape.blocks(blockSize);
+        FloatArray rowStats = floats("the fused target's row statistics [B, Hq, nb, 64, 2]",
+                (long) shape.batch() * shape.qHeads() * nb * BlockSparseAttention.TILE * 2);
+        return List.of(attentionTask("attention", q, k, v, new ByteArray(1), out, rowMax, rowStats, shape, blockSize,
+                        scale, BlockSparseAttention.TARGET),
+                KernelTask.parallel("target", PooledAttentionTarget::fromRowMaxima, rowMax, rowStats, target,
+                        shape.batch(), shape.qHeads(), shape.seqLen(), blockSize));
+    }
+
+    private static KernelTask attentionTask(String name, FloatArray q, FloatArray k, FloatArray v, ByteArray mask,
+                                            FloatArray out, FloatArray rowMax, FloatArray rowStats,
+                                            AttentionShape shape, int blockSize, double scale, int mode) {
+        requireAttention(shape, blockSize);
+        int nb = shape.blocks(blockSize);
+        return KernelTask.kernel(name, Grid.groups3D(2 * nb, shape.qHeads(), shape.batch(),
+                        BlockSparseAttention.THREADS), BlockSparseAttention::forward, new KernelContext(), q, k, v,
+                mask, out, rowMax, rowStats, shape.seqLen(), shape.qHeads(), shape.kvHeads(), shape.headDim(),
+                blockSize, (float) scale, mode);
+    }
+
+    /** Elements of the fused target's row-maximum scratch {@code [B, Hq, nb, 64, nb]}, checked. */
     public static int rowMaxElements(AttentionShape shape, int blockSize) {
         long nb = shape.blocks(blockSize);
-        return Checks.arraySize("the fused target's row-maximum scratch [B·Hq·nb, 64, nb]",
+        return Checks.arraySize("the fused target's row-maximum scratch [B, Hq, nb, 64, nb]",
                 shape.batch() * (long) shape.qHeads() * nb * BlockSparseAttention.TILE * nb);
     }
 

@@ -229,16 +229,15 @@ public final class TornadoEngine implements Engine {
             ByteArray mb = new ByteArray(mode == BlockSparseAttention.SPARSE
                     ? Checks.arraySize("mask", (long) shape.batch() * shape.qHeads() * nb * nb) : 1);
             boolean fused = mode == BlockSparseAttention.TARGET;
-            FloatArray rowMax = new FloatArray(fused ? SeerTasks.rowMaxElements(shape, blockSize) : 1);
             FloatArray tb = new FloatArray(fused ? shape.batch() * shape.qHeads() * nb * nb : 1);
-            KernelTask task = SeerTasks.attention("attention", qb, kb, vb, mb, ob, rowMax, tb, shape, blockSize,
-                    scale, mode);
+            List<KernelTask> tasks = fused ? SeerTasks.attentionWithTarget(qb, kb, vb, ob, tb, shape, blockSize, scale)
+                    : List.of(SeerTasks.attention("attention", qb, kb, vb, mb, ob, shape, blockSize, scale, mode));
             List<Object> inputs = new ArrayList<>(List.of(qb, kb, vb));
             if (mode == BlockSparseAttention.SPARSE) {
                 inputs.add(mb);
             }
             List<Object> outputs = fused ? List.of(ob, tb) : List.of(ob);
-            return new Cached(new GraphPlan("attention", List.of(), inputs, List.of(task), outputs, List.of(), false),
+            return new Cached(new GraphPlan("attention", List.of(), inputs, tasks, outputs, List.of(), false),
                     Map.of("q", qb, "k", kb, "v", vb, "out", ob, "mask", mb, "target", tb));
         });
         Buffers.copyIn(q, c.floats("q"), "q");

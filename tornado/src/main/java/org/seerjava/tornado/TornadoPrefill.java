@@ -83,9 +83,8 @@ public final class TornadoPrefill implements AutoCloseable {
         boolean softmax = rule instanceof SelectionRule.Threshold;
         List<KernelTask> list = new ArrayList<>(SeerTasks.gate(q, k, g, shape, gate, softmax));
         list.add(SeerTasks.select("select", g.logits(), mask, shape.batch(), shape.qHeads(), nb, rule));
-        FloatArray unused = new FloatArray(1);
-        list.add(SeerTasks.attention("attention", qRope, kRope, v, mask, out, unused, unused, shape,
-                gate.blockSize(), scale, BlockSparseAttention.SPARSE));
+        list.add(SeerTasks.attention("attention", qRope, kRope, v, mask, out, shape, gate.blockSize(), scale,
+                BlockSparseAttention.SPARSE));
         this.tasks = List.copyOf(list);
         this.weights = new ArrayList<>(List.of(g.wk(), g.ropeTable()));
         if (g.wq() != null) {

@@ -47,9 +47,8 @@ class AttentionKernelTest {
         double scale = 1 / Math.sqrt(d);
 
         FloatArray out = TestData.poisoned(shape.qElements());
-        FloatArray unused = new FloatArray(1);
         KernelEmulator.run(SeerTasks.attention("attention", TestData.buffer(q), TestData.buffer(k),
-                TestData.buffer(v), TestData.bytes(mask.toBytes()), out, unused, unused, shape, block, scale,
+                TestData.buffer(v), TestData.bytes(mask.toBytes()), out, shape, block, scale,
                 org.seerjava.tornado.kernels.BlockSparseAttention.SPARSE));
 
         double[] ref = new double[shape.qElements()];
@@ -82,19 +81,16 @@ class AttentionKernelTest {
         PooledAttentionTarget.compute(q64, k64, target, shape, block, scale);
 
         FloatArray out = TestData.poisoned(shape.qElements());
-        FloatArray unused = new FloatArray(1);
         ByteArray noMask = new ByteArray(1);
         KernelEmulator.run(SeerTasks.attention("dense", TestData.buffer(q), TestData.buffer(k), TestData.buffer(v),
-                noMask, out, unused, unused, shape, org.seerjava.tornado.kernels.BlockSparseAttention.TILE, scale,
+                noMask, out, shape, org.seerjava.tornado.kernels.BlockSparseAttention.TILE, scale,
                 org.seerjava.tornado.kernels.BlockSparseAttention.DENSE));
         assertThat(TestData.relativeError(out, dense)).isLessThan(TOL);
 
         FloatArray fusedOut = TestData.poisoned(shape.qElements());
         FloatArray fusedTarget = TestData.poisoned(b * hq * nb * nb);
-        FloatArray rowMax = TestData.poisoned(SeerTasks.rowMaxElements(shape, block));
-        KernelEmulator.run(SeerTasks.attention("fused", TestData.buffer(q), TestData.buffer(k), TestData.buffer(v),
-                noMask, fusedOut, rowMax, fusedTarget, shape, block, scale,
-                org.seerjava.tornado.kernels.BlockSparseAttention.TARGET));
+        KernelEmulator.run(SeerTasks.attentionWithTarget(TestData.buffer(q), TestData.buffer(k), TestData.buffer(v),
+                fusedOut, fusedTarget, shape, block, scale));
         assertThat(TestData.relativeError(fusedOut, dense)).isLessThan(TOL);
         assertThat(TestData.relativeError(fusedTarget, target)).isLessThan(TOL);
     }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.seerjava.tornado.kernels.AttnGate;
 import org.seerjava.tornado.kernels.BlockSelection;
 import org.seerjava.tornado.kernels.BlockSparseAttention;
+import org.seerjava.tornado.kernels.PooledAttentionTarget;
 import org.seerjava.tornado.kernels.Pooling;
 import org.seerjava.tornado.kernels.Rope;
 
@@ -19,7 +20,7 @@ import org.seerjava.tornado.kernels.Rope;
 class DebugInfoTest {
     @Test
     void kernelsCarryLocalVariableTables() throws IOException {
-        for (Class<?> c : new Class<?>[] {Pooling.class, Rope.class, AttnGate.class, BlockSelection.class,
+        for (Class<?> c : new Class<?>[] {Pooling.class, Rope.class, AttnGate.class, BlockSelection.class, PooledAttentionTarget.class,
                                           BlockSparseAttention.class}) {
             ClassModel model;
             try (InputStream in = c.getResourceAsStream(c.getSimpleName() + ".class")) {

@@ -27,7 +27,7 @@ case ",$STEPS," in *,tests,*)
     org.junit.platform.console.ConsoleLauncher execute --disable-banner --details=tree \
     ${TEST_SELECT:---select-class org.seerjava.tornado.TornadoDeviceTest --exclude-tag golden} > "$OUT/tests.log" 2>&1
   echo "tests rc=$? ($(( $(date +%s) - start )) s)"
-  grep -E "✘|tests (successful|failed|aborted|skipped)|device vs|proof|memory \(|golden comparisons|TornadoVM device" \
+  grep -E "✘|tests (successful|failed|aborted|skipped)|engine vs|proof|memory \(|golden comparisons|TornadoVM device" \
     "$OUT/tests.log" | head -${TEST_TAIL:-40} ;;
 esac
 SEER="$J -cp $R/cli-classes:$LIBS org.seerjava.cli.Seer"

@@ -14,7 +14,7 @@ import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
  * the first execution ({@code weights}) or on every one ({@code inputs}), the tasks, and the outputs copied back on
  * every execution. Intermediate buffers stay on the device. Closing it releases the device memory.
  */
-public final class GraphPlan implements AutoCloseable {
+public final class GraphPlan implements GraphRunner {
     private final String name;
     private final TornadoExecutionPlan plan;
     private TornadoExecutionResult last;
@@ -67,6 +67,11 @@ public final class GraphPlan implements AutoCloseable {
         }
         last = plan.execute();
         return last;
+    }
+
+    @Override
+    public void run() {
+        execute();
     }
 
     /** Copies on-demand buffers of the last execution back to the host. */

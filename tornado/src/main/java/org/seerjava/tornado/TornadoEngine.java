@@ -36,10 +36,19 @@ public final class TornadoEngine implements Engine {
     private final ReferenceEngine host = new ReferenceEngine();
     private final Map<String, Cached> graphs = new LinkedHashMap<>(16, 0.75f, true);
     private final String description;
+    private final GraphRunner.Factory runners;
 
+    /** The engine on TornadoVM's default device; fails with the reason when TornadoVM cannot run here. */
     public TornadoEngine() {
         TornadoRuntimeStatus.require();
         this.description = TornadoRuntimeStatus.describeDevice() + ", fp32 Java kernels";
+        this.runners = GraphRunner.DEVICE;
+    }
+
+    /** The engine with another way to run its graphs (the tests' KernelContext emulator). */
+    TornadoEngine(GraphRunner.Factory runners, String description) {
+        this.runners = runners;
+        this.description = description;
     }
 
     @Override
@@ -53,7 +62,7 @@ public final class TornadoEngine implements Engine {
     }
 
     /** A compiled graph and the host buffers it reads and writes, by name. */
-    private record Cached(GraphPlan plan, Map<String, Object> buffers) {
+    private record Cached(GraphRunner plan, Map<String, Object> buffers) {
         FloatArray floats(String name) {
             return (FloatArray) buffers.get(name);
         }
@@ -104,11 +113,11 @@ public final class TornadoEngine implements Engine {
             FloatArray xb = new FloatArray(x.length);
             FloatArray ob = new FloatArray(out.length);
             KernelTask task = SeerTasks.pool("pool", xb, ob, batch, seqLen, heads, dim, blockSize, pools);
-            return new Cached(new GraphPlan("pool", List.of(), List.of(xb), List.of(task), List.of(ob), List.of(),
-                    false), Map.of("x", xb, "out", ob));
+            return new Cached(runners.build("pool", List.of(), List.of(xb), List.of(task), List.of(ob)),
+                    Map.of("x", xb, "out", ob));
         });
         Buffers.copyIn(x, c.floats("x"), "x");
-        c.plan().execute();
+        c.plan().run();
         Buffers.copyOut(c.floats("out"), out, "out");
     }
 
@@ -144,8 +153,8 @@ public final class TornadoEngine implements Engine {
                 inputs.add(g.wq());
                 named.put("wq", g.wq());
             }
-            return new Cached(new GraphPlan("gate", List.of(g.ropeTable()), inputs,
-                    SeerTasks.gate(qb, kb, g, shape, config, softmax), List.of(g.logits()), List.of(), false), named);
+            return new Cached(runners.build("gate", List.of(g.ropeTable()), inputs,
+                    SeerTasks.gate(qb, kb, g, shape, config, softmax), List.of(g.logits())), named);
         });
         Buffers.copyIn(q, c.floats("q"), "q");
         Buffers.copyIn(k, c.floats("k"), "k");
@@ -153,7 +162,7 @@ public final class TornadoEngine implements Engine {
         if (qLinear) {
             Buffers.copyIn(wq, c.floats("wq"), "W_q (mask_linear_q)");
         }
-        c.plan().execute();
+        c.plan().run();
         Buffers.copyOut(c.floats("logits"), out, "out");
     }
 
@@ -169,11 +178,11 @@ public final class TornadoEngine implements Engine {
             FloatArray sb = new FloatArray(scores.length);
             ByteArray mb = new ByteArray(scores.length);
             KernelTask task = SeerTasks.select("select", sb, mb, batch, heads, blocks, rule);
-            return new Cached(new GraphPlan("select", List.of(), List.of(sb), List.of(task), List.of(mb), List.of(),
-                    false), Map.of("scores", sb, "mask", mb));
+            return new Cached(runners.build("select", List.of(), List.of(sb), List.of(task), List.of(mb)),
+                    Map.of("scores", sb, "mask", mb));
         });
         Buffers.copyIn(scores, c.floats("scores"), "scores");
-        c.plan().execute();
+        c.plan().run();
         return BlockMask.of(batch, heads, blocks, Buffers.toBytes(c.bytes("mask")));
     }
 
@@ -237,7 +246,7 @@ public final class TornadoEngine implements Engine {
                 inputs.add(mb);
             }
             List<Object> outputs = fused ? List.of(ob, tb) : List.of(ob);
-            return new Cached(new GraphPlan("attention", List.of(), inputs, tasks, outputs, List.of(), false),
+            return new Cached(runners.build("attention", List.of(), inputs, tasks, outputs),
                     Map.of("q", qb, "k", kb, "v", vb, "out", ob, "mask", mb, "target", tb));
         });
         Buffers.copyIn(q, c.floats("q"), "q");
@@ -246,7 +255,7 @@ public final class TornadoEngine implements Engine {
         if (mask != null) {
             Buffers.copyIn(mask.toBytes(), c.bytes("mask"), "mask");
         }
-        c.plan().execute();
+        c.plan().run();
         Buffers.copyOut(c.floats("out"), out, "out");
         if (target != null) {
             Buffers.copyOut(c.floats("target"), target, "target");

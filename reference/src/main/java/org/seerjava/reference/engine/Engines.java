@@ -56,7 +56,9 @@ public final class Engines {
                 }
             }
             throw new IllegalArgumentException("unknown backend '" + name + "': expected one of auto, "
-                    + all.stream().map(EngineProvider::name).collect(Collectors.joining(", ")));
+                    + all.stream().map(EngineProvider::name).collect(Collectors.joining(", "))
+                    + (k.equals("tornado") ? " (the TornadoVM engine is built only with TORNADOVM_HOME set: README, "
+                    + "section TornadoVM)" : ""));
         });
     }
 

@@ -96,6 +96,7 @@ public final class BlockSparseAttention {
         int kh = h / (qHeads / kvHeads);
         int r0 = (tid / LANES) * 4;                                   // this work-item's first row in the tile
         int lane = tid % LANES;
+        int kd = tid % CHANNEL_CHUNK;                                 // the K channel this work-item stages
         int channels = headDim / LANES;                               // output channels per work-item
         int firstRow = qBlock * blockSize + rowOffset;
         int rows = TornadoMath.min(TornadoMath.min(QUERY_ROWS, blockSize - rowOffset), seqLen - firstRow);
@@ -104,15 +105,24 @@ public final class BlockSparseAttention {
         int scratchRow = ((b * qHeads + h) * nb + qBlock) * TILE + row0;
 
         if (rows > 0) {
-            // Q tile, transposed: qT[d · QP + r] (zero for padding rows).
-            for (int e = tid; e < QUERY_ROWS * headDim; e += THREADS) {
-                int r = e / headDim;
-                int d = e % headDim;
-                float value = 0f;
-                if (r < rows) {
-                    value = q.get(((b * seqLen + firstRow + r) * qHeads + h) * headDim + d);
+            // Q tile, transposed: qT[d · QP + r]. Rows past the block or the sequence repeat its last row (their
+            // results are never written); eight loads in flight per work-item.
+            int lastRow = rows - 1;
+            int qRow0 = (b * seqLen + firstRow) * qHeads + h;                  // row r at (qRow0 + r·Hq) · D
+            for (int d = tid; d < headDim; d += THREADS) {
+                for (int r = 0; r < QUERY_ROWS; r += 8) {
+                    float q0 = q.get((qRow0 + TornadoMath.min(r, lastRow) * qHeads) * headDim + d);
+                    float q1 = q.get((qRow0 + TornadoMath.min(r + 1, lastRow) * qHeads) * headDim + d);
+                    float q2 = q.get((qRow0 + TornadoMath.min(r + 2, lastRow) * qHeads) * headDim + d);
+                    float q3 = q.get((qRow0 + TornadoMath.min(r + 3, lastRow) * qHeads) * headDim + d);
+                    float q4 = q.get((qRow0 + TornadoMath.min(r + 4, lastRow) * qHeads) * headDim + d);
+                    float q5 = q.get((qRow0 + TornadoMath.min(r + 5, lastRow) * qHeads) * headDim + d);
+                    float q6 = q.get((qRow0 + TornadoMath.min(r + 6, lastRow) * qHeads) * headDim + d);
+                    float q7 = q.get((qRow0 + TornadoMath.min(r + 7, lastRow) * qHeads) * headDim + d);
+                    qT[d * QP + r] = q0; qT[d * QP + r + 1] = q1; qT[d * QP + r + 2] = q2; qT[d * QP + r + 3] = q3;
+                    qT[d * QP + r + 4] = q4; qT[d * QP + r + 5] = q5; qT[d * QP + r + 6] = q6;
+                    qT[d * QP + r + 7] = q7;
                 }
-                qT[d * QP + r] = value;
             }
         }
 
@@ -132,6 +142,8 @@ public final class BlockSparseAttention {
             if (mode != SPARSE || mask.get(maskRow + kBlock) != 0) {
                 int firstKey = kBlock * blockSize;
                 int keys = TornadoMath.min(blockSize, seqLen - firstKey);
+                int lastKey = keys - 1;                   // keys past the block repeat its last one (masked below)
+                int kvRow0 = (b * seqLen + firstKey) * kvHeads + kh;            // key c at (kvRow0 + c·Hkv) · D
                 boolean diagonal = kBlock == qBlock;
 
                 // S = Q · Kᵀ, K staged 32 channels at a time, transposed: kT[dd · KP + c].
@@ -141,17 +153,24 @@ public final class BlockSparseAttention {
                 float s30 = 0f, s31 = 0f, s32 = 0f, s33 = 0f, s34 = 0f, s35 = 0f, s36 = 0f, s37 = 0f;
                 for (int d0 = 0; d0 < headDim; d0 += CHANNEL_CHUNK) {
                     context.localBarrier();
-                    for (int e = tid; e < TILE * CHANNEL_CHUNK; e += THREADS) {
-                        int c = e / CHANNEL_CHUNK;
-                        int dd = e % CHANNEL_CHUNK;
-                        float value = 0f;
-                        if (c < keys) {
-                            value = k.get(((b * seqLen + firstKey + c) * kvHeads + kh) * headDim + d0 + dd);
-                        }
-                        stage[dd * KP + c] = value;
+                    // K chunk, transposed: work-item t stages channel t % 32 of keys t / 32 + 2i; 8 loads in flight.
+                    for (int c = tid / CHANNEL_CHUNK; c < TILE; c += 16) {
+                        float k0 = k.get((kvRow0 + TornadoMath.min(c, lastKey) * kvHeads) * headDim + d0 + kd);
+                        float k1 = k.get((kvRow0 + TornadoMath.min(c + 2, lastKey) * kvHeads) * headDim + d0 + kd);
+                        float k2 = k.get((kvRow0 + TornadoMath.min(c + 4, lastKey) * kvHeads) * headDim + d0 + kd);
+                        float k3 = k.get((kvRow0 + TornadoMath.min(c + 6, lastKey) * kvHeads) * headDim + d0 + kd);
+                        float k4 = k.get((kvRow0 + TornadoMath.min(c + 8, lastKey) * kvHeads) * headDim + d0 + kd);
+                        float k5 = k.get((kvRow0 + TornadoMath.min(c + 10, lastKey) * kvHeads) * headDim + d0 + kd);
+                        float k6 = k.get((kvRow0 + TornadoMath.min(c + 12, lastKey) * kvHeads) * headDim + d0 + kd);
+                        float k7 = k.get((kvRow0 + TornadoMath.min(c + 14, lastKey) * kvHeads) * headDim + d0 + kd);
+                        stage[kd * KP + c] = k0; stage[kd * KP + c + 2] = k1; stage[kd * KP + c + 4] = k2;
+                        stage[kd * KP + c + 6] = k3; stage[kd * KP + c + 8] = k4; stage[kd * KP + c + 10] = k5;
+                        stage[kd * KP + c + 12] = k6; stage[kd * KP + c + 14] = k7;
                     }
                     context.localBarrier();
-                    for (int dd = 0; dd < CHANNEL_CHUNK; dd++) {
+                    for (int dd0 = 0; dd0 < CHANNEL_CHUNK; dd0 += 4) {
+                      for (int u = 0; u < 4; u++) {                      // four channels per iteration (unrolled)
+                        int dd = dd0 + u;
                         int qAt = (d0 + dd) * QP + r0;
                         float q0 = qT[qAt], q1 = qT[qAt + 1], q2 = qT[qAt + 2], q3 = qT[qAt + 3];
                         int kAt = dd * KP + lane;
@@ -165,6 +184,7 @@ public final class BlockSparseAttention {
                         s24 += q2 * k4; s25 += q2 * k5; s26 += q2 * k6; s27 += q2 * k7;
                         s30 += q3 * k0; s31 += q3 * k1; s32 += q3 * k2; s33 += q3 * k3;
                         s34 += q3 * k4; s35 += q3 * k5; s36 += q3 * k6; s37 += q3 * k7;
+                      }
                     }
                 }
 
@@ -197,10 +217,18 @@ public final class BlockSparseAttention {
                 exchange[(r0 + 2) * LANES + lane] = max8(s20, s21, s22, s23, s24, s25, s26, s27);
                 exchange[(r0 + 3) * LANES + lane] = max8(s30, s31, s32, s33, s34, s35, s36, s37);
                 context.localBarrier();
-                float x0 = rowMax8(exchange, r0 * LANES);
-                float x1 = rowMax8(exchange, (r0 + 1) * LANES);
-                float x2 = rowMax8(exchange, (r0 + 2) * LANES);
-                float x3 = rowMax8(exchange, (r0 + 3) * LANES);
+                int e0 = r0 * LANES;
+                int e1 = (r0 + 1) * LANES;
+                int e2 = (r0 + 2) * LANES;
+                int e3 = (r0 + 3) * LANES;
+                float x0 = max8(exchange[e0], exchange[e0 + 1], exchange[e0 + 2], exchange[e0 + 3],
+                        exchange[e0 + 4], exchange[e0 + 5], exchange[e0 + 6], exchange[e0 + 7]);
+                float x1 = max8(exchange[e1], exchange[e1 + 1], exchange[e1 + 2], exchange[e1 + 3],
+                        exchange[e1 + 4], exchange[e1 + 5], exchange[e1 + 6], exchange[e1 + 7]);
+                float x2 = max8(exchange[e2], exchange[e2 + 1], exchange[e2 + 2], exchange[e2 + 3],
+                        exchange[e2 + 4], exchange[e2 + 5], exchange[e2 + 6], exchange[e2 + 7]);
+                float x3 = max8(exchange[e3], exchange[e3 + 1], exchange[e3 + 2], exchange[e3 + 3],
+                        exchange[e3 + 4], exchange[e3 + 5], exchange[e3 + 6], exchange[e3 + 7]);
                 if (mode == TARGET && lane == 0) {
                     rowMax.set(scratchRow * nb + kBlock, x0);
                     rowMax.set((scratchRow + 1) * nb + kBlock, x1);
@@ -264,17 +292,27 @@ public final class BlockSparseAttention {
                 // O += P · V, V staged 16 keys at a time: v[c · D + d].
                 for (int kc = 0; kc < TILE; kc += KEY_CHUNK) {
                     context.localBarrier();
-                    for (int e = tid; e < KEY_CHUNK * headDim; e += THREADS) {
-                        int c = e / headDim;
-                        int d = e % headDim;
-                        float value = 0f;
-                        if (kc + c < keys) {
-                            value = v.get(((b * seqLen + firstKey + kc + c) * kvHeads + kh) * headDim + d);
+                    // V chunk: work-item t stages channels t, t + 64 of the 16 keys, eight loads in flight.
+                    for (int d = tid; d < headDim; d += THREADS) {
+                        for (int c = 0; c < KEY_CHUNK; c += 8) {
+                            float v0 = v.get((kvRow0 + TornadoMath.min(kc + c, lastKey) * kvHeads) * headDim + d);
+                            float v1 = v.get((kvRow0 + TornadoMath.min(kc + c + 1, lastKey) * kvHeads) * headDim + d);
+                            float v2 = v.get((kvRow0 + TornadoMath.min(kc + c + 2, lastKey) * kvHeads) * headDim + d);
+                            float v3 = v.get((kvRow0 + TornadoMath.min(kc + c + 3, lastKey) * kvHeads) * headDim + d);
+                            float v4 = v.get((kvRow0 + TornadoMath.min(kc + c + 4, lastKey) * kvHeads) * headDim + d);
+                            float v5 = v.get((kvRow0 + TornadoMath.min(kc + c + 5, lastKey) * kvHeads) * headDim + d);
+                            float v6 = v.get((kvRow0 + TornadoMath.min(kc + c + 6, lastKey) * kvHeads) * headDim + d);
+                            float v7 = v.get((kvRow0 + TornadoMath.min(kc + c + 7, lastKey) * kvHeads) * headDim + d);
+                            stage[c * headDim + d] = v0; stage[(c + 1) * headDim + d] = v1;
+                            stage[(c + 2) * headDim + d] = v2; stage[(c + 3) * headDim + d] = v3;
+                            stage[(c + 4) * headDim + d] = v4; stage[(c + 5) * headDim + d] = v5;
+                            stage[(c + 6) * headDim + d] = v6; stage[(c + 7) * headDim + d] = v7;
                         }
-                        stage[c * headDim + d] = value;
                     }
                     context.localBarrier();
-                    for (int c = 0; c < KEY_CHUNK; c++) {
+                    for (int key0 = 0; key0 < KEY_CHUNK; key0 += 2) {
+                      for (int u = 0; u < 2; u++) {                      // two keys per iteration (unrolled)
+                        int c = key0 + u;
                         int pAt = (kc + c) * PT + r0;
                         float p0 = pT[pAt], p1 = pT[pAt + 1], p2 = pT[pAt + 2], p3 = pT[pAt + 3];
                         int vAt = c * headDim + lane;
@@ -308,6 +346,7 @@ public final class BlockSparseAttention {
                             o2c += p2 * vc; o2d += p2 * vd; o2e += p2 * ve; o2f += p2 * vf;
                             o3c += p3 * vc; o3d += p3 * vd; o3e += p3 * ve; o3f += p3 * vf;
                         }
+                      }
                     }
                 }
             }
@@ -320,10 +359,18 @@ public final class BlockSparseAttention {
         exchange[(r0 + 2) * LANES + lane] = l2;
         exchange[(r0 + 3) * LANES + lane] = l3;
         context.localBarrier();
-        l0 = rowSum8(exchange, r0 * LANES);
-        l1 = rowSum8(exchange, (r0 + 1) * LANES);
-        l2 = rowSum8(exchange, (r0 + 2) * LANES);
-        l3 = rowSum8(exchange, (r0 + 3) * LANES);
+        int f0 = r0 * LANES;
+        int f1 = (r0 + 1) * LANES;
+        int f2 = (r0 + 2) * LANES;
+        int f3 = (r0 + 3) * LANES;
+        l0 = sum8(exchange[f0], exchange[f0 + 1], exchange[f0 + 2], exchange[f0 + 3],
+                exchange[f0 + 4], exchange[f0 + 5], exchange[f0 + 6], exchange[f0 + 7]);
+        l1 = sum8(exchange[f1], exchange[f1 + 1], exchange[f1 + 2], exchange[f1 + 3],
+                exchange[f1 + 4], exchange[f1 + 5], exchange[f1 + 6], exchange[f1 + 7]);
+        l2 = sum8(exchange[f2], exchange[f2 + 1], exchange[f2 + 2], exchange[f2 + 3],
+                exchange[f2 + 4], exchange[f2 + 5], exchange[f2 + 6], exchange[f2 + 7]);
+        l3 = sum8(exchange[f3], exchange[f3 + 1], exchange[f3 + 2], exchange[f3 + 3],
+                exchange[f3 + 4], exchange[f3 + 5], exchange[f3 + 6], exchange[f3 + 7]);
         if (r0 < rows) {
             int at = ((b * seqLen + firstRow + r0) * qHeads + h) * headDim + lane;
             float inv = l0 > 0f ? 1f / l0 : 0f;
@@ -430,11 +477,7 @@ public final class BlockSparseAttention {
                 TornadoMath.max(TornadoMath.max(e, f), TornadoMath.max(g, h)));
     }
 
-    static float rowMax8(float[] x, int at) {
-        return max8(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7]);
-    }
-
-    static float rowSum8(float[] x, int at) {
-        return ((x[at] + x[at + 1]) + (x[at + 2] + x[at + 3])) + ((x[at + 4] + x[at + 5]) + (x[at + 6] + x[at + 7]));
+    static float sum8(float a, float b, float c, float d, float e, float f, float g, float h) {
+        return ((a + b) + (c + d)) + ((e + f) + (g + h));
     }
 }

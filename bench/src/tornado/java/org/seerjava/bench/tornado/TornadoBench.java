@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.IntStream;
+import org.seerjava.gpu.AttentionKernel;
 import org.seerjava.gpu.CudaContext;
 import org.seerjava.gpu.DeviceBuffer;
 import org.seerjava.gpu.Event;
@@ -162,8 +163,8 @@ public final class TornadoBench {
             qb.copyFrom(q.getSegment());
             kb.copyFrom(k.getSegment());
             vb.copyFrom(v.getSegment());
-            Kernel f32 = SeerKernels.attentionF32("sparse", D, BLOCK).kernel();
-            KernelSpec.Launch l = SeerKernels.attentionF32Launch(nb, H, 1, BLOCK);
+            Kernel f32 = AttentionKernel.SPARSE_F32.spec(D, BLOCK, 0).kernel();
+            KernelSpec.Launch l = AttentionKernel.SPARSE_F32.launch(nb, H, 1, D, BLOCK, 0);
             double ms = time(s, reps, () -> f32.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
                     l.sharedBytes(), qb, kb, vb, mb, ob, n, H, H, nb, (float) scale));
             rows.add(new Row("block-sparse attention, CUDA fp32 kernel", n, mask.density(), ms, flops / ms / 1e9,
@@ -184,8 +185,8 @@ public final class TornadoBench {
         try (DeviceBuffer qb = DeviceBuffer.of(bf16(q)); DeviceBuffer kb = DeviceBuffer.of(bf16(k));
              DeviceBuffer vb = DeviceBuffer.of(bf16(v)); DeviceBuffer ob = DeviceBuffer.allocate(elems * 2);
              DeviceBuffer mb = DeviceBuffer.of(bits)) {
-            Kernel bf = SeerKernels.attentionBf16("sparse", D).kernel();
-            KernelSpec.Launch l = SeerKernels.attentionBf16Launch(nb, H, 1, D);
+            Kernel bf = AttentionKernel.SPARSE_SM80.spec(D).kernel();
+            KernelSpec.Launch l = AttentionKernel.SPARSE_SM80.launch(nb, H, 1, D);
             double ms = time(s, reps, () -> bf.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
                     l.sharedBytes(), qb, kb, vb, mb, ob, n, H, H, nb, (float) (scale * SeerKernels.LOG2E)));
             rows.add(new Row("block-sparse attention, CUDA bf16 tensor-core kernel", n, mask.density(), ms,

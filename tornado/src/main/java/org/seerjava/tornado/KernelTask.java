@@ -69,6 +69,26 @@ public record KernelTask(String name, Object function, Object[] args, Grid grid)
         return new KernelTask(name, kernel, new Object[] {context, a2, a3, a4, a5, a6, a7}, grid);
     }
 
+    /** A {@code KernelContext} kernel of 8 arguments (the context first) launched on {@code grid}. */
+    public static <T2, T3, T4, T5, T6, T7, T8> KernelTask kernel(
+            String name, Grid grid, TornadoFunctions.Task8<KernelContext, T2, T3, T4, T5, T6, T7, T8> kernel,
+            KernelContext context, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8) {
+        if (grid == null) {
+            throw new IllegalArgumentException("KernelContext task " + name + " needs a grid");
+        }
+        return new KernelTask(name, kernel, new Object[] {context, a2, a3, a4, a5, a6, a7, a8}, grid);
+    }
+
+    /** A {@code KernelContext} kernel of 9 arguments (the context first) launched on {@code grid}. */
+    public static <T2, T3, T4, T5, T6, T7, T8, T9> KernelTask kernel(
+            String name, Grid grid, TornadoFunctions.Task9<KernelContext, T2, T3, T4, T5, T6, T7, T8, T9> kernel,
+            KernelContext context, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9) {
+        if (grid == null) {
+            throw new IllegalArgumentException("KernelContext task " + name + " needs a grid");
+        }
+        return new KernelTask(name, kernel, new Object[] {context, a2, a3, a4, a5, a6, a7, a8, a9}, grid);
+    }
+
     /** A {@code KernelContext} kernel of 15 arguments (the context first) launched on {@code grid}. */
     public static <T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15> KernelTask kernel(
             String name, Grid grid, TornadoFunctions.Task15<KernelContext, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15> kernel,

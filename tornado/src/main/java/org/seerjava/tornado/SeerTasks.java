@@ -120,8 +120,10 @@ public final class SeerTasks {
                 half));
         tasks.add(KernelTask.parallel("ropeK", Rope::rotateBlocks, g.kGate(), g.ropeTable(), B * nb, nb, keyHeads,
                 Dg, half));
-        tasks.add(KernelTask.parallel("logits", AttnGate::logits, g.qGate(), g.kGate(), g.logits(), B, nb, Hq,
-                keyHeads, Dg, (float) cfg.scale()));
+        int tiles = Math.ceilDiv(nb, AttnGate.LOGIT_TILE);
+        tasks.add(KernelTask.kernel("logits", Grid.groups3D(tiles * tiles, Hq, B,
+                        AttnGate.LOGIT_TILE * AttnGate.LOGIT_TILE), AttnGate::logits, new KernelContext(), g.qGate(),
+                g.kGate(), g.logits(), nb, Hq, keyHeads, Dg, (float) cfg.scale()));
         if (softmax) {
             tasks.add(KernelTask.parallel("softmax", AttnGate::softmaxRows, g.logits(), B * Hq * nb, nb));
         }
@@ -131,6 +133,15 @@ public final class SeerTasks {
     /** {@link BlockSelection}: {@code scores [rows = batch·heads·blocks, blocks]} to {@code mask}. */
     public static KernelTask select(String name, FloatArray scores, ByteArray mask, int batch, int heads,
                                     int blocks, SelectionRule rule) {
+        return select(name, scores, mask, batch, heads, blocks, rule, false);
+    }
+
+    /**
+     * As {@link #select(String, FloatArray, ByteArray, int, int, int, SelectionRule)}; {@code causalLogits} says the
+     * scores are the gate's block-causal logits, which lets top-k rank only the blocks j ≤ i (same mask).
+     */
+    public static KernelTask select(String name, FloatArray scores, ByteArray mask, int batch, int heads,
+                                    int blocks, SelectionRule rule, boolean causalLogits) {
         long rows = (long) batch * heads * blocks;
         Checks.arraySize("block map [B, H, nb, nb]", rows * blocks);
         int dense = rule.lastBlockDense() ? 1 : 0;
@@ -144,7 +155,8 @@ public final class SeerTasks {
                             + BlockSelection.TOPK_MAX_BLOCKS + " blocks in local memory, got nb = " + blocks);
                 }
                 yield KernelTask.kernel(name, Grid.groups1D(rows, BlockSelection.TOPK_THREADS),
-                        BlockSelection::topK, new KernelContext(), scores, mask, blocks, t.k(blocks), dense, diagonal);
+                        BlockSelection::topK, new KernelContext(), scores, mask, blocks, t.k(blocks), dense, diagonal,
+                        causalLogits ? 1 : 0);
             }
         };
     }

@@ -82,7 +82,7 @@ public final class TornadoPrefill implements AutoCloseable {
                 (long) shape.batch() * shape.qHeads() * nb * nb));
         boolean softmax = rule instanceof SelectionRule.Threshold;
         List<KernelTask> list = new ArrayList<>(SeerTasks.gate(q, k, g, shape, gate, softmax));
-        list.add(SeerTasks.select("select", g.logits(), mask, shape.batch(), shape.qHeads(), nb, rule));
+        list.add(SeerTasks.select("select", g.logits(), mask, shape.batch(), shape.qHeads(), nb, rule, !softmax));
         list.add(SeerTasks.attention("attention", qRope, kRope, v, mask, out, shape, gate.blockSize(), scale,
                 BlockSparseAttention.SPARSE));
         this.tasks = List.copyOf(list);

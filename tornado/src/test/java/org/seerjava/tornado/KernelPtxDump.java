@@ -34,6 +34,10 @@ public final class KernelPtxDump {
         float[] scores = new float[4 * nb * nb];
         e.gateScores(q, k, g.hasQLinear(d) ? new float[g.qWeightElements(s)] : null,
                 new float[g.kWeightElements(s)], scores, s, g, true);
+        try (TornadoPrefill prefill = new TornadoPrefill(s, g, g.hasQLinear(d) ? new float[g.qWeightElements(s)] : null,
+                new float[g.kWeightElements(s)], new SelectionRule.TopK(0.3, false, true), 0.1, true, false)) {
+            prefill.run(q, k, q, k, k, out);
+        }
         for (SelectionRule rule : new SelectionRule[] {new SelectionRule.TopK(0.3, true, true),
                                                        new SelectionRule.Threshold(0.3, true, true)}) {
             try {

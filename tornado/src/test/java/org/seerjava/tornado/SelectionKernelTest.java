@@ -51,6 +51,27 @@ class SelectionKernelTest {
     }
 
     @Test
+    void topKOnCausalLogitsRanksOnlyTheCausalBlocksAndGivesTheSameMask() {
+        Random random = new Random(12);
+        for (int nb : new int[] {1, 3, 9, 40}) {
+            float[] logits = new float[2 * nb * nb];
+            for (int i = 0; i < logits.length; i++) {
+                int kBlock = i % nb;
+                int qBlock = (i / nb) % nb;
+                logits[i] = kBlock > qBlock ? -Float.MAX_VALUE : random.nextInt(5) - 2f;    // ties below
+            }
+            for (SelectionRule rule : new SelectionRule[] {new SelectionRule.TopK(0.2, true, false),
+                                                           new SelectionRule.TopK(0.6, false, true),
+                                                           new SelectionRule.TopK(1.0, false, false)}) {
+                ByteArray mask = new ByteArray(logits.length);
+                KernelEmulator.run(SeerTasks.select("select", TestData.buffer(logits), mask, 1, 2, nb, rule, true));
+                BlockMask ref = BlockSelection.select(Floats.toDouble(logits), 1, 2, nb, rule);
+                assertThat(Buffers.toBytes(mask)).as("nb %d, %s", nb, rule).isEqualTo(ref.toBytes());
+            }
+        }
+    }
+
+    @Test
     void thresholdComparesInFloat64() {
         // 0.1f is 0.100000001…: above the float64 threshold 0.1, although (float) 0.1 == 0.1f
         float[] scores = {0.1f};

@@ -1,5 +1,6 @@
 package org.seerjava.tornado.kernels;
 
+import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.annotations.Parallel;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -21,49 +22,109 @@ public final class AttnGate {
     private AttnGate() {
     }
 
+    /** Rows of {@link #multiHeadLinear} per work-item (each weight read feeds this many multiply-adds). */
+    public static final int LINEAR_ROWS = 4;
+
     /**
      * {@link org.seerjava.reference.AttnGate#multiHeadLinear}: {@code y[r, oh, o] = Σ_in x[r, oh / repeat, in] ·
-     * w[oh, in, o]}, one work-item per output; {@code x [rows, inHeads, in]}, {@code w [outHeads, in, out]}.
+     * w[oh, in, o]}, {@code x [rows, inHeads, in]}, {@code w [outHeads, in, out]}. One work-item per output channel o
+     * of {@link #LINEAR_ROWS} consecutive rows: neighbouring work-items read neighbouring weights, and each weight is
+     * read once for the four rows.
      */
     public static void multiHeadLinear(FloatArray x, FloatArray w, FloatArray y, int rows, int inHeads, int outHeads,
                                        int in, int out, int repeat) {
-        for (@Parallel int i = 0; i < rows * outHeads * out; i++) {
+        int rowGroups = (rows + LINEAR_ROWS - 1) / LINEAR_ROWS;
+        for (@Parallel int i = 0; i < rowGroups * outHeads * out; i++) {
             int o = i % out;
             int oh = (i / out) % outHeads;
-            int r = i / (out * outHeads);
-            int xBase = (r * inHeads + oh / repeat) * in;
-            float acc = 0f;
+            int r0 = (i / (out * outHeads)) * LINEAR_ROWS;
+            int last = rows - 1;
+            int x0 = (TornadoMath.min(r0, last) * inHeads + oh / repeat) * in;       // rows past the end repeat
+            int x1 = (TornadoMath.min(r0 + 1, last) * inHeads + oh / repeat) * in;   // the last one (not written)
+            int x2 = (TornadoMath.min(r0 + 2, last) * inHeads + oh / repeat) * in;
+            int x3 = (TornadoMath.min(r0 + 3, last) * inHeads + oh / repeat) * in;
+            float a0 = 0f;
+            float a1 = 0f;
+            float a2 = 0f;
+            float a3 = 0f;
             for (int j = 0; j < in; j++) {
-                acc += x.get(xBase + j) * w.get((oh * in + j) * out + o);
+                float wj = w.get((oh * in + j) * out + o);
+                a0 += x.get(x0 + j) * wj;
+                a1 += x.get(x1 + j) * wj;
+                a2 += x.get(x2 + j) * wj;
+                a3 += x.get(x3 + j) * wj;
             }
-            y.set(i, acc);
+            int at = (r0 * outHeads + oh) * out + o;                 // y[r, oh, o]; the next row is outHeads·out on
+            y.set(at, a0);
+            if (r0 + 1 < rows) {
+                y.set(at + outHeads * out, a1);
+            }
+            if (r0 + 2 < rows) {
+                y.set(at + 2 * outHeads * out, a2);
+            }
+            if (r0 + 3 < rows) {
+                y.set(at + 3 * outHeads * out, a3);
+            }
         }
     }
+
+    /** Query and key blocks of a {@link #logits} tile (a work-group of LOGIT_TILE² work-items). */
+    public static final int LOGIT_TILE = 16;
+    /** Gate channels staged in local memory at a time by {@link #logits}. */
+    public static final int LOGIT_CHUNK = 32;
 
     /**
      * The block-causal logits of {@link org.seerjava.reference.AttnGate#forward}: {@code logits [B, Hq, nb, nb]} from
      * {@code qGate [B, nb, Hq, Dg]} and {@code kGate [B, nb, keyHeads, Dg]}; query head h reads key head
-     * {@code h / (Hq / keyHeads)}; {@link #MASKED_LOGIT} above the diagonal.
+     * {@code h / (Hq / keyHeads)}; {@link #MASKED_LOGIT} above the diagonal. One work-group per 16 × 16 tile of
+     * (query block i, key block j) of a head and sequence; the tile's 16 query and 16 key vectors are staged in
+     * local memory 32 channels at a time, and each work-item forms one dot product. Tiles wholly above the
+     * diagonal only write {@link #MASKED_LOGIT}. Grid: {@code T² · 256} × Hq × B, T = ceil(nb / 16).
      */
-    public static void logits(FloatArray qGate, FloatArray kGate, FloatArray logits, int batch, int nb, int qHeads,
-                              int keyHeads, int dg, float scale) {
-        int group = qHeads / keyHeads;
-        for (@Parallel int i = 0; i < batch * qHeads * nb * nb; i++) {
-            int kBlock = i % nb;
-            int qBlock = (i / nb) % nb;
-            int h = (i / (nb * nb)) % qHeads;
-            int b = i / (nb * nb * qHeads);
+    public static void logits(KernelContext context, FloatArray qGate, FloatArray kGate, FloatArray logits, int nb,
+                              int qHeads, int keyHeads, int dg, float scale) {
+        float[] qs = context.allocateFloatLocalArray(LOGIT_TILE * (LOGIT_CHUNK + 1));
+        float[] ks = context.allocateFloatLocalArray(LOGIT_TILE * (LOGIT_CHUNK + 1));
+        int tiles = (nb + LOGIT_TILE - 1) / LOGIT_TILE;
+        int ti = context.groupIdx / tiles;
+        int tj = context.groupIdx % tiles;
+        int h = context.groupIdy;
+        int b = context.groupIdz;
+        int kh = h / (qHeads / keyHeads);
+        int tid = context.localIdx;
+        int qBlock = ti * LOGIT_TILE + tid / LOGIT_TILE;
+        int kBlock = tj * LOGIT_TILE + tid % LOGIT_TILE;
+        float dot = 0f;
+        if (tj <= ti) {                                   // the same for the whole work-group
+            // staging: work-item t loads channel t % 32 of vectors t / 32 and t / 32 + 8 of the tile
+            int row = tid / LOGIT_CHUNK;
+            int channel = tid % LOGIT_CHUNK;
+            int qa = TornadoMath.min(ti * LOGIT_TILE + row, nb - 1);
+            int qb = TornadoMath.min(ti * LOGIT_TILE + row + 8, nb - 1);
+            int ka = TornadoMath.min(tj * LOGIT_TILE + row, nb - 1);
+            int kb = TornadoMath.min(tj * LOGIT_TILE + row + 8, nb - 1);
+            for (int d0 = 0; d0 < dg; d0 += LOGIT_CHUNK) {
+                int d = TornadoMath.min(d0 + channel, dg - 1);
+                float zero = d0 + channel < dg ? 1f : 0f;             // channels past Dg count as zero
+                context.localBarrier();
+                qs[row * (LOGIT_CHUNK + 1) + channel] = qGate.get(((b * nb + qa) * qHeads + h) * dg + d) * zero;
+                qs[(row + 8) * (LOGIT_CHUNK + 1) + channel] = qGate.get(((b * nb + qb) * qHeads + h) * dg + d) * zero;
+                ks[row * (LOGIT_CHUNK + 1) + channel] = kGate.get(((b * nb + ka) * keyHeads + kh) * dg + d);
+                ks[(row + 8) * (LOGIT_CHUNK + 1) + channel] = kGate.get(((b * nb + kb) * keyHeads + kh) * dg + d);
+                context.localBarrier();
+                int qAt = (tid / LOGIT_TILE) * (LOGIT_CHUNK + 1);
+                int kAt = (tid % LOGIT_TILE) * (LOGIT_CHUNK + 1);
+                for (int dd = 0; dd < LOGIT_CHUNK; dd++) {
+                    dot += qs[qAt + dd] * ks[kAt + dd];
+                }
+            }
+        }
+        if (qBlock < nb && kBlock < nb) {
             float value = MASKED_LOGIT;
             if (kBlock <= qBlock) {
-                int qBase = ((b * nb + qBlock) * qHeads + h) * dg;
-                int kBase = ((b * nb + kBlock) * keyHeads + h / group) * dg;
-                float dot = 0f;
-                for (int d = 0; d < dg; d++) {
-                    dot += qGate.get(qBase + d) * kGate.get(kBase + d);
-                }
                 value = dot * scale;
             }
-            logits.set(i, value);
+            logits.set(((b * qHeads + h) * nb + qBlock) * nb + kBlock, value);
         }
     }
 

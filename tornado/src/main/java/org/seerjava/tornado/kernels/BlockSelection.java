@@ -38,10 +38,12 @@ public final class BlockSelection {
      * Keeps the k highest scores of each row, ties to the lower block index (the reference's k rounds of argmax):
      * entry j is kept when fewer than k entries x beat it, {@code s_x > s_j} or {@code s_x = s_j} with x &lt; j.
      * One work-group of {@link #TOPK_THREADS} per row; the row is staged in local memory and every work-item ranks
-     * the entries {@code j ≡ localId (mod TOPK_THREADS)} against it.
+     * the entries {@code j ≡ localId (mod TOPK_THREADS)} against it. With {@code causal = 1} the scores must be the
+     * gate's block-causal logits (−float32 max above the diagonal, finite below): then only j, x ≤ i can matter (a
+     * masked entry never beats a real one, and j &gt; i is dropped anyway), and only those are ranked.
      */
     public static void topK(KernelContext context, FloatArray scores, ByteArray mask, int nb, int k,
-                            int lastBlockDense, int keepDiagonal) {
+                            int lastBlockDense, int keepDiagonal, int causal) {
         float[] row = context.allocateFloatLocalArray(TOPK_MAX_BLOCKS);
         int r = context.groupIdx;
         int tid = context.localIdx;
@@ -51,10 +53,11 @@ public final class BlockSelection {
             row[j] = scores.get(base + j);
         }
         context.localBarrier();
+        int limit = causal != 0 ? qBlock + 1 : nb;
         for (int j = tid; j < nb; j += TOPK_THREADS) {
             float sj = row[j];
-            int rank = 0;
-            for (int x = 0; x < nb && rank < k; x++) {
+            int rank = j < limit ? 0 : k;
+            for (int x = 0; x < limit && rank < k; x++) {
                 float sx = row[x];
                 if (sx > sj || (sx == sj && x < j)) {
                     rank++;

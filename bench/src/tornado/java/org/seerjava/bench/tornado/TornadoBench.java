@@ -83,12 +83,12 @@ public final class TornadoBench {
             }
         }
         TornadoRuntimeStatus.require();
-        CudaContext cuda = CudaContext.get();
+        String cuda = prefillOnly ? "not used (--prefill-only)" : CudaContext.get().toString();
         out.printf("TornadoVM: %s%nCUDA: %s%n%s, B = 1, H = %d, D = %d, block %d, fp32 peak %.1f TFLOP/s%n%n",
                 TornadoRuntimeStatus.describeDevice(), cuda, Instant.now(), H, D, BLOCK, FP32_PEAK_TFLOPS);
         List<Row> rows = new ArrayList<>();
         boolean agree = true;
-        try (Stream stream = new Stream()) {
+        try (Stream stream = prefillOnly ? null : new Stream()) {
             for (int n : prefillOnly ? new int[0] : sizes) {
                 AttentionShape shape = new AttentionShape(1, n, H, H, D);
                 FloatArray q = uniform(shape.qElements(), 1);

@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
                 "  seer bench --backend cuda --model-shape llama-3.1-8b --random-weights",
                 "  seer bench --backend cuda --model-shape llama-3.2-1b --random-weights \\",
                 "      --sizes 8192,32768",
-                "  seer bench --backend tornado                 # TornadoVM next to the CUDA kernels"})
+                "  seer bench --backend tornado   # TornadoVM next to CUDA (TORNADOVM_HOME)"})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

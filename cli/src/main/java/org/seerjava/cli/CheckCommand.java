@@ -21,7 +21,7 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {"", "Examples:",
                 "  seer check                      # golden-data/ through the reference",
                 "  seer check --backend cpu        # the same through the Vector API engine",
-                "  seer check --backend tornado    # the TornadoVM engine (TORNADOVM_HOME set, an NVIDIA GPU)",
+                "  seer check --backend tornado    # TornadoVM engine (needs TORNADOVM_HOME)",
                 "  seer check path/to/goldens      # every *.safetensors golden file of a folder"})
 final class CheckCommand implements Callable<Integer> {
     @Spec

@@ -87,13 +87,7 @@ public final class AdamW {
      * @return the norm before clipping
      */
     public static double clipGradNorm(List<double[]> grads, double maxNorm) {
-        double sq = 0;
-        for (double[] g : grads) {
-            for (double x : g) {
-                sq += x * x;
-            }
-        }
-        double norm = Math.sqrt(sq);
+        double norm = gradNorm(grads);
         double coef = maxNorm / (norm + 1e-6);
         if (coef < 1) {
             for (double[] g : grads) {
@@ -103,5 +97,16 @@ public final class AdamW {
             }
         }
         return norm;
+    }
+
+    /** The global gradient norm ‖g‖₂ over all arrays. */
+    public static double gradNorm(List<double[]> grads) {
+        double sq = 0;
+        for (double[] g : grads) {
+            for (double x : g) {
+                sq += x * x;
+            }
+        }
+        return Math.sqrt(sq);
     }
 }

@@ -1,15 +1,8 @@
 package org.seerjava.gate;
 
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.seerjava.model.LlamaModel;
 import org.seerjava.reference.GateType;
@@ -47,7 +40,7 @@ public final class Distill {
             DistillationTrainer trainer = new DistillationTrainer(gates,
                     new DistillationTrainer.Settings(o.steps(), o.lr(), o.warmup(), o.weightDecay(),
                             o.maxGradNorm()), AdamW.Settings.defaults(o.weightDecay()));
-            Map<String, String> meta = DistillationTrainer.metadata(metadataOf(o));
+            DistillOutput output = new DistillOutput(o, "seer-java DistillationTrainer");
 
             DistillationTrainer.BatchSource source;
             long tokensPerStep;
@@ -86,66 +79,14 @@ public final class Distill {
                 };
             }
             tokensPerStep = (long) o.batch() * o.seqLen();   // tokens of the windows each step trains on
-            DistillationTrainer.StepListener listener = (log, g) -> {
-                if (o.outputDir() != null && o.checkpointEvery() > 0 && (log.step() + 1) % o.checkpointEvery() == 0
-                        && log.step() + 1 < o.steps()) {
-                    Map<String, String> m = new LinkedHashMap<>(meta);
-                    m.put("distill_steps", Integer.toString(log.step() + 1));
-                    g.save(outputDirectory(o).resolve("checkpoint-step" + (log.step() + 1) + ".safetensors"), m);
-                }
-            };
+            DistillationTrainer.StepListener listener = (log, g) -> output.afterStep(g, log.step() + 1);
             List<DistillationTrainer.StepLog> history;
             try (Progress p = o.progress() ? Progress.stderr("distil", o.steps())
                     : Progress.silent("distil", o.steps())) {
                 history = trainer.train(source, tokensPerStep, p, listener);
             }
-            Path gateFile = null;
-            double seconds = (System.nanoTime() - start) / 1e9;
-            if (o.outputDir() != null) {
-                Map<String, String> m = new LinkedHashMap<>(meta);
-                m.put("distill_steps", Integer.toString(o.steps()));
-                m.put("distill_seconds", String.format(java.util.Locale.ROOT, "%.1f", seconds));
-                gateFile = outputDirectory(o).resolve("gates.safetensors");
-                gates.save(gateFile, m);
-                writeHistory(outputDirectory(o).resolve("history.json"), o, history, seconds);
-            }
+            Path gateFile = output.finish(gates, history, (System.nanoTime() - start) / 1e9);
             return new Result(gates, history, (System.nanoTime() - start) / 1e9, gateFile);
-        }
-    }
-
-    private static Path outputDirectory(DistillOptions o) {
-        try {
-            return Files.createDirectories(o.outputDir());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create output directory " + o.outputDir(), e);
-        }
-    }
-
-    static Map<String, Object> metadataOf(DistillOptions o) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("seq_len", o.seqLen());
-        m.put("batch", o.batch());
-        m.put("lr", o.lr());
-        m.put("warmup", o.warmup());
-        m.put("weight_decay", o.weightDecay());
-        m.put("seed", o.seed());
-        m.put("pool_windows", o.poolWindows());
-        m.put("corpus", o.corpus().getFileName().toString());
-        m.put("trainer", "seer-java DistillationTrainer");
-        return m;
-    }
-
-    private static void writeHistory(Path file, DistillOptions o, List<DistillationTrainer.StepLog> history,
-                                     double seconds) {
-        Map<String, Object> root = new LinkedHashMap<>();
-        root.put("options", metadataOf(o));
-        root.put("steps", o.steps());
-        root.put("seconds", seconds);
-        root.put("history", history);
-        try {
-            JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(file.toFile(), root);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
         }
     }
 }

@@ -51,6 +51,16 @@ public final class DistillationTrainer {
 
     /** One logged step. */
     public record StepLog(int step, double lr, double loss, double gradNorm, double seconds, double tokensPerSecond) {
+        /** This step's log with the time since training began and the tokens trained on by then. */
+        public StepLog timed(double seconds, long tokens) {
+            return new StepLog(step, lr, loss, gradNorm, seconds, seconds > 0 ? tokens / seconds : 0);
+        }
+
+        /** The progress line of the step, with {@code average}, the running average of the loss. */
+        public String progressLine(double average) {
+            return String.format(Locale.ROOT, "loss %.4f (avg %.4f) lr %.2e |g| %.3f %.0f tok/s", loss, average, lr,
+                    gradNorm, tokensPerSecond);
+        }
     }
 
     /** Loss (×10, summed over layers, averaged over windows) and its gradient per parameter array. */
@@ -172,14 +182,24 @@ public final class DistillationTrainer {
         return DistillationLoss.GATE_LOSS_SCALE * sum / windows.size();
     }
 
-    /** One optimiser step on a batch: loss and gradients, clipping, AdamW. */
-    public StepLog step(int step, List<GateSample[]> batch, double seconds, double tokensPerSecond) {
+    /** One optimiser step on a batch: loss and gradients, then {@link #update}. The log has no time yet. */
+    public StepLog step(int step, List<GateSample[]> batch) {
         BatchResult r = lossAndGradients(gates, batch);
-        double norm = settings.maxGradNorm() > 0 ? AdamW.clipGradNorm(r.gradients(), settings.maxGradNorm())
-                : norm(r.gradients());
+        return update(step, r.loss(), r.gradients());
+    }
+
+    /**
+     * The optimiser's part of a step, once the loss and the gradients of a batch are known (from
+     * {@link #lossAndGradients}, or computed on a device in the order of {@link #parameters}): global gradient-norm
+     * clipping when {@code maxGradNorm} &gt; 0, the step's learning rate, AdamW. The log has no time yet
+     * ({@link StepLog#timed}).
+     */
+    public StepLog update(int step, double loss, List<double[]> gradients) {
+        double norm = settings.maxGradNorm() > 0 ? AdamW.clipGradNorm(gradients, settings.maxGradNorm())
+                : AdamW.gradNorm(gradients);
         double lr = schedule.at(step);
-        optimizer.step(r.gradients(), lr);
-        return new StepLog(step, lr, r.loss(), norm, seconds, tokensPerSecond);
+        optimizer.step(gradients, lr);
+        return new StepLog(step, lr, loss, norm, 0, 0);
     }
 
     /**
@@ -196,16 +216,11 @@ public final class DistillationTrainer {
         for (int s = 0; s < settings.steps(); s++) {
             List<GateSample[]> batch = source.batch(s);
             tokens += tokensPerStep;
-            double elapsed = (System.nanoTime() - start) / 1e9;
-            StepLog log = step(s, batch, elapsed, elapsed > 0 ? tokens / elapsed : 0);
-            elapsed = (System.nanoTime() - start) / 1e9;
-            log = new StepLog(log.step(), log.lr(), log.loss(), log.gradNorm(), elapsed,
-                    elapsed > 0 ? tokens / elapsed : 0);
+            StepLog log = step(s, batch).timed((System.nanoTime() - start) / 1e9, tokens);
             history.add(log);
             ema = Double.isNaN(ema) ? log.loss() : 0.9 * ema + 0.1 * log.loss();
             if (progress != null) {
-                progress.update(s + 1, String.format(Locale.ROOT, "loss %.4f (avg %.4f) lr %.2e |g| %.3f %.0f tok/s",
-                        log.loss(), ema, log.lr(), log.gradNorm(), log.tokensPerSecond()));
+                progress.update(s + 1, log.progressLine(ema));
             }
             if (listener != null) {
                 listener.afterStep(log, gates);
@@ -270,13 +285,4 @@ public final class DistillationTrainer {
         }
     }
 
-    private static double norm(List<double[]> grads) {
-        double sq = 0;
-        for (double[] g : grads) {
-            for (double x : g) {
-                sq += x * x;
-            }
-        }
-        return Math.sqrt(sq);
-    }
 }

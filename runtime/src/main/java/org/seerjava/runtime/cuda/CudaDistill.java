@@ -1,25 +1,17 @@
 package org.seerjava.runtime.cuda;
 
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.seerjava.gate.AdamW;
 import org.seerjava.gate.Distill;
 import org.seerjava.gate.DistillOptions;
+import org.seerjava.gate.DistillOutput;
 import org.seerjava.gate.DistillationTrainer;
 import org.seerjava.gate.GateParameters;
 import org.seerjava.gate.GateSet;
 import org.seerjava.gate.GateSpec;
-import org.seerjava.gate.LrSchedule;
 import org.seerjava.gate.ModelDims;
 import org.seerjava.gate.Progress;
 import org.seerjava.gpu.llm.Decoder;
@@ -36,7 +28,8 @@ import org.seerjava.runtime.RuntimeOptions;
  * {@link Distill} (module gate), with the frozen model's forward, the fused dense attention + pooled target, the
  * pooling of the pre-RoPE q and k, and the gate's forward, loss and backward all on the device
  * ({@link Decoder} in capture mode, {@link GateTraining}); the AdamW update of the small gate weights stays on the
- * host in float64 ({@link AdamW}, gradient clipping, {@link LrSchedule}) as in the CPU trainer.
+ * host in float64, through the CPU trainer's own {@link DistillationTrainer#update} (gradient clipping, the learning
+ * rate schedule, {@link AdamW}), and the files are written by {@link DistillOutput} as the CPU trainer's are.
  */
 public final class CudaDistill {
     private CudaDistill() {
@@ -58,15 +51,13 @@ public final class CudaDistill {
         GateSet gates = GateSet.init(spec, o.seed());
         byte[] corpus = DistillationTrainer.readCorpus(o.corpus());
         SplittableRandom windows = new SplittableRandom(o.seed() * 0x9E3779B97F4A7C15L + 1);
-        List<double[]> params = DistillationTrainer.parameters(gates);
         List<double[]> grads = new ArrayList<>();
-        for (double[] p : params) {
+        for (double[] p : DistillationTrainer.parameters(gates)) {
             grads.add(new double[p.length]);
         }
-        AdamW optimizer = new AdamW(params, AdamW.Settings.defaults(o.weightDecay()));
-        LrSchedule schedule = new LrSchedule(o.lr(), o.warmup(), o.steps());
-        Map<String, String> meta = new LinkedHashMap<>();
-        metadata(o).forEach((k, v) -> meta.put(k, String.valueOf(v)));
+        DistillationTrainer trainer = new DistillationTrainer(gates, new DistillationTrainer.Settings(o.steps(), o.lr(),
+                o.warmup(), o.weightDecay(), o.maxGradNorm()), AdamW.Settings.defaults(o.weightDecay()));
+        DistillOutput output = new DistillOutput(o, "seer-java CudaDistill (GPU)");
         List<DistillationTrainer.StepLog> history = new ArrayList<>();
         List<List<LayerCapture>> pool = new ArrayList<>();
         try (Decoder dec = new Decoder(rt.weightsForTest(), rt.invFreqForTest(), o.seqLen(), rt.prefillChunk());
@@ -107,22 +98,11 @@ public final class CudaDistill {
                         }
                         tokens += tokensPerStep;
                         double loss = lossAndGradients(gt, gates, batch, grads);
-                        double norm = o.maxGradNorm() > 0 ? AdamW.clipGradNorm(grads, o.maxGradNorm()) : norm(grads);
-                        double lr = schedule.at(step);
-                        optimizer.step(grads, lr);
-                        double elapsed = (System.nanoTime() - t0) / 1e9;
-                        var log = new DistillationTrainer.StepLog(step, lr, loss, norm, elapsed,
-                                elapsed > 0 ? tokens / elapsed : 0);
+                        var log = trainer.update(step, loss, grads).timed((System.nanoTime() - t0) / 1e9, tokens);
                         history.add(log);
                         ema = Double.isNaN(ema) ? loss : 0.9 * ema + 0.1 * loss;
-                        p.update(step + 1, String.format(Locale.ROOT, "loss %.4f (avg %.4f) lr %.2e |g| %.3f %.0f tok/s",
-                                loss, ema, lr, norm, log.tokensPerSecond()));
-                        if (o.outputDir() != null && o.checkpointEvery() > 0 && (step + 1) % o.checkpointEvery() == 0
-                                && step + 1 < o.steps()) {
-                            Map<String, String> m = new LinkedHashMap<>(meta);
-                            m.put("distill_steps", Integer.toString(step + 1));
-                            gates.save(directory(o).resolve("checkpoint-step" + (step + 1) + ".safetensors"), m);
-                        }
+                        p.update(step + 1, log.progressLine(ema));
+                        output.afterStep(gates, step + 1);
                     } finally {
                         for (List<LayerCapture> c : fresh) {
                             c.forEach(LayerCapture::close);
@@ -136,15 +116,7 @@ public final class CudaDistill {
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        Path gateFile = null;
-        if (o.outputDir() != null) {
-            Map<String, String> m = new LinkedHashMap<>(meta);
-            m.put("distill_steps", Integer.toString(o.steps()));
-            m.put("distill_seconds", String.format(Locale.ROOT, "%.1f", seconds));
-            gateFile = directory(o).resolve("gates.safetensors");
-            gates.save(gateFile, m);
-            writeHistory(directory(o).resolve("history.json"), o, history, seconds);
-        }
+        Path gateFile = output.finish(gates, history, seconds);
         return new Distill.Result(gates, history, seconds, gateFile);
     }
 
@@ -195,52 +167,6 @@ public final class CudaDistill {
     private static void copy(float[] from, double[] into) {
         for (int i = 0; i < into.length; i++) {
             into[i] = from[i];
-        }
-    }
-
-    private static double norm(List<double[]> grads) {
-        double sq = 0;
-        for (double[] g : grads) {
-            for (double x : g) {
-                sq += x * x;
-            }
-        }
-        return Math.sqrt(sq);
-    }
-
-    private static Path directory(DistillOptions o) {
-        try {
-            return Files.createDirectories(o.outputDir());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create output directory " + o.outputDir(), e);
-        }
-    }
-
-    static Map<String, Object> metadata(DistillOptions o) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("seq_len", o.seqLen());
-        m.put("batch", o.batch());
-        m.put("lr", o.lr());
-        m.put("warmup", o.warmup());
-        m.put("weight_decay", o.weightDecay());
-        m.put("seed", o.seed());
-        m.put("pool_windows", o.poolWindows());
-        m.put("corpus", o.corpus().getFileName().toString());
-        m.put("trainer", "seer-java CudaDistill (GPU)");
-        return m;
-    }
-
-    private static void writeHistory(Path file, DistillOptions o, List<DistillationTrainer.StepLog> history,
-                                     double seconds) {
-        Map<String, Object> root = new LinkedHashMap<>();
-        root.put("options", metadata(o));
-        root.put("steps", o.steps());
-        root.put("seconds", seconds);
-        root.put("history", history);
-        try {
-            JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(file.toFile(), root);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
         }
     }
 }

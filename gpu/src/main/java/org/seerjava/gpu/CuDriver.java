@@ -2,7 +2,6 @@ package org.seerjava.gpu;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -17,7 +16,7 @@ import java.lang.invoke.MethodHandle;
  * throws {@link CudaException} with the operation, {@code cuGetErrorName} and {@code cuGetErrorString}.
  * Handles ({@code CUcontext}, {@code CUmodule}, …) are {@link MemorySegment} addresses; device pointers are longs.
  */
-public final class CuDriver {
+public final class CuDriver extends StatusCalls {
     public static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
     public static final int CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE = 38;
     public static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
@@ -120,16 +119,12 @@ public final class CuDriver {
 
     /** Why CUDA cannot be used here, or null when a driver and at least one GPU are present. */
     public static String unavailableReason() {
-        try {
-            get();
-            return null;
-        } catch (CudaException e) {
-            return e.getMessage();
-        }
+        return unavailableReason(CuDriver::get);
     }
 
     // ---------------------------------------------------------------------------------------------------
 
+    @Override
     void check(int rc, String operation) {
         if (rc != 0) {
             throw new CudaException(operation, rc, errorName(rc), errorString(rc), null);
@@ -169,33 +164,15 @@ public final class CuDriver {
     }
 
     public int driverVersion() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(JAVA_INT);
-            check((int) cuDriverGetVersion.invokeExact(p), "cuDriverGetVersion");
-            return p.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForInt("cuDriverGetVersion", p -> (int) cuDriverGetVersion.invokeExact(p));
     }
 
     public int deviceCount() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(JAVA_INT);
-            check((int) cuDeviceGetCount.invokeExact(p), "cuDeviceGetCount");
-            return p.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForInt("cuDeviceGetCount", p -> (int) cuDeviceGetCount.invokeExact(p));
     }
 
     public int deviceGet(int ordinal) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(JAVA_INT);
-            check((int) cuDeviceGet.invokeExact(p, ordinal), "cuDeviceGet(" + ordinal + ")");
-            return p.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForInt("cuDeviceGet(" + ordinal + ")", p -> (int) cuDeviceGet.invokeExact(p, ordinal));
     }
 
     public String deviceGetName(int device) {
@@ -209,58 +186,28 @@ public final class CuDriver {
     }
 
     public int deviceGetAttribute(int attribute, int device) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(JAVA_INT);
-            check((int) cuDeviceGetAttribute.invokeExact(p, attribute, device),
-                    "cuDeviceGetAttribute(" + attribute + ")");
-            return p.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForInt("cuDeviceGetAttribute(" + attribute + ")",
+                p -> (int) cuDeviceGetAttribute.invokeExact(p, attribute, device));
     }
 
     public long deviceTotalMem(int device) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(JAVA_LONG);
-            check((int) cuDeviceTotalMem.invokeExact(p, device), "cuDeviceTotalMem_v2");
-            return p.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForLong("cuDeviceTotalMem_v2", p -> (int) cuDeviceTotalMem.invokeExact(p, device));
     }
 
     public MemorySegment devicePrimaryCtxRetain(int device) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) cuDevicePrimaryCtxRetain.invokeExact(p, device), "cuDevicePrimaryCtxRetain");
-            return p.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForAddress("cuDevicePrimaryCtxRetain", p -> (int) cuDevicePrimaryCtxRetain.invokeExact(p, device));
     }
 
     public void devicePrimaryCtxRelease(int device) {
-        try {
-            check((int) cuDevicePrimaryCtxRelease.invokeExact(device), "cuDevicePrimaryCtxRelease_v2");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuDevicePrimaryCtxRelease_v2", () -> (int) cuDevicePrimaryCtxRelease.invokeExact(device));
     }
 
     public void ctxSetCurrent(MemorySegment ctx) {
-        try {
-            check((int) cuCtxSetCurrent.invokeExact(ctx), "cuCtxSetCurrent");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuCtxSetCurrent", () -> (int) cuCtxSetCurrent.invokeExact(ctx));
     }
 
     public void ctxSynchronize() {
-        try {
-            check((int) cuCtxSynchronize.invokeExact(), "cuCtxSynchronize");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuCtxSynchronize", () -> (int) cuCtxSynchronize.invokeExact());
     }
 
     /** {@code cuMemAlloc_v2}; an out-of-memory error names the size asked and the free memory. */
@@ -292,78 +239,43 @@ public final class CuDriver {
     }
 
     public void memFree(long ptr) {
-        try {
-            check((int) cuMemFree.invokeExact(ptr), "cuMemFree_v2");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuMemFree_v2", () -> (int) cuMemFree.invokeExact(ptr));
     }
 
     public void memcpyHtoD(long dst, MemorySegment src, long bytes) {
-        try {
-            check((int) cuMemcpyHtoD.invokeExact(dst, src, bytes), "cuMemcpyHtoD_v2(" + bytes + " bytes)");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuMemcpyHtoD_v2(" + bytes + " bytes)", () -> (int) cuMemcpyHtoD.invokeExact(dst, src, bytes));
     }
 
     public void memcpyDtoH(MemorySegment dst, long src, long bytes) {
-        try {
-            check((int) cuMemcpyDtoH.invokeExact(dst, src, bytes), "cuMemcpyDtoH_v2(" + bytes + " bytes)");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuMemcpyDtoH_v2(" + bytes + " bytes)", () -> (int) cuMemcpyDtoH.invokeExact(dst, src, bytes));
     }
 
     public void memcpyDtoD(long dst, long src, long bytes) {
-        try {
-            check((int) cuMemcpyDtoD.invokeExact(dst, src, bytes), "cuMemcpyDtoD_v2(" + bytes + " bytes)");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuMemcpyDtoD_v2(" + bytes + " bytes)", () -> (int) cuMemcpyDtoD.invokeExact(dst, src, bytes));
     }
 
     public void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, MemorySegment stream) {
-        try {
-            check((int) cuMemcpyHtoDAsync.invokeExact(dst, src, bytes, stream),
-                    "cuMemcpyHtoDAsync_v2(" + bytes + " bytes)");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuMemcpyHtoDAsync_v2(" + bytes + " bytes)",
+                () -> (int) cuMemcpyHtoDAsync.invokeExact(dst, src, bytes, stream));
     }
 
     public void memcpyDtoHAsync(MemorySegment dst, long src, long bytes, MemorySegment stream) {
-        try {
-            check((int) cuMemcpyDtoHAsync.invokeExact(dst, src, bytes, stream),
-                    "cuMemcpyDtoHAsync_v2(" + bytes + " bytes)");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuMemcpyDtoHAsync_v2(" + bytes + " bytes)",
+                () -> (int) cuMemcpyDtoHAsync.invokeExact(dst, src, bytes, stream));
     }
 
     public void memcpyDtoDAsync(long dst, long src, long bytes, MemorySegment stream) {
-        try {
-            check((int) cuMemcpyDtoDAsync.invokeExact(dst, src, bytes, stream),
-                    "cuMemcpyDtoDAsync_v2(" + bytes + " bytes)");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuMemcpyDtoDAsync_v2(" + bytes + " bytes)",
+                () -> (int) cuMemcpyDtoDAsync.invokeExact(dst, src, bytes, stream));
     }
 
     public void memsetD8(long dst, byte value, long count) {
-        try {
-            check((int) cuMemsetD8.invokeExact(dst, value, count), "cuMemsetD8_v2(" + count + " bytes)");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuMemsetD8_v2(" + count + " bytes)", () -> (int) cuMemsetD8.invokeExact(dst, value, count));
     }
 
     public void memsetD8Async(long dst, byte value, long count, MemorySegment stream) {
-        try {
-            check((int) cuMemsetD8Async.invokeExact(dst, value, count, stream), "cuMemsetD8Async(" + count + " bytes)");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuMemsetD8Async(" + count + " bytes)",
+                () -> (int) cuMemsetD8Async.invokeExact(dst, value, count, stream));
     }
 
     /** {free, total} bytes of device memory. */
@@ -379,21 +291,11 @@ public final class CuDriver {
     }
 
     public MemorySegment moduleLoadData(MemorySegment image) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) cuModuleLoadData.invokeExact(p, image), "cuModuleLoadData");
-            return p.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForAddress("cuModuleLoadData", p -> (int) cuModuleLoadData.invokeExact(p, image));
     }
 
     public void moduleUnload(MemorySegment module) {
-        try {
-            check((int) cuModuleUnload.invokeExact(module), "cuModuleUnload");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuModuleUnload", () -> (int) cuModuleUnload.invokeExact(module));
     }
 
     public MemorySegment moduleGetFunction(MemorySegment module, String name) {
@@ -408,144 +310,70 @@ public final class CuDriver {
     }
 
     public void funcSetAttribute(MemorySegment function, int attribute, int value) {
-        try {
-            check((int) cuFuncSetAttribute.invokeExact(function, attribute, value),
-                    "cuFuncSetAttribute(" + attribute + ", " + value + ")");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuFuncSetAttribute(" + attribute + ", " + value + ")",
+                () -> (int) cuFuncSetAttribute.invokeExact(function, attribute, value));
     }
 
     public void launchKernel(MemorySegment function, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes,
                              MemorySegment stream, MemorySegment params, String name) {
-        try {
-            check((int) cuLaunchKernel.invokeExact(function, gx, gy, gz, bx, by, bz, sharedBytes, stream, params,
-                    MemorySegment.NULL), "cuLaunchKernel(" + name + ", grid " + gx + "x" + gy + "x" + gz + ", block "
-                    + bx + "x" + by + "x" + bz + ", " + sharedBytes + " B shared)");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuLaunchKernel(" + name + ", grid " + gx + "x" + gy + "x" + gz + ", block " + bx + "x" + by + "x" + bz
+                + ", " + sharedBytes + " B shared)", () -> (int) cuLaunchKernel.invokeExact(function, gx, gy, gz, bx, by,
+                bz, sharedBytes, stream, params, MemorySegment.NULL));
     }
 
     public MemorySegment streamCreate(int flags) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) cuStreamCreate.invokeExact(p, flags), "cuStreamCreate");
-            return p.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForAddress("cuStreamCreate", p -> (int) cuStreamCreate.invokeExact(p, flags));
     }
 
     public void streamDestroy(MemorySegment stream) {
-        try {
-            check((int) cuStreamDestroy.invokeExact(stream), "cuStreamDestroy_v2");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuStreamDestroy_v2", () -> (int) cuStreamDestroy.invokeExact(stream));
     }
 
     public void streamSynchronize(MemorySegment stream) {
-        try {
-            check((int) cuStreamSynchronize.invokeExact(stream), "cuStreamSynchronize");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuStreamSynchronize", () -> (int) cuStreamSynchronize.invokeExact(stream));
     }
 
     public MemorySegment eventCreate(int flags) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) cuEventCreate.invokeExact(p, flags), "cuEventCreate");
-            return p.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForAddress("cuEventCreate", p -> (int) cuEventCreate.invokeExact(p, flags));
     }
 
     public void eventDestroy(MemorySegment event) {
-        try {
-            check((int) cuEventDestroy.invokeExact(event), "cuEventDestroy_v2");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuEventDestroy_v2", () -> (int) cuEventDestroy.invokeExact(event));
     }
 
     public void eventRecord(MemorySegment event, MemorySegment stream) {
-        try {
-            check((int) cuEventRecord.invokeExact(event, stream), "cuEventRecord");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuEventRecord", () -> (int) cuEventRecord.invokeExact(event, stream));
     }
 
     public void eventSynchronize(MemorySegment event) {
-        try {
-            check((int) cuEventSynchronize.invokeExact(event), "cuEventSynchronize");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuEventSynchronize", () -> (int) cuEventSynchronize.invokeExact(event));
     }
 
     public float eventElapsedTime(MemorySegment start, MemorySegment end) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(JAVA_FLOAT);
-            check((int) cuEventElapsedTime.invokeExact(p, start, end), "cuEventElapsedTime");
-            return p.get(JAVA_FLOAT, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForFloat("cuEventElapsedTime", p -> (int) cuEventElapsedTime.invokeExact(p, start, end));
     }
 
     public void streamBeginCapture(MemorySegment stream, int mode) {
-        try {
-            check((int) cuStreamBeginCapture.invokeExact(stream, mode), "cuStreamBeginCapture_v2");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuStreamBeginCapture_v2", () -> (int) cuStreamBeginCapture.invokeExact(stream, mode));
     }
 
     public MemorySegment streamEndCapture(MemorySegment stream) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) cuStreamEndCapture.invokeExact(stream, p), "cuStreamEndCapture");
-            return p.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForAddress("cuStreamEndCapture", p -> (int) cuStreamEndCapture.invokeExact(stream, p));
     }
 
     public MemorySegment graphInstantiate(MemorySegment graph) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) cuGraphInstantiate.invokeExact(p, graph, 0L), "cuGraphInstantiateWithFlags");
-            return p.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForAddress("cuGraphInstantiateWithFlags", p -> (int) cuGraphInstantiate.invokeExact(p, graph, 0L));
     }
 
     public void graphLaunch(MemorySegment exec, MemorySegment stream) {
-        try {
-            check((int) cuGraphLaunch.invokeExact(exec, stream), "cuGraphLaunch");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuGraphLaunch", () -> (int) cuGraphLaunch.invokeExact(exec, stream));
     }
 
     public void graphDestroy(MemorySegment graph) {
-        try {
-            check((int) cuGraphDestroy.invokeExact(graph), "cuGraphDestroy");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuGraphDestroy", () -> (int) cuGraphDestroy.invokeExact(graph));
     }
 
     public void graphExecDestroy(MemorySegment exec) {
-        try {
-            check((int) cuGraphExecDestroy.invokeExact(exec), "cuGraphExecDestroy");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cuGraphExecDestroy", () -> (int) cuGraphExecDestroy.invokeExact(exec));
     }
 }

@@ -20,7 +20,7 @@ import java.nio.file.Path;
  * {@code cublasStatus_t} throws {@link CudaException} with the operation and the status name. The product itself,
  * with its row-major to column-major mapping, is {@link Matmul}.
  */
-public final class Cublas {
+public final class Cublas extends StatusCalls {
     /** {@code cudaDataType}: 32-bit float. */
     public static final int CUDA_R_32F = 0;
     /** {@code cudaDataType}: IEEE half. */
@@ -120,12 +120,7 @@ public final class Cublas {
 
     /** Why cuBLAS cannot be used here, or null. */
     public static String unavailableReason() {
-        try {
-            get();
-            return null;
-        } catch (CudaException e) {
-            return e.getMessage();
-        }
+        return unavailableReason(Cublas::get);
     }
 
     /** The folder the libraries were loaded from. */
@@ -152,6 +147,7 @@ public final class Cublas {
     }
 
     // ------------------------------------------------------------------------------------------ status
+    @Override
     void check(int status, String operation) {
         if (status != 0) {
             throw new CudaException(operation, status, name(status), null, null);
@@ -159,8 +155,13 @@ public final class Cublas {
     }
 
     String name(int status) {
+        return describeStatus(ltStatusName, status);
+    }
+
+    /** {@code cublasLtGetStatusName} or {@code cublasGetStatusName} of a status, or "cublasStatus n". */
+    private static String describeStatus(MethodHandle getStatusName, int status) {
         try {
-            MemorySegment s = (MemorySegment) ltStatusName.invokeExact(status);
+            MemorySegment s = (MemorySegment) getStatusName.invokeExact(status);
             return s.equals(MemorySegment.NULL) ? "cublasStatus " + status : s.reinterpret(256).getString(0);
         } catch (Throwable t) {
             return "cublasStatus " + status;
@@ -169,13 +170,7 @@ public final class Cublas {
 
     // ------------------------------------------------------------------------------------------ cuBLASLt
     MemorySegment matmulDescCreate(int computeType, int scaleType) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) descCreate.invokeExact(p, computeType, scaleType), "cublasLtMatmulDescCreate");
-            return p.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForAddress("cublasLtMatmulDescCreate", p -> (int) descCreate.invokeExact(p, computeType, scaleType));
     }
 
     void matmulDescSetInt(MemorySegment desc, int attribute, int value) {
@@ -189,30 +184,16 @@ public final class Cublas {
     }
 
     void matmulDescDestroy(MemorySegment desc) {
-        try {
-            check((int) descDestroy.invokeExact(desc), "cublasLtMatmulDescDestroy");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cublasLtMatmulDescDestroy", () -> (int) descDestroy.invokeExact(desc));
     }
 
     MemorySegment layoutCreate(int type, long rows, long cols, long ld) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) layoutCreate.invokeExact(p, type, rows, cols, ld), "cublasLtMatrixLayoutCreate(" + rows + "x"
-                    + cols + ", ld " + ld + ")");
-            return p.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForAddress("cublasLtMatrixLayoutCreate(" + rows + "x" + cols + ", ld " + ld + ")",
+                p -> (int) layoutCreate.invokeExact(p, type, rows, cols, ld));
     }
 
     void layoutDestroy(MemorySegment layout) {
-        try {
-            check((int) layoutDestroy.invokeExact(layout), "cublasLtMatrixLayoutDestroy");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cublasLtMatrixLayoutDestroy", () -> (int) layoutDestroy.invokeExact(layout));
     }
 
     MemorySegment preferenceCreate(long maxWorkspace) {
@@ -230,11 +211,7 @@ public final class Cublas {
     }
 
     void preferenceDestroy(MemorySegment pref) {
-        try {
-            check((int) prefDestroy.invokeExact(pref), "cublasLtMatmulPreferenceDestroy");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cublasLtMatmulPreferenceDestroy", () -> (int) prefDestroy.invokeExact(pref));
     }
 
     /**
@@ -256,77 +233,40 @@ public final class Cublas {
     void matmul(MemorySegment desc, MemorySegment alpha, long a, MemorySegment aLayout, long b, MemorySegment bLayout,
                 MemorySegment beta, long c, MemorySegment cLayout, long d, MemorySegment dLayout, MemorySegment algo,
                 long workspace, long workspaceBytes, MemorySegment stream, String what) {
-        try {
-            check((int) matmul.invokeExact(lt, desc, alpha, a, aLayout, b, bLayout, beta, c, cLayout, d, dLayout, algo,
-                    workspace, workspaceBytes, stream), "cublasLtMatmul(" + what + ")");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cublasLtMatmul(" + what + ")", () -> (int) matmul.invokeExact(lt, desc, alpha, a, aLayout, b, bLayout,
+                beta, c, cLayout, d, dLayout, algo, workspace, workspaceBytes, stream));
     }
 
     // ------------------------------------------------------------------------------------------ cuBLAS
     /** A cuBLAS handle ({@code cublasCreate_v2}) bound to the current context; for the comparison benchmark. */
     MemorySegment blasCreate() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) create.invokeExact(p), "cublasCreate_v2");
-            return p.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForAddress("cublasCreate_v2", p -> (int) create.invokeExact(p));
     }
 
     void blasDestroy(MemorySegment handle) {
-        try {
-            check((int) destroy.invokeExact(handle), "cublasDestroy_v2");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cublasDestroy_v2", () -> (int) destroy.invokeExact(handle));
     }
 
     void blasSetStream(MemorySegment handle, MemorySegment stream) {
-        try {
-            check((int) setStream.invokeExact(handle, stream), "cublasSetStream_v2");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cublasSetStream_v2", () -> (int) setStream.invokeExact(handle, stream));
     }
 
     void blasSetWorkspace(MemorySegment handle, long workspace, long bytes) {
-        try {
-            check((int) setWorkspace.invokeExact(handle, workspace, bytes), "cublasSetWorkspace_v2");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cublasSetWorkspace_v2", () -> (int) setWorkspace.invokeExact(handle, workspace, bytes));
     }
 
     int blasVersion(MemorySegment handle) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(JAVA_INT);
-            check((int) getVersion.invokeExact(handle, p), "cublasGetVersion_v2");
-            return p.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        return callForInt("cublasGetVersion_v2", p -> (int) getVersion.invokeExact(handle, p));
     }
 
     /** {@code cublasGemmEx} in column-major terms, compute type 32F. */
     void gemmEx(MemorySegment handle, int transA, int transB, int m, int n, int k, MemorySegment alpha, long a, int aType,
                 int lda, long b, int bType, int ldb, MemorySegment beta, long c, int cType, int ldc) {
-        try {
-            check((int) gemmEx.invokeExact(handle, transA, transB, m, n, k, alpha, a, aType, lda, b, bType, ldb, beta, c,
-                    cType, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx(" + m + "x" + n + "x" + k + ")");
-        } catch (Throwable t) {
-            throw CudaException.rethrow(t);
-        }
+        call("cublasGemmEx(" + m + "x" + n + "x" + k + ")", () -> (int) gemmEx.invokeExact(handle, transA, transB, m, n,
+                k, alpha, a, aType, lda, b, bType, ldb, beta, c, cType, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     }
 
     String blasStatusName(int status) {
-        try {
-            MemorySegment s = (MemorySegment) statusName.invokeExact(status);
-            return s.equals(MemorySegment.NULL) ? "cublasStatus " + status : s.reinterpret(256).getString(0);
-        } catch (Throwable t) {
-            return "cublasStatus " + status;
-        }
+        return describeStatus(statusName, status);
     }
 }

@@ -36,6 +36,26 @@ public final class Stream implements AutoCloseable {
         return new CudaGraph(context, graph);
     }
 
+    /**
+     * Records what {@code body} enqueues on this stream into a CUDA graph (nothing runs yet). When {@code body}
+     * throws, the capture is ended and its graph discarded, so that the stream is usable again, and the exception
+     * passes on.
+     */
+    public CudaGraph capture(Runnable body) {
+        beginCapture();
+        try {
+            body.run();
+        } catch (RuntimeException e) {
+            try {
+                endCapture().close();
+            } catch (RuntimeException ignored) {
+                // the capture is invalid anyway
+            }
+            throw e;
+        }
+        return endCapture();
+    }
+
     @Override
     public void close() {
         if (!closed) {

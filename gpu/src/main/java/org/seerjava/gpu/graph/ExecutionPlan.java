@@ -125,18 +125,7 @@ public final class ExecutionPlan implements AutoCloseable {
         start.record(stream);
         if (useCudaGraph) {
             if (cudaGraph == null) {
-                stream.beginCapture();
-                try {
-                    enqueueBody();
-                } catch (RuntimeException e) {
-                    try {
-                        stream.endCapture().close();
-                    } catch (RuntimeException ignored) {
-                        // the capture is invalid anyway
-                    }
-                    throw e;
-                }
-                cudaGraph = stream.endCapture();
+                cudaGraph = stream.capture(this::enqueueBody);
             }
             cudaGraph.launch(stream);
         } else {

@@ -786,18 +786,7 @@ public final class Decoder implements AutoCloseable {
         }
         if (useGraph) {
             if (decodeGraph == null) {
-                stream.beginCapture();
-                try {
-                    enqueueDecode();
-                } catch (RuntimeException e) {
-                    try {
-                        stream.endCapture().close();
-                    } catch (RuntimeException ignored) {
-                        // the capture is invalid anyway
-                    }
-                    throw e;
-                }
-                decodeGraph = stream.endCapture();
+                decodeGraph = stream.capture(this::enqueueDecode);
             }
             decodeGraph.launch(stream);
         } else {

@@ -37,12 +37,6 @@ public final class DecoderBench {
         System.out.flush();
     }
 
-    static double median(double[] x) {
-        double[] y = x.clone();
-        Arrays.sort(y);
-        return y[y.length / 2];
-    }
-
     static String gib(long b) {
         return String.format(Locale.ROOT, "%.2f GiB", b / (double) (1L << 30));
     }
@@ -76,27 +70,11 @@ public final class DecoderBench {
         }
     }
 
-    /** Device-to-device copy of 2 GiB: (read + write bytes) / time, median of 10. */
+    /** Device-to-device copy of 2 GiB ({@link DeviceProbe#copyBandwidth}), in TB/s. */
     static double bandwidth() {
-        long bytes = 2L << 30;
-        try (Stream s = new Stream(); DeviceBuffer x = DeviceBuffer.allocate(bytes); DeviceBuffer y = DeviceBuffer.allocate(bytes);
-             Event e0 = new Event(); Event e1 = new Event()) {
-            CudaContext c = CudaContext.get();
-            double[] t = new double[10];
-            for (int r = -3; r < t.length; r++) {
-                e0.record(s);
-                c.driver().memcpyDtoDAsync(y.pointer(), x.pointer(), bytes, s.handle());
-                e1.record(s);
-                double ms = e1.elapsedSince(e0);
-                if (r >= 0) {
-                    t[r] = ms;
-                }
-            }
-            double ms = median(t);
-            double tbs = 2.0 * bytes / (ms * 1e-3) / 1e12;
-            p("device copy: 2 GiB in %.3f ms = %.3f TB/s (read + write)%n", ms, tbs);
-            return tbs;
-        }
+        double bw = DeviceProbe.copyBandwidth();
+        p("device copy: 2 GiB in %.3f ms = %.3f TB/s (read + write)%n", 2.0 * (2L << 30) / bw * 1e3, bw / 1e12);
+        return bw / 1e12;
     }
 
     record Shape(String name, int n, int k) {
@@ -118,17 +96,17 @@ public final class DecoderBench {
                     try (DeviceBuffer x = DeviceBuffer.allocate((long) m * sh.k * 2);
                          DeviceBuffer w = DeviceBuffer.allocate((long) sh.n * sh.k * 2);
                          DeviceBuffer y = DeviceBuffer.allocate((long) m * sh.n * 4)) {
-                        fill(x, s, r.nextLong(), 1f);
-                        fill(w, s, r.nextLong(), 0.02f);
-                        double lt = time(s, e0, e1, () -> mm.linear(s, x.pointer(), w.pointer(), y.pointer(), m, sh.n, sh.k,
-                                Matmul.Out.BF16));
-                        double ex = time(s, e0, e1, () -> mm.linearGemmEx(s, x.pointer(), w.pointer(), y.pointer(), m,
-                                sh.n, sh.k, Matmul.Out.BF16));
+                        DeviceProbe.fillUniform(x, s, r.nextLong(), 1f);
+                        DeviceProbe.fillUniform(w, s, r.nextLong(), 0.02f);
+                        double lt = DeviceProbe.median(s, e0, e1, () -> mm.linear(s, x.pointer(), w.pointer(),
+                                y.pointer(), m, sh.n, sh.k, Matmul.Out.BF16));
+                        double ex = DeviceProbe.median(s, e0, e1, () -> mm.linearGemmEx(s, x.pointer(), w.pointer(),
+                                y.pointer(), m, sh.n, sh.k, Matmul.Out.BF16));
                         double flops = 2.0 * m * sh.n * sh.k;
                         String gv = "";
                         if (m == 1) {
-                            double g = time(s, e0, e1, () -> ModelKernels.gemv(s, w.pointer(), x.pointer(), y.pointer(),
-                                    sh.n, sh.k, ModelKernels.GemvOut.BF16));
+                            double g = DeviceProbe.median(s, e0, e1, () -> ModelKernels.gemv(s, w.pointer(),
+                                    x.pointer(), y.pointer(), sh.n, sh.k, ModelKernels.GemvOut.BF16));
                             gv = String.format(Locale.ROOT, "  %8.4f  %6.0f", g, (double) sh.n * sh.k * 2 / (g * 1e-3) / 1e9);
                             gv += String.format(Locale.ROOT, "   (Lt %.0f GB/s)", (double) sh.n * sh.k * 2 / (lt * 1e-3) / 1e9);
                         }
@@ -138,26 +116,6 @@ public final class DecoderBench {
                 }
             }
         }
-    }
-
-    static void fill(DeviceBuffer b, Stream s, long seed, float a) {
-        long n = b.bytes() / 2;
-        org.seerjava.gpu.SeerKernels.FILL_UNIFORM_BF16.kernel().launch(s, (int) Math.min(Math.ceilDiv(n, 256), 1L << 20),
-                1, 1, 256, 1, 1, 0, b, n, seed, -a, a);
-    }
-
-    static double time(Stream s, Event e0, Event e1, Runnable body) {
-        for (int i = 0; i < 3; i++) {
-            body.run();
-        }
-        double[] t = new double[10];
-        for (int i = 0; i < t.length; i++) {
-            e0.record(s);
-            body.run();
-            e1.record(s);
-            t[i] = e1.elapsedSince(e0);
-        }
-        return median(t);
     }
 
     static void model(int[] sizes, double bw) {

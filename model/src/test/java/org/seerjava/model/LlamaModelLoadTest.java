@@ -84,7 +84,7 @@ class LlamaModelLoadTest {
     @Test
     void biasesAreDetectedFromTheWeights(@TempDir Path dir) {
         TinyCheckpoint c = TinyCheckpoint.build("LlamaForCausalLM", 32, 4, 2, 40, 1, 30, false, true, 3);
-        c.config.put("attention_bias", false); // the weights have q/k/v biases anyway
+        c.config.put("attention_bias", false); // the weights have q/k/v/o biases anyway
         c.write(dir);
         try (LlamaModel m = LlamaModel.load(dir)) {
             int[] t = tokens(9, 30, 1);

@@ -5,15 +5,16 @@ import org.seerjava.reference.DenseAttention;
 import org.seerjava.reference.Rope;
 
 /**
- * An independent float64 Llama forward written from the formulas, for checking {@link LlamaModel} on synthetic
- * checkpoints (biases, GQA, tied embeddings, dtypes). Uses the reference's {@link Rope} and {@link DenseAttention}.
+ * An independent float64 Llama-family forward written from the formulas, for checking {@link LlamaModel} and the
+ * runtime's backends on synthetic checkpoints ({@link TinyCheckpoint}: biases, GQA, Qwen3's q/k norms, tied
+ * embeddings, dtypes). Uses the reference's {@link Rope} and {@link DenseAttention}.
  */
-final class NaiveForward {
+public final class NaiveForward {
     private NaiveForward() {
     }
 
     /** Logits [N, vocab] in double; also records pre-RoPE q of layer 0 into {@code qPre0} when not null. */
-    static double[] logits(TinyCheckpoint c, LlamaConfig cfg, int[] tokens, double[] qPre0) {
+    public static double[] logits(TinyCheckpoint c, LlamaConfig cfg, int[] tokens, double[] qPre0) {
         int n = tokens.length;
         int h = cfg.hiddenSize();
         int d = cfg.headDim();
@@ -76,7 +77,7 @@ final class NaiveForward {
 
     private static double[] linear(double[] x, int n, int in, TinyCheckpoint c, String name, int out) {
         double[] w = c.stored(name + ".weight");
-        double[] b = c.tensors.containsKey(name + ".bias") ? c.stored(name + ".bias") : null;
+        double[] b = c.stored(name + ".bias");
         double[] y = new double[n * out];
         for (int t = 0; t < n; t++) {
             for (int o = 0; o < out; o++) {

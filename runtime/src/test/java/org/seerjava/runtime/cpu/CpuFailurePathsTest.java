@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.seerjava.gate.GateSet;
 import org.seerjava.gate.GateSpec;
+import org.seerjava.model.TinyCheckpoint;
 import org.seerjava.reference.GateType;
 import org.seerjava.reference.RopeConfig;
 import org.seerjava.reference.io.DType;
@@ -29,8 +30,8 @@ import org.seerjava.runtime.Session;
 class CpuFailurePathsTest {
     static final RuntimeOptions CPU = RuntimeOptions.defaults().backend("cpu");
 
-    static TinyModel tiny() {
-        return new TinyModel("LlamaForCausalLM", 32, 4, 2, 8, 40, 2, 30, false, false, RopeConfig.of(10000, 8), 1);
+    static TinyCheckpoint tiny() {
+        return TinyCheckpoint.build("LlamaForCausalLM", 32, 4, 2, 8, 40, 2, 30, false, false, RopeConfig.of(10000, 8), 1);
     }
 
     static void assertMentions(Exception e, String... parts) {
@@ -52,7 +53,7 @@ class CpuFailurePathsTest {
 
     @Test
     void unsupportedDtypeIsNamed(@TempDir Path dir) {
-        TinyModel m = tiny();
+        TinyCheckpoint m = tiny();
         m.write(dir);
         SafeTensorsWriter w = new SafeTensorsWriter();
         for (String n : m.tensors.keySet()) {

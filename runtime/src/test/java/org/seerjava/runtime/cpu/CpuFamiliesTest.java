@@ -8,6 +8,7 @@ import java.util.Random;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.seerjava.model.TinyCheckpoint;
 import org.seerjava.reference.RopeConfig;
 import org.seerjava.reference.io.DType;
 import org.seerjava.runtime.ModelRuntime;
@@ -35,7 +36,7 @@ class CpuFamiliesTest {
         RopeConfig rope = llama3
                 ? new RopeConfig(500000, d, new RopeConfig.Scaling.Llama3(8, 1, 4, 64))
                 : RopeConfig.of(10000, d);
-        TinyModel m = new TinyModel(arch, hidden, heads, kv, d, 72, 2, 61, tied, bias, rope, hidden * 7L + d);
+        TinyCheckpoint m = TinyCheckpoint.build(arch, hidden, heads, kv, d, 72, 2, 61, tied, bias, rope, hidden * 7L + d);
         m.dtype = dtype;
         m.write(dir);
         Random r = new Random(3);

@@ -22,62 +22,56 @@ class CudaLibrariesTest {
         assertTrue(e.getMessage().contains("-Dseer.cuda.driver"), e.getMessage());
     }
 
+    /** Runs {@code body} with the system property {@code key} set to {@code value}, then restores it. */
+    static void withProperty(String key, String value, Runnable body) {
+        String old = System.getProperty(key);
+        System.setProperty(key, value);
+        try {
+            body.run();
+        } finally {
+            if (old == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, old);
+            }
+        }
+    }
+
     @Test
     void missingNvrtcNamesEveryPathTried() {
-        String old = System.getProperty(CudaLibraries.CUDA_HOME);
-        System.setProperty(CudaLibraries.CUDA_HOME, "/nonexistent/cuda");
-        try {
+        withProperty(CudaLibraries.CUDA_HOME, "/nonexistent/cuda", () -> {
             CudaUnavailableException e = assertThrows(CudaUnavailableException.class, CudaLibraries::openNvrtc);
             System.out.println("[seer-gpu] no-NVRTC message: " + e.getMessage());
             assertTrue(e.getMessage().contains("/nonexistent/cuda/lib64/libnvrtc.so.13"), e.getMessage());
             assertTrue(e.getMessage().contains("/nonexistent/cuda/targets/x86_64-linux/lib/libnvrtc.so.13"),
                     e.getMessage());
-        } finally {
-            if (old == null) {
-                System.clearProperty(CudaLibraries.CUDA_HOME);
-            } else {
-                System.setProperty(CudaLibraries.CUDA_HOME, old);
-            }
-        }
+        });
     }
 
     @Test
     void missingCublasNamesEveryFolderTried() {
-        System.setProperty(CudaLibraries.CUBLAS_DIR, "/nonexistent/cublas");
-        try {
+        withProperty(CudaLibraries.CUBLAS_DIR, "/nonexistent/cublas", () -> {
             CudaUnavailableException e = assertThrows(CudaUnavailableException.class, CudaLibraries::findCublas);
             System.out.println("[seer-gpu] no-cuBLAS message: " + e.getMessage());
             assertTrue(e.getMessage().startsWith("no cuBLAS"), e.getMessage());
             assertTrue(e.getMessage().contains("/nonexistent/cublas"), e.getMessage());
             assertTrue(e.getMessage().contains("-D" + CudaLibraries.CUBLAS_DIR), e.getMessage());
-        } finally {
-            System.clearProperty(CudaLibraries.CUBLAS_DIR);
-        }
-        String old = System.getProperty(CudaLibraries.CUDA_HOME);
-        System.setProperty(CudaLibraries.CUDA_HOME, "/nonexistent/cuda");
-        try {
+        });
+        withProperty(CudaLibraries.CUDA_HOME, "/nonexistent/cuda", () -> {
             var folders = CudaLibraries.cublasFolders();
             assertEquals("/nonexistent/cuda/lib64", folders.get(0).toString());
             assertEquals("/nonexistent/cuda/targets/x86_64-linux/lib", folders.get(1).toString());
-            assertTrue(folders.stream().anyMatch(f -> f.toString().endsWith("site-packages/nvidia/cu13/lib")), "" + folders);
-        } finally {
-            if (old == null) {
-                System.clearProperty(CudaLibraries.CUDA_HOME);
-            } else {
-                System.setProperty(CudaLibraries.CUDA_HOME, old);
-            }
-        }
+            assertTrue(folders.stream().anyMatch(f -> f.toString().endsWith("site-packages/nvidia/cu13/lib")),
+                    "" + folders);
+        });
     }
 
     @Test
     void nvrtcPathOverrideIsUsedAlone() {
-        System.setProperty(CudaLibraries.NVRTC_PATH, "/opt/x/libnvrtc.so.13");
-        try {
+        withProperty(CudaLibraries.NVRTC_PATH, "/opt/x/libnvrtc.so.13", () -> {
             assertEquals(1, CudaLibraries.nvrtcCandidates().size());
             assertEquals("/opt/x/libnvrtc.so.13", CudaLibraries.nvrtcCandidates().get(0).toString());
-        } finally {
-            System.clearProperty(CudaLibraries.NVRTC_PATH);
-        }
+        });
     }
 
     @Test

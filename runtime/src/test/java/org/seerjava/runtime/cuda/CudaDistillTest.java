@@ -40,11 +40,7 @@ class CudaDistillTest {
 
     @BeforeEach
     void gpu() {
-        String reason = new CudaBackend().unavailableReason();
-        if (reason != null) {
-            System.out.println("[seer-runtime] GPU test skipped: " + reason.lines().findFirst().orElse(reason));
-        }
-        Assumptions.assumeTrue(reason == null, "no GPU");
+        CudaRuntimeTest.assumeGpu();
         Assumptions.assumeTrue(Files.isDirectory(MODEL) && Files.isRegularFile(TRAIN), "model or corpus missing");
     }
 

@@ -53,13 +53,18 @@ class CudaRuntimeTest {
         return Path.of(rel);
     }
 
-    @BeforeEach
-    void gpu() {
+    /** Skips the test, printing why, when the CUDA backend cannot run here (for every GPU test of this package). */
+    static void assumeGpu() {
         String reason = new CudaBackend().unavailableReason();
         if (reason != null) {
             System.out.println("[seer-runtime] GPU test skipped: " + reason.lines().findFirst().orElse(reason));
         }
         Assumptions.assumeTrue(reason == null, "no GPU");
+    }
+
+    @BeforeEach
+    void gpu() {
+        assumeGpu();
         Assumptions.assumeTrue(Files.isDirectory(MODEL) && Files.isRegularFile(CORPUS), "embedded model or corpus missing");
     }
 
@@ -76,14 +81,9 @@ class CudaRuntimeTest {
         return ModelRuntime.open(ModelSource.checkpoint(MODEL), RuntimeOptions.defaults().backend("cuda"));
     }
 
+    /** The sampler's argmax of the n logits from {@code from} (a NaN among them fails the test). */
     static int argmax(float[] x, int from, int n) {
-        int best = from;
-        for (int i = from; i < from + n; i++) {
-            if (x[i] > x[best]) {
-                best = i;
-            }
-        }
-        return best - from;
+        return Sampler.argmax(Arrays.copyOfRange(x, from, from + n));
     }
 
     @Test

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Locale;
 import java.util.Random;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -26,11 +25,7 @@ import org.seerjava.reference.RopeConfig;
 class GateTrainingTest {
     @BeforeEach
     void gpu() {
-        String reason = new CudaBackend().unavailableReason();
-        if (reason != null) {
-            System.out.println("[seer-runtime] GPU test skipped: " + reason.lines().findFirst().orElse(reason));
-        }
-        Assumptions.assumeTrue(reason == null, "no GPU");
+        CudaRuntimeTest.assumeGpu();
     }
 
     static float[] rand(Random r, int n, double s) {

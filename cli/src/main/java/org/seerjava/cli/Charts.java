@@ -68,20 +68,9 @@ public final class Charts {
         }
         DefaultXYZDataset data = new DefaultXYZDataset();
         data.addSeries("map", new double[][]{xs, ys, zs});
-        Viridis scale = new Viridis(lo, hi);
-        XYBlockRenderer renderer = new XYBlockRenderer();
-        renderer.setPaintScale(scale);
-        XYPlot plot = blockPlot(data, nb, renderer);
-        JFreeChart chart = new JFreeChart(title, new Font("SansSerif", Font.BOLD, 14), plot, false);
         NumberAxis scaleAxis = new NumberAxis(logScale ? "log10 " + scaleLabel : scaleLabel);
         scaleAxis.setRange(lo, hi);
-        PaintScaleLegend legend = new PaintScaleLegend(scale, scaleAxis);
-        legend.setPosition(RectangleEdge.RIGHT);
-        legend.setMargin(new RectangleInsets(10, 10, 10, 10));
-        legend.setStripWidth(14);
-        chart.addSubtitle(legend);
-        chart.setBackgroundPaint(Color.WHITE);
-        save(chart, png, 560, 480);
+        saveBlockMap(title, data, nb, new Viridis(lo, hi), scaleAxis, png);
     }
 
     /** The selected blocks of one head: kept (yellow), skipped causal blocks (purple), above the diagonal (white). */
@@ -115,10 +104,6 @@ public final class Charts {
                 return Double.isNaN(value) ? Color.WHITE : value >= 0.5 ? new Color(0xFDE725) : new Color(0x440154);
             }
         };
-        XYBlockRenderer renderer = new XYBlockRenderer();
-        renderer.setPaintScale(twoColours);
-        XYPlot plot = blockPlot(data, nb, renderer);
-        JFreeChart chart = new JFreeChart(title, new Font("SansSerif", Font.BOLD, 14), plot, false);
         NumberAxis legendAxis = new NumberAxis("block");
         legendAxis.setRange(-0.5, 1.5);
         legendAxis.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1, new java.text.NumberFormat() {
@@ -137,7 +122,17 @@ public final class Charts {
                 return null;
             }
         }));
-        PaintScaleLegend legend = new PaintScaleLegend(twoColours, legendAxis);
+        saveBlockMap(title, data, nb, twoColours, legendAxis, png);
+    }
+
+    /** An nb × nb block map coloured by {@code scale}, its legend on {@code legendAxis} at the right, as a PNG. */
+    private static void saveBlockMap(String title, DefaultXYZDataset data, int nb, PaintScale scale,
+                                     NumberAxis legendAxis, Path png) {
+        XYBlockRenderer renderer = new XYBlockRenderer();
+        renderer.setPaintScale(scale);
+        XYPlot plot = blockPlot(data, nb, renderer);
+        JFreeChart chart = new JFreeChart(title, new Font("SansSerif", Font.BOLD, 14), plot, false);
+        PaintScaleLegend legend = new PaintScaleLegend(scale, legendAxis);
         legend.setPosition(RectangleEdge.RIGHT);
         legend.setMargin(new RectangleInsets(10, 10, 10, 10));
         legend.setStripWidth(14);

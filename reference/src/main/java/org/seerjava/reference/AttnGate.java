@@ -274,7 +274,11 @@ public final class AttnGate {
         return y;
     }
 
-    /** dW[oh, in, o] = Σ_r x[r, oh / repeat, in] · dy[r, oh, o]. */
+    /**
+     * dW[oh, in, o] = Σ_r x[r, oh / repeat, in] · dy[r, oh, o]: the weight gradient of {@link #multiHeadLinear}. Its
+     * loops are those of the forward product, written out again on purpose: the sum runs over other indices
+     * (rows, not inputs), so each formula reads as it is written here.
+     */
     static double[] linearWeightGradient(double[] x, double[] dy, int rows, int inHeads, int outHeads, int in,
                                          int out, int repeat) {
         double[] dw = new double[outHeads * in * out];

@@ -126,6 +126,10 @@ class PropertyTest {
         assertThat(Random64.maxAbsDiff(gt, expected)).isLessThan(1e-12);                              // P4
     }
 
+    /**
+     * The causal softmax row written out from the formula, independent of {@link CausalSoftmax#row} on purpose: the
+     * oracle of P4 must not share the code it checks.
+     */
     private static double[] explicitRow(double[] q, double[] k, AttentionShape s, int b, int h, int r) {
         int N = s.seqLen();
         int D = s.headDim();

@@ -1,11 +1,11 @@
 package org.seerjava.runtime.cpu;
 
+import org.seerjava.cpu.LinearTiles;
 import org.seerjava.cpu.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.seerjava.cpu.VectorMath;
@@ -112,9 +112,10 @@ final class WeightMatmul {
 
     /**
      * The prefill path: W is widened per panel of {@link #PW} output columns into a thread-local float32 buffer
-     * {@code [in][PW]} (transposed), and a 4-row × 3-vector register block (12 accumulators, one broadcast of x and
-     * three loads of W per step, no horizontal sums) runs over a chunk of rows; tasks are (panel, chunk of
-     * {@value #PANEL_ROWS} rows), so a panel is widened once per chunk.
+     * {@code [in][PW]} (transposed), and the 4-row × 3-vector register tiles of {@link LinearTiles} (12
+     * accumulators, one broadcast of x and three loads of W per step, no horizontal sums; the heap model's
+     * {@code Linear} uses the same) run over a chunk of rows; tasks are (panel, chunk of {@value #PANEL_ROWS} rows),
+     * so a panel is widened once per chunk.
      */
     private static void panels(WeightTensor w, float[] bias, float[] x, int n, float[] y, boolean accumulate, int out,
                                int in) {
@@ -127,16 +128,16 @@ final class WeightMatmul {
             float[] packed = pack(w, p, out, in);
             int r = r0;
             for (; r + 4 <= r1; r += 4) {
-                panel4(packed, in, x, r, y, p, out, bias, accumulate);
+                LinearTiles.rows4(packed, 0, in, x, r, y, p * PW, out, bias, accumulate);
             }
             for (; r < r1; r++) {
-                panel1(packed, in, x, r, y, p, out, bias, accumulate);
+                LinearTiles.row1(packed, 0, in, x, r, y, p * PW, out, bias, accumulate);
             }
         });
     }
 
     /** Columns per panel. */
-    static final int PW = 3 * L;
+    static final int PW = LinearTiles.PW;
     /** Rows of x from which the panel path is used. */
     static final int PANEL_MIN_ROWS = 16;
     private static final int PANEL_ROWS = 256;
@@ -192,121 +193,33 @@ final class WeightMatmul {
         }
     }
 
-    private static void panel4(float[] w, int in, float[] x, int r, float[] y, int p, int out, float[] bias,
-                               boolean accumulate) {
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00;
-        int x0 = r * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
-        for (int k = 0, wb = 0; k < in; k++, wb += PW) {
-            FloatVector w0 = FloatVector.fromArray(F, w, wb);
-            FloatVector w1 = FloatVector.fromArray(F, w, wb + L);
-            FloatVector w2 = FloatVector.fromArray(F, w, wb + 2 * L);
-            FloatVector b = FloatVector.broadcast(F, x[x0 + k]);
-            a00 = b.fma(w0, a00);
-            a01 = b.fma(w1, a01);
-            a02 = b.fma(w2, a02);
-            b = FloatVector.broadcast(F, x[x1 + k]);
-            a10 = b.fma(w0, a10);
-            a11 = b.fma(w1, a11);
-            a12 = b.fma(w2, a12);
-            b = FloatVector.broadcast(F, x[x2 + k]);
-            a20 = b.fma(w0, a20);
-            a21 = b.fma(w1, a21);
-            a22 = b.fma(w2, a22);
-            b = FloatVector.broadcast(F, x[x3 + k]);
-            a30 = b.fma(w0, a30);
-            a31 = b.fma(w1, a31);
-            a32 = b.fma(w2, a32);
-        }
-        store(y, r, p, 0, a00, out, bias, accumulate);
-        store(y, r, p, 1, a01, out, bias, accumulate);
-        store(y, r, p, 2, a02, out, bias, accumulate);
-        store(y, r + 1, p, 0, a10, out, bias, accumulate);
-        store(y, r + 1, p, 1, a11, out, bias, accumulate);
-        store(y, r + 1, p, 2, a12, out, bias, accumulate);
-        store(y, r + 2, p, 0, a20, out, bias, accumulate);
-        store(y, r + 2, p, 1, a21, out, bias, accumulate);
-        store(y, r + 2, p, 2, a22, out, bias, accumulate);
-        store(y, r + 3, p, 0, a30, out, bias, accumulate);
-        store(y, r + 3, p, 1, a31, out, bias, accumulate);
-        store(y, r + 3, p, 2, a32, out, bias, accumulate);
-    }
-
-    private static void panel1(float[] w, int in, float[] x, int r, float[] y, int p, int out, float[] bias,
-                               boolean accumulate) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0;
-        int x0 = r * in;
-        for (int k = 0, wb = 0; k < in; k++, wb += PW) {
-            FloatVector b = FloatVector.broadcast(F, x[x0 + k]);
-            a0 = b.fma(FloatVector.fromArray(F, w, wb), a0);
-            a1 = b.fma(FloatVector.fromArray(F, w, wb + L), a1);
-            a2 = b.fma(FloatVector.fromArray(F, w, wb + 2 * L), a2);
-        }
-        store(y, r, p, 0, a0, out, bias, accumulate);
-        store(y, r, p, 1, a1, out, bias, accumulate);
-        store(y, r, p, 2, a2, out, bias, accumulate);
-    }
-
-    private static void store(float[] y, int r, int p, int c, FloatVector acc, int out, float[] bias,
-                              boolean accumulate) {
-        int col = p * PW + c * L;
-        if (col >= out) {
-            return;
-        }
-        int idx = r * out + col;
-        if (col + L <= out) {
-            if (bias != null) {
-                acc = acc.add(FloatVector.fromArray(F, bias, col));
-            }
-            if (accumulate) {
-                acc = acc.add(FloatVector.fromArray(F, y, idx));
-            }
-            acc.intoArray(y, idx);
-        } else {
-            VectorMask<Float> m = F.indexInRange(col, out);
-            if (bias != null) {
-                acc = acc.add(FloatVector.fromArray(F, bias, col, m));
-            }
-            if (accumulate) {
-                acc = acc.add(FloatVector.fromArray(F, y, idx, m));
-            }
-            acc.intoArray(y, idx, m);
-        }
-    }
-
     /** x rows split into even elements (first half of each row) and odd elements (second half); an odd last stays. */
     private static float[] split(float[] x, int n, int in) {
-        int half = in / 2;
         float[] xd = new float[n * in];
         for (int r = 0; r < n; r++) {
-            int b = r * in;
-            for (int j = 0; j < half; j++) {
-                xd[b + j] = x[b + 2 * j];
-                xd[b + half + j] = x[b + 2 * j + 1];
-            }
-            if ((in & 1) != 0) {
-                xd[b + in - 1] = x[b + in - 1];
-            }
+            splitRow(x, r * in, xd, r * in, in);
         }
         return xd;
     }
 
     /** Widens weight rows o … o + rows − 1 into tile rows 0 … rows − 1, in the even/odd layout of x. */
     private static void widen(WeightTensor w, int o, int rows, int in, float[] tile) {
-        int half = in / 2;
         float[] row = new float[in];
         for (int a = 0; a < rows; a++) {
             w.widen((long) (o + a) * in, row, 0, in);
-            int b = a * in;
-            for (int j = 0; j < half; j++) {
-                tile[b + j] = row[2 * j];
-                tile[b + half + j] = row[2 * j + 1];
-            }
-            if ((in & 1) != 0) {
-                tile[b + in - 1] = row[in - 1];
-            }
+            splitRow(row, 0, tile, a * in, in);
+        }
+    }
+
+    /** One row of {@code in} elements into the even/odd layout: even elements first, then odd, an odd last last. */
+    private static void splitRow(float[] from, int f, float[] to, int t, int in) {
+        int half = in / 2;
+        for (int j = 0; j < half; j++) {
+            to[t + j] = from[f + 2 * j];
+            to[t + half + j] = from[f + 2 * j + 1];
+        }
+        if ((in & 1) != 0) {
+            to[t + in - 1] = from[f + in - 1];
         }
     }
 
@@ -338,15 +251,7 @@ final class WeightMatmul {
             acc = even(p).fma(FloatVector.fromArray(F, xd, xb + j), acc);
             acc = odd(p).fma(FloatVector.fromArray(F, xd, xb + half + j), acc);
         }
-        float s = VectorMath.sum(acc);
-        for (int j = vec; j < half; j++) {
-            s = Math.fma(bf16(w, wb + 2L * j), xd[xb + j], s);
-            s = Math.fma(bf16(w, wb + 2L * j + 1), xd[xb + half + j], s);
-        }
-        if ((in & 1) != 0) {
-            s = Math.fma(bf16(w, wb + in - 1), xd[xb + in - 1], s);
-        }
-        return s;
+        return finish(VectorMath.sum(acc), w, wb, vec, half, in, xd, xb);
     }
 
     /** 4 bf16 weight rows × 1 row of x into sums[a·4 + b]; the same sums, term for term, as {@link #bf16Dot}. */
@@ -459,16 +364,7 @@ final class WeightMatmul {
         for (int a = 0; a < 4; a++) {
             long wb = (long) (o + a) * in;
             for (int b = 0; b < 4; b++) {
-                int xb = (r + b) * in;
-                float s = VectorMath.sum(acc[a * 4 + b]);
-                for (int j = vec; j < half; j++) {
-                    s = Math.fma(bf16(w, wb + 2L * j), xd[xb + j], s);
-                    s = Math.fma(bf16(w, wb + 2L * j + 1), xd[xb + half + j], s);
-                }
-                if ((in & 1) != 0) {
-                    s = Math.fma(bf16(w, wb + in - 1), xd[xb + in - 1], s);
-                }
-                sums[a * 4 + b] = s;
+                sums[a * 4 + b] = finish(VectorMath.sum(acc[a * 4 + b]), w, wb, vec, half, in, xd, (r + b) * in);
             }
         }
     }

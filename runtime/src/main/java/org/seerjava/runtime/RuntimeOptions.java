@@ -1,5 +1,7 @@
 package org.seerjava.runtime;
 
+import org.seerjava.model.LlamaConfig;
+
 /**
  * How a {@link ModelRuntime} is opened.
  *
@@ -59,5 +61,36 @@ public record RuntimeOptions(String backend, int prefillChunk, boolean allowBeyo
      */
     public RuntimeOptions allowBeyondMaxPositions(boolean allow) {
         return new RuntimeOptions(backend, prefillChunk, allow);
+    }
+
+    /**
+     * The checks every backend makes before it opens a session: a prefill attention is given, the capacity is at
+     * least one token and within the config's {@code max_position_embeddings} unless these options allow more (then
+     * a warning is logged), and SeerAttention's gates were made for this model.
+     *
+     * @param config    the model's configuration
+     * @param capacity  the session's capacity in tokens
+     * @param attention how its prefill computes attention
+     * @throws IllegalArgumentException naming the value that is wrong and the limit
+     */
+    public void checkSession(LlamaConfig config, int capacity, PrefillAttention attention) {
+        if (attention == null) {
+            throw new IllegalArgumentException("prefill attention must not be null (PrefillAttention.dense() for dense)");
+        }
+        if (capacity < 1) {
+            throw new IllegalArgumentException("session capacity must be ≥ 1 token, got " + capacity);
+        }
+        if (capacity > config.maxPositionEmbeddings()) {
+            String msg = "a session of " + capacity + " tokens exceeds the model's max_position_embeddings = "
+                    + config.maxPositionEmbeddings();
+            if (!allowBeyondMaxPositions) {
+                throw new IllegalArgumentException(msg + " (RuntimeOptions.allowBeyondMaxPositions(true) allows it)");
+            }
+            System.getLogger("org.seerjava.runtime").log(System.Logger.Level.WARNING,
+                    msg + ": positions beyond it were not trained");
+        }
+        if (attention instanceof PrefillAttention.Seer seer) {
+            seer.requireFits(config);
+        }
     }
 }

@@ -34,7 +34,6 @@ import org.seerjava.runtime.Session;
  * each call).
  */
 final class CpuModelRuntime implements ModelRuntime {
-    private static final System.Logger LOG = System.getLogger("org.seerjava.runtime");
     /** Runtimes open now in this JVM (for leak tests). */
     static final AtomicInteger OPEN = new AtomicInteger();
 
@@ -136,23 +135,7 @@ final class CpuModelRuntime implements ModelRuntime {
     @Override
     public Session newSession(int capacity, PrefillAttention attention) {
         ensureOpen();
-        if (attention == null) {
-            throw new IllegalArgumentException("prefill attention must not be null (PrefillAttention.dense() for dense)");
-        }
-        if (capacity < 1) {
-            throw new IllegalArgumentException("session capacity must be ≥ 1 token, got " + capacity);
-        }
-        if (capacity > config.maxPositionEmbeddings()) {
-            String msg = "a session of " + capacity + " tokens exceeds the model's max_position_embeddings = "
-                    + config.maxPositionEmbeddings();
-            if (!options.allowBeyondMaxPositions()) {
-                throw new IllegalArgumentException(msg + " (RuntimeOptions.allowBeyondMaxPositions(true) allows it)");
-            }
-            LOG.log(System.Logger.Level.WARNING, msg + ": positions beyond it were not trained");
-        }
-        if (attention instanceof PrefillAttention.Seer seer) {
-            seer.requireFits(config);
-        }
+        options.checkSession(config, capacity, attention);
         CpuSession s = new CpuSession(this, capacity, attention);
         sessions.add(s);
         return s;

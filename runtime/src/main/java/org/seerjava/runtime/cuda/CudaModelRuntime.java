@@ -2,7 +2,6 @@ package org.seerjava.runtime.cuda;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import org.seerjava.gate.GateSet;
 import org.seerjava.gpu.CudaContext;
 import org.seerjava.gpu.DeviceBuffer;
@@ -189,28 +188,11 @@ final class CudaModelRuntime implements ModelRuntime {
         if (closed) {
             throw new IllegalStateException("the model " + source + " is closed");
         }
-        if (capacity <= 0) {
-            throw new IllegalArgumentException("session capacity must be > 0 tokens, got " + capacity);
-        }
-        if (capacity > config.maxPositionEmbeddings() && !options.allowBeyondMaxPositions()) {
-            throw new IllegalArgumentException("a session of " + capacity + " tokens exceeds max_position_embeddings = "
-                    + config.maxPositionEmbeddings() + " of " + source + " (the model was not trained beyond it; allow"
-                    + " it explicitly to go on)");
-        }
-        if (attention == null) {
-            throw new IllegalArgumentException("attention must not be null (PrefillAttention.dense() for dense)");
-        }
+        options.checkSession(config, capacity, attention);
         DecoderAttention prefill = switch (attention) {
             case PrefillAttention.Dense d -> DecoderAttention.dense();
-            case PrefillAttention.Seer seer -> {
-                seer.requireFits(config);
-                yield new DecoderAttention.Seer(layerGates(seer.gates()), seer.rule());
-            }
+            case PrefillAttention.Seer seer -> new DecoderAttention.Seer(layerGates(seer.gates()), seer.rule());
         };
-        if (capacity > config.maxPositionEmbeddings()) {
-            System.err.printf(Locale.ROOT, "warning: a session of %d tokens goes beyond max_position_embeddings = %d of"
-                    + " %s%n", capacity, config.maxPositionEmbeddings(), source);
-        }
         Decoder decoder;
         try {
             decoder = new Decoder(weights, invFreq, capacity, prefillChunk());

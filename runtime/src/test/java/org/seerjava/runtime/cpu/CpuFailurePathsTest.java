@@ -76,6 +76,8 @@ class CpuFailurePathsTest {
             assertMentions(assertThrows(IllegalArgumentException.class, () -> rt.newSession(513)), "513",
                     "max_position_embeddings = 512");
             assertMentions(assertThrows(IllegalArgumentException.class, () -> rt.newSession(0)), "≥ 1");
+            assertMentions(assertThrows(IllegalArgumentException.class, () -> rt.newSession(8, null)),
+                    "prefill attention must not be null");
             try (Session s = rt.newSession(8)) {
                 assertMentions(assertThrows(IllegalArgumentException.class, () -> s.prefill(new int[9])),
                         "capacity of 8", "9 tokens at position 0");

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.seerjava.model.LlamaModel;
-import org.seerjava.reference.GateType;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.Engines;
 
@@ -32,14 +31,11 @@ public final class Distill {
         Engine engine = Engines.byName(o.engine());
         try (LlamaModel model = LlamaModel.load(o.modelDir())) {
             ModelDims dims = ModelDims.of(model.config());
-            GateSpec spec = dims.spec(GateType.parse(o.gateType()), o.blockSize(),
-                    o.gateHidden() == 0 ? dims.headDim() : o.gateHidden());
+            GateSpec spec = o.gateSpec(dims);
             GateSet gates = GateSet.init(spec, o.seed());
             byte[] corpus = DistillationTrainer.readCorpus(o.corpus());
-            SplittableRandom windows = new SplittableRandom(o.seed() * 0x9E3779B97F4A7C15L + 1);
-            DistillationTrainer trainer = new DistillationTrainer(gates,
-                    new DistillationTrainer.Settings(o.steps(), o.lr(), o.warmup(), o.weightDecay(),
-                            o.maxGradNorm()), AdamW.Settings.defaults(o.weightDecay()));
+            SplittableRandom windows = o.windowRandom();
+            DistillationTrainer trainer = new DistillationTrainer(gates, o);
             DistillOutput output = new DistillOutput(o, "seer-java DistillationTrainer");
 
             DistillationTrainer.BatchSource source;
@@ -59,7 +55,7 @@ public final class Distill {
                                 (double) (i + 1) * o.seqLen() / s));
                     }
                 }
-                SplittableRandom pick = new SplittableRandom(o.seed() * 31 + 7);
+                SplittableRandom pick = o.poolPickRandom();
                 source = step -> {
                     List<GateSample[]> batch = new ArrayList<>();
                     for (int b = 0; b < o.batch(); b++) {

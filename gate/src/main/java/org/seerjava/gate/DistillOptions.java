@@ -1,6 +1,8 @@
 package org.seerjava.gate;
 
 import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.seerjava.reference.GateType;
 
 /**
  * Options of {@link Distill#run}.
@@ -67,6 +69,21 @@ public record DistillOptions(Path modelDir, Path corpus, Path outputDir, String 
     public static DistillOptions recipe8k(Path modelDir, Path corpus, Path outputDir) {
         return defaults(modelDir, corpus, outputDir).withSeqLen(8192).withBatch(4).withSteps(500).withLr(1e-2, 20)
                 .withPoolWindows(32).withCheckpointEvery(100);
+    }
+
+    /** The gates' shape on a model of these dimensions: this gate type and block size, hidden = head_dim when 0. */
+    public GateSpec gateSpec(ModelDims dims) {
+        return dims.spec(GateType.parse(gateType), blockSize, gateHidden == 0 ? dims.headDim() : gateHidden);
+    }
+
+    /** The random source of the training windows' offsets (the pool's, or each step's fresh windows). */
+    public SplittableRandom windowRandom() {
+        return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 1);
+    }
+
+    /** The random source that picks each batch's windows from the pool. */
+    public SplittableRandom poolPickRandom() {
+        return new SplittableRandom(seed * 31 + 7);
     }
 
     public DistillOptions withSeqLen(int v) {

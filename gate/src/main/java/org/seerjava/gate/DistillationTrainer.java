@@ -92,6 +92,12 @@ public final class DistillationTrainer {
         this.schedule = new LrSchedule(settings.lr(), settings.warmup(), settings.steps());
     }
 
+    /** A trainer with the optimisation settings of a distillation run's options (AdamW's defaults otherwise). */
+    public DistillationTrainer(GateSet gates, DistillOptions o) {
+        this(gates, new Settings(o.steps(), o.lr(), o.warmup(), o.weightDecay(), o.maxGradNorm()),
+                AdamW.Settings.defaults(o.weightDecay()));
+    }
+
     public GateSet gates() {
         return gates;
     }

@@ -19,7 +19,6 @@ import org.seerjava.gpu.llm.DecoderAttention;
 import org.seerjava.gpu.llm.GateTraining;
 import org.seerjava.gpu.llm.GateTraining.LayerCapture;
 import org.seerjava.reference.DistillationLoss;
-import org.seerjava.reference.GateType;
 import org.seerjava.runtime.ModelSource;
 import org.seerjava.runtime.RuntimeOptions;
 
@@ -46,17 +45,15 @@ public final class CudaDistill {
 
     static Distill.Result train(CudaModelRuntime rt, DistillOptions o, long start) {
         ModelDims dims = ModelDims.of(rt.config());
-        GateSpec spec = dims.spec(GateType.parse(o.gateType()), o.blockSize(),
-                o.gateHidden() == 0 ? dims.headDim() : o.gateHidden());
+        GateSpec spec = o.gateSpec(dims);
         GateSet gates = GateSet.init(spec, o.seed());
         byte[] corpus = DistillationTrainer.readCorpus(o.corpus());
-        SplittableRandom windows = new SplittableRandom(o.seed() * 0x9E3779B97F4A7C15L + 1);
+        SplittableRandom windows = o.windowRandom();
         List<double[]> grads = new ArrayList<>();
         for (double[] p : DistillationTrainer.parameters(gates)) {
             grads.add(new double[p.length]);
         }
-        DistillationTrainer trainer = new DistillationTrainer(gates, new DistillationTrainer.Settings(o.steps(), o.lr(),
-                o.warmup(), o.weightDecay(), o.maxGradNorm()), AdamW.Settings.defaults(o.weightDecay()));
+        DistillationTrainer trainer = new DistillationTrainer(gates, o);
         DistillOutput output = new DistillOutput(o, "seer-java CudaDistill (GPU)");
         List<DistillationTrainer.StepLog> history = new ArrayList<>();
         List<List<LayerCapture>> pool = new ArrayList<>();
@@ -73,7 +70,7 @@ public final class CudaDistill {
                     }
                 }
             }
-            SplittableRandom pick = new SplittableRandom(o.seed() * 31 + 7);
+            SplittableRandom pick = o.poolPickRandom();
             long tokensPerStep = (long) o.batch() * o.seqLen();
             long t0 = System.nanoTime();
             long tokens = 0;

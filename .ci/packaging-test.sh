@@ -13,7 +13,7 @@ for pom in */pom.xml; do
     continue
   fi
   artifact="$(sed -n 's:^  <artifactId>\(.*\)</artifactId>:\1:p' "$pom" | head -n 1)"
-  jar="$(ls "$dir"/target/"$artifact"-*.jar 2>/dev/null | grep -v -e '-sources\.jar$' -e '-javadoc\.jar$' | head -n 1)"
+  jar="$(ls "$dir"/target/"$artifact"-*.jar 2>/dev/null | grep -v -e '-sources\.jar$' -e '-javadoc\.jar$' -e '-tests\.jar$' | head -n 1)"
   if [ -z "$jar" ]; then
     fail "$dir: no jar in $dir/target (run ./mvnw verify first)"
     continue

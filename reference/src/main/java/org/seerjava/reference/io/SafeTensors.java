@@ -108,6 +108,16 @@ public final class SafeTensors implements AutoCloseable {
      * @throws SafeTensorsException when the file cannot be read or is not a valid safetensors file
      */
     public static SafeTensors open(Path file) {
+        if (file == null) {
+            throw new IllegalArgumentException("safetensors file must not be null");
+        }
+        if (!java.nio.file.Files.exists(file)) {
+            throw new SafeTensorsException(file, null, "cannot read the file: it does not exist");
+        }
+        if (!java.nio.file.Files.isRegularFile(file)) {      // never open a pipe (it would block) or a device
+            throw new SafeTensorsException(file, null, "expected a regular file, found "
+                    + (java.nio.file.Files.isDirectory(file) ? "a directory" : "a device, pipe or socket"));
+        }
         Arena arena = Arena.ofShared();
         boolean ok = false;
         try {
@@ -120,7 +130,7 @@ public final class SafeTensors implements AutoCloseable {
                 }
                 whole = ch.map(MapMode.READ_ONLY, 0, size, arena);
             } catch (IOException e) {
-                throw new SafeTensorsException(file, null, "cannot read the file: " + e, e);
+                throw new SafeTensorsException(file, null, "cannot read the file: " + AtomicFiles.reason(e), e);
             }
             long size = whole.byteSize();
             long headerLen = whole.get(U64_LE, 0);

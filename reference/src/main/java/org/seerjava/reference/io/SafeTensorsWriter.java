@@ -11,17 +11,11 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.IntToLongFunction;
 
 /**
@@ -422,58 +416,23 @@ public final class SafeTensorsWriter {
      * @throws UncheckedIOException naming the file when writing or renaming fails
      */
     public void write(Path file) {
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
         byte[] header = headerBytes();
-        Path tmp = null;
-        boolean done = false;
-        try {
-            FileChannel ch = null;
-            for (int attempt = 0; ch == null; attempt++) {
-                tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-                try {
-                    ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                } catch (FileAlreadyExistsException e) {
-                    tmp = null;
-                    if (attempt >= 10) {
-                        throw e;
-                    }
+        AtomicFiles.write(file, (FileChannel out) -> {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
+            writeFully(out, len);
+            writeFully(out, ByteBuffer.wrap(header));
+            byte[] chunk = new byte[CHUNK_BYTES];
+            MemorySegment chunkSeg = MemorySegment.ofArray(chunk);
+            for (Entry e : entries.values()) {
+                int size = e.dtype().byteSize();
+                int perChunk = CHUNK_BYTES / size;
+                for (int first = 0; first < e.count(); first += perChunk) {
+                    int n = Math.min(perChunk, e.count() - first);
+                    e.encoder().encode(first, n, chunkSeg);
+                    writeFully(out, ByteBuffer.wrap(chunk, 0, n * size));
                 }
             }
-            try (FileChannel out = ch) {
-                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
-                writeFully(out, len);
-                writeFully(out, ByteBuffer.wrap(header));
-                byte[] chunk = new byte[CHUNK_BYTES];
-                MemorySegment chunkSeg = MemorySegment.ofArray(chunk);
-                for (Entry e : entries.values()) {
-                    int size = e.dtype().byteSize();
-                    int perChunk = CHUNK_BYTES / size;
-                    for (int first = 0; first < e.count(); first += perChunk) {
-                        int n = Math.min(perChunk, e.count() - first);
-                        e.encoder().encode(first, n, chunkSeg);
-                        writeFully(out, ByteBuffer.wrap(chunk, 0, n * size));
-                    }
-                }
-                out.force(true);
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-            done = true;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write safetensors file " + file + ": " + e, e);
-        } finally {
-            if (!done && tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort; the original failure is what matters
-                }
-            }
-        }
+        });
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {

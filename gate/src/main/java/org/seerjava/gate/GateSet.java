@@ -150,9 +150,10 @@ public final class GateSet {
                 if (!m.matches()) {
                     continue; // other tensors (e.g. a whole model state dict) are ignored
                 }
-                int layer = Integer.parseInt(m.group(1));
+                String digits = m.group(1);
+                int layer = digits.length() > 9 ? Integer.MAX_VALUE : Integer.parseInt(digits);   // no overflow
                 if (layer >= expected.layers()) {
-                    throw new SafeTensorsException(file, name, "gate for layer " + layer + ", but the model has "
+                    throw new SafeTensorsException(file, name, "gate for layer " + digits + ", but the model has "
                             + expected.layers() + " layers");
                 }
                 if (m.group(2).equals("q") && !expected.hasQLinear()) {

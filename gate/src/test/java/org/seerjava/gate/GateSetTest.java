@@ -117,4 +117,20 @@ class GateSetTest {
         var e = assertThrows(SafeTensorsException.class, () -> GateSet.load(nan, TINY));
         assertTrue(e.getMessage().contains("non-finite"), e.getMessage());
     }
+
+    @Test
+    void aLayerIndexBeyondIntIsNamedWithTheFileAndTensor() {
+        Path f = dir.resolve("huge-index.safetensors");
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        for (int i = 0; i < 4; i++) {
+            w.add(GateSet.tensorName(i, 'k'), DType.F32, new long[] {6, 192, 64}, new float[6 * 192 * 64]);
+        }
+        String huge = "model.layers.99999999999999999999.self_attn.attn_gate.mask_linear_k.weight";
+        w.add(huge, DType.F32, new long[] {1}, new float[1]);
+        w.write(f);
+        var e = assertThrows(SafeTensorsException.class, () -> GateSet.load(f, TINY));
+        assertEquals(huge, e.tensor());
+        assertTrue(e.getMessage().contains(f.toString())
+                && e.getMessage().contains("gate for layer 99999999999999999999, but the model has 4 layers"), e.getMessage());
+    }
 }

@@ -3,11 +3,11 @@ package org.seerjava.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.RopeConfig;
+import org.seerjava.reference.io.SmallFiles;
 
 /**
  * The settings of a Hugging Face Llama-family decoder, read from its {@code config.json}.
@@ -63,6 +63,8 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
         positive("head_dim", headDim);
         positive("vocab_size", vocabSize);
         positive("max_position_embeddings", maxPositionEmbeddings);
+        product("num_attention_heads", numAttentionHeads, "head_dim", headDim);
+        product("num_key_value_heads", numKeyValueHeads, "head_dim", headDim);
         if (numAttentionHeads % numKeyValueHeads != 0) {
             throw new IllegalArgumentException("num_attention_heads = " + numAttentionHeads
                     + " is not a multiple of num_key_value_heads = " + numKeyValueHeads);
@@ -78,6 +80,15 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
         }
         if (rope.rotaryDim() != headDim) {
             throw new IllegalArgumentException("rope rotary dim " + rope.rotaryDim() + " must equal head_dim " + headDim);
+        }
+    }
+
+    /** Requires a product of two sizes (a projection width) to fit an int. */
+    private static void product(String a, int x, String b, int y) {
+        long p = (long) x * y;
+        if (p > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(a + " · " + b + " = " + x + " · " + y + " = " + p
+                    + " is more than the " + Integer.MAX_VALUE + " a projection width may be");
         }
     }
 
@@ -101,25 +112,18 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
     }
 
     /**
-     * Reads a small text file (a config or an index) after checking its size.
+     * Reads a small text file (a config or an index) with a size cap ({@link SmallFiles#readString}: regular files
+     * only, at most maxBytes read whatever size the file claims).
      *
      * @param file     the file
      * @param maxBytes the largest size accepted
      * @param what     what the file is, for messages
      * @return its UTF-8 text
-     * @throws IllegalArgumentException naming the file when it cannot be read or is larger than maxBytes
+     * @throws IllegalArgumentException naming the file when it is missing, not a regular file, unreadable, not UTF-8
+     *                                  or larger than maxBytes
      */
     public static String readCapped(Path file, long maxBytes, String what) {
-        try {
-            long size = Files.size(file);
-            if (size > maxBytes) {
-                throw new IllegalArgumentException(file + ": " + what + " is " + size + " bytes, more than the "
-                        + maxBytes + " accepted");
-            }
-            return Files.readString(file);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(file + ": cannot read " + what + ": " + e, e);
-        }
+        return SmallFiles.readString(file, maxBytes, what);
     }
 
     /**

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import org.seerjava.cpu.Parallel;
 import org.seerjava.cpu.VectorMath;
 import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.HeapBudget;
 import org.seerjava.reference.RopeConfig;
 
 /**
@@ -69,7 +70,10 @@ public final class LlamaModel implements AutoCloseable {
      * @param dir a Hugging Face checkpoint directory
      * @return the model, weights in float32
      * @throws IllegalArgumentException when the config is invalid (see {@link LlamaConfig#load}), or a tensor is
-     *                                  missing, has the wrong shape or a non-float dtype (the message names tensor and file)
+     *                                  missing, has the wrong shape, a non-float dtype or a NaN/±∞ value (the message
+     *                                  names tensor and file)
+     * @throws org.seerjava.reference.InsufficientMemoryException when the float32 weights do not fit the heap
+     *                                  (checked before they are widened: bytes needed and available)
      * @throws org.seerjava.reference.io.SafeTensorsException when a weights file is corrupt (names the file)
      */
     public static LlamaModel load(Path dir) {
@@ -80,24 +84,33 @@ public final class LlamaModel implements AutoCloseable {
         try (ModelWeights w = ModelWeights.open(dir)) {
             ModelTensors t = ModelTensors.bind(c, w);
             int h = c.hiddenSize();
-            float[] embed = t.embed().toFloats();
+            // float32 on the heap: every tensor once, a tied lm_head packed a second time, and one tensor widened
+            // before it is packed
+            long floats = Math.addExact(t.elementCount(), t.tied() ? t.embed().elementCount() : 0);
+            long largest = 0;
+            for (WeightTensor x : t.all()) {
+                largest = Math.max(largest, x == null ? 0 : x.elementCount());
+            }
+            HeapBudget.require(HeapBudget.bytesOf(Math.addExact(floats, largest), Float.BYTES),
+                    "the float32 weights of model " + dir);
+            float[] embed = floats(t.embed());
             Layer[] layers = new Layer[c.numHiddenLayers()];
             for (int l = 0; l < layers.length; l++) {
                 ModelTensors.LayerTensors lt = t.layers().get(l);
                 layers[l] = new Layer(
-                        lt.inputNorm().toFloats(),
+                        floats(lt.inputNorm()),
                         linear(lt.q(), lt.qBias()),
                         linear(lt.k(), lt.kBias()),
                         linear(lt.v(), lt.vBias()),
                         linear(lt.o(), lt.oBias()),
-                        lt.qNorm() == null ? null : lt.qNorm().toFloats(),
-                        lt.kNorm() == null ? null : lt.kNorm().toFloats(),
-                        lt.postNorm().toFloats(),
+                        lt.qNorm() == null ? null : floats(lt.qNorm()),
+                        lt.kNorm() == null ? null : floats(lt.kNorm()),
+                        floats(lt.postNorm()),
                         linear(lt.gate(), null),
                         linear(lt.up(), null),
                         linear(lt.down(), null));
             }
-            float[] norm = t.finalNorm().toFloats();
+            float[] norm = floats(t.finalNorm());
             Linear head = t.tied() ? new Linear(embed, null, c.vocabSize(), h) : linear(t.lmHead(), null);
             return new LlamaModel(c, dir, embed, layers, norm, head);
         }
@@ -105,7 +118,19 @@ public final class LlamaModel implements AutoCloseable {
 
     private static Linear linear(WeightTensor weight, WeightTensor bias) {
         long[] shape = weight.shape();
-        return new Linear(weight.toFloats(), bias == null ? null : bias.toFloats(), (int) shape[0], (int) shape[1]);
+        return new Linear(floats(weight), bias == null ? null : floats(bias), (int) shape[0], (int) shape[1]);
+    }
+
+    /** A tensor widened to float32, after checking every value is finite (a NaN is named here, not in a layer's q). */
+    private static float[] floats(WeightTensor t) {
+        float[] x = t.toFloats();
+        for (int i = 0; i < x.length; i++) {
+            if (!Float.isFinite(x[i])) {
+                throw new IllegalArgumentException(t.source() + ": tensor " + t.name() + " holds " + x[i]
+                        + " at flat index " + i + " (weights must be finite)");
+            }
+        }
+        return x;
     }
 
     /**

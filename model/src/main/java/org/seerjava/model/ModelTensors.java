@@ -59,7 +59,8 @@ public record ModelTensors(LlamaConfig config, WeightTensor embed, List<LayerTen
      * @return the tensors
      * @throws IllegalArgumentException naming the tensor, the file and the expected shape when a tensor is missing,
      *                                  has the wrong shape or an unsupported dtype, or when the weights hold more
-     *                                  layers than {@code num_hidden_layers}
+     *                                  or fewer layers than {@code num_hidden_layers} (checked first, before anything
+     *                                  is sized by the layer count)
      */
     public static ModelTensors bind(LlamaConfig config, ModelWeights weights) {
         ModelFamily family = config.family();
@@ -75,11 +76,16 @@ public record ModelTensors(LlamaConfig config, WeightTensor embed, List<LayerTen
             throw new IllegalArgumentException(weights.where(extra) + ": the weights hold tensor " + extra
                     + ", but num_hidden_layers = " + n + " in config.json: the config and the weights disagree");
         }
+        String last = family.layer(n - 1).inputNorm();
+        if (!weights.contains(last)) {          // before anything is sized by n: a config may claim 2^31 − 1 layers
+            throw new IllegalArgumentException(weights.where(last) + ": tensor " + last + " is missing, but num_hidden_layers = "
+                    + n + " in config.json: the config and the weights disagree");
+        }
         WeightTensor embed = weights.require(family.embedTokens(), vocab, h);
         ModelFamily.LayerNames first = family.layer(0);
         boolean qkvBias = config.qkvBias() || weights.contains(first.q() + ".bias");
         boolean oBias = config.oBias() || weights.contains(first.o() + ".bias");
-        List<LayerTensors> layers = new ArrayList<>(n);
+        List<LayerTensors> layers = new ArrayList<>();
         for (int l = 0; l < n; l++) {
             ModelFamily.LayerNames names = family.layer(l);
             layers.add(new LayerTensors(
@@ -130,6 +136,22 @@ public record ModelTensors(LlamaConfig config, WeightTensor embed, List<LayerTen
     }
 
     /**
+     * Elements of all the model's weights, each tensor counted once (a tied lm_head once).
+     *
+     * @return the element count
+     */
+    public long elementCount() {
+        Map<WeightTensor, Boolean> seen = new IdentityHashMap<>();
+        long sum = 0;
+        for (WeightTensor t : all()) {
+            if (t != null && seen.put(t, Boolean.TRUE) == null) {
+                sum = Math.addExact(sum, t.elementCount());
+            }
+        }
+        return sum;
+    }
+
+    /**
      * Bytes read from the weights to decode one token: every layer's weights, the final norm and lm_head, but
      * only one row of the embedding (when untied).
      *
@@ -143,7 +165,8 @@ public record ModelTensors(LlamaConfig config, WeightTensor embed, List<LayerTen
         return sum;
     }
 
-    private List<WeightTensor> all() {
+    /** Every tensor, lm_head after the layers (the same object as embed when tied), null entries where absent. */
+    List<WeightTensor> all() {
         List<WeightTensor> list = new ArrayList<>();
         list.add(embed);
         for (LayerTensors l : layers) {

@@ -196,8 +196,13 @@ public final class GateSet {
             throw new SafeTensorsException(file, null, "bad gate metadata " + meta + ": " + e.getMessage(), e);
         }
         boolean force = Boolean.parseBoolean(meta.getOrDefault("force_double", "false"));
-        GateSpec spec = new GateSpec(new GateConfig(type, block, hidden, force, model.rope()), model.layers(),
-                model.qHeads(), model.kvHeads(), model.headDim());
+        GateSpec spec;
+        try {
+            spec = new GateSpec(new GateConfig(type, block, hidden, force, model.rope()), model.layers(),
+                    model.qHeads(), model.kvHeads(), model.headDim());
+        } catch (IllegalArgumentException e) {
+            throw new SafeTensorsException(file, null, "bad gate metadata " + meta + " for this model: " + e.getMessage(), e);
+        }
         return load(file, spec);
     }
 

@@ -11,7 +11,9 @@ import org.seerjava.bench.GpuBench;
 import org.seerjava.bench.Inputs;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.HeapBudget;
 import org.seerjava.reference.engine.Engine;
+import org.seerjava.reference.io.SafeTensors;
 import org.seerjava.reference.engine.Engines;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -83,10 +85,24 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter w = spec.commandLine().getOut();
-        if (reps < 1) {
-            throw new IllegalArgumentException("--reps must be >= 1, got " + reps);
+        OptionChecks c = new OptionChecks(spec);
+        c.atLeast("--reps", reps, 1);
+        c.atLeast("--heads", heads, 1);
+        c.densities("--densities", densities);
+        c.backend("--backend", backend);
+        for (int n : sizes) {
+            c.atLeast("--sizes", n, 64);
+            if (modelShape == null && !backend.equals("cuda")) {   // the CPU table: q, k, v and out of [1, n, H, 128]
+                long elements = (long) n * heads * 128;
+                if (elements > SafeTensors.MAX_ARRAY_LENGTH) {
+                    throw c.bad("--sizes " + n + " with --heads " + heads + " needs arrays of " + elements
+                            + " floats, more than the " + SafeTensors.MAX_ARRAY_LENGTH + " a Java array holds");
+                }
+                HeapBudget.require(HeapBudget.bytesOf(4 * elements, Float.BYTES),
+                        "q, k, v and the output at --sizes " + n);
+            }
         }
+        PrintWriter w = spec.commandLine().getOut();
         if (modelShape != null) {
             return modelBench(w);
         }
@@ -110,9 +126,6 @@ final class BenchCommand implements Callable<Integer> {
                 engine.description(), heads, reps, LocalDate.now());
         w.printf("%7s %8s %12s %18s %16s%n", "N", "density", "median ms", "GFLOP/s (dense-eq)", "GFLOP/s (exec)");
         for (int n : sizes) {
-            if (n < 64) {
-                throw new IllegalArgumentException("--sizes must be >= 64, got " + n);
-            }
             AttentionShape shape = new AttentionShape(1, n, heads, heads, 128);
             Random random = new Random(Inputs.SEED);
             float[] q = Inputs.gaussian(random, shape.qElements());

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.jfree.chart.ChartUtils;
+import org.seerjava.reference.io.AtomicFiles;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.PlotOrientation;
@@ -187,7 +188,7 @@ public final class Charts {
             if (png.getParent() != null) {
                 Files.createDirectories(png.getParent());
             }
-            ChartUtils.saveChartAsPNG(png.toFile(), chart, width, height);
+            AtomicFiles.write(png, (java.io.OutputStream out) -> ChartUtils.writeChartAsPNG(out, chart, width, height));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + png + ": " + e.getMessage(), e);
         }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,11 +22,15 @@ import org.seerjava.gate.ModelDims;
 import org.seerjava.gate.SeerAttentionPolicy;
 import org.seerjava.model.AttentionPolicy;
 import org.seerjava.model.LayerAttention;
+import org.seerjava.model.LlamaConfig;
 import org.seerjava.model.LlamaModel;
 import org.seerjava.model.Metrics;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.Checks;
+import org.seerjava.reference.HeapBudget;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.io.AtomicFiles;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.Engines;
 import picocli.CommandLine.Command;
@@ -101,7 +104,8 @@ final class DemoCommand implements Callable<Integer> {
             description = "Density of the selected-blocks picture (default: ${DEFAULT-VALUE}).")
     double pictureDensity;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "Engine: reference, cpu, cuda, auto (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "${sys:seer.backend:-auto}",
+            description = "Engine: reference, cpu, cuda, auto (default: -Dseer.backend, else auto).")
     String backend;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Report folder (default: work/demo).")
@@ -127,28 +131,50 @@ final class DemoCommand implements Callable<Integer> {
                double speedup, double bitsPerByte) {
     }
 
+    /** The shortest passage: two blocks of 64. */
+    static final int MIN_CONTEXT = 128;
+    /**
+     * The longest passage or distillation window accepted: 131,072 tokens (the pictures hold nb × nb blocks, the
+     * dense prefill grows with the square of the length).
+     */
+    static final int MAX_CONTEXT = 1 << 17;
+
     @Override
     public Integer call() throws IOException {
-        PrintWriter w = spec.commandLine().getOut();
+        // 0. Every option checked before anything is read, created or printed (bad values exit 2).
+        OptionChecks c = new OptionChecks(spec);
         Path home = Seer.home();
         Path modelDir = Seer.orDefault(model, "models/tiny-llama-bytes");
         Path outDir = Seer.orDefault(out, "work/demo");
-        Files.createDirectories(outDir);
-        if (layer < 0 || head < 0) {
-            throw new IllegalArgumentException("--layer and --head must be >= 0");
+        Path text = Seer.orDefault(evalText, "corpus/eval-moby.bin");
+        Path train = Seer.orDefault(trainText, "corpus/train-excerpt.bin");
+        c.atLeast("--layer", layer, 0);
+        c.atLeast("--head", head, 0);
+        c.atLeast("--runs", runs, 1);
+        c.inRange("--context", context, MIN_CONTEXT, MAX_CONTEXT);
+        c.atLeast("--offset", offset, 0);
+        c.densities("--densities", densities);
+        c.density("--picture-density", pictureDensity);
+        if (gates == null) {
+            c.atLeast("--steps", steps, 1);
+            c.inRange("--seq-len", seqLen, 64, MAX_CONTEXT);
+            c.atLeast("--windows", windows, 0);
         }
-        if (runs < 1) {
-            throw new IllegalArgumentException("--runs must be at least 1, got " + runs);
+        c.backend("--backend", backend);
+        c.outputDirectory("--out", outDir);
+        if (!Files.isRegularFile(text)) {
+            throw new IllegalArgumentException("--eval-text " + text + ": " + (Files.exists(text) ? "not a regular file"
+                    : "does not exist"));
         }
-        if (context < 128) {
-            throw new IllegalArgumentException("--context must be at least 128 bytes, got " + context);
-        }
-        for (double d : densities) {
-            if (!(d > 0 && d <= 1)) {
-                throw new IllegalArgumentException("--densities must be in (0, 1], got " + d);
-            }
-        }
+        c.slice("--offset", offset, "--context", context + 1L, text, Files.size(text));
+        LlamaConfig config = LlamaConfig.load(modelDir.resolve(LlamaModel.CONFIG));
+        ModelDims dims = ModelDims.of(config);
+        c.inRange("--layer", layer, 0, dims.layers() - 1);
+        c.inRange("--head", head, 0, dims.qHeads() - 1);
+
         Engine engine = Engines.byName(backend);
+        Files.createDirectories(outDir);
+        PrintWriter w = spec.commandLine().getOut();
         w.printf("seer demo: model %s, engine %s (%s)%n", shown(home, modelDir), engine.name(), engine.description());
         w.flush();
 
@@ -157,45 +183,36 @@ final class DemoCommand implements Callable<Integer> {
         List<double[]> lossCurve = new ArrayList<>();
         String gateSource;
         try (LlamaModel m = LlamaModel.load(modelDir)) {
-            ModelDims dims = ModelDims.of(m.config());
-            if (layer >= dims.layers() || head >= dims.qHeads()) {
-                throw new IllegalArgumentException("--layer/--head out of range: the model has " + dims.layers()
-                        + " layers and " + dims.qHeads() + " query heads");
-            }
             if (gates != null) {
                 gateSet = GateSet.load(gates, dims);
                 gateSource = "loaded from " + shown(home, gates);
             } else {
-                String key = String.format(Locale.ROOT, "steps%d-seq%d-win%d-seed%d", steps, seqLen, windows, seed);
-                Path cacheDir = home.resolve("work/gates").resolve(key);
-                Path cached = cacheDir.resolve("gates.safetensors");
-                if (Files.exists(cached) && !retrain) {
-                    gateSet = GateSet.load(cached, dims);
+                DistillOptions o = DistillOptions.defaults(modelDir, train, null)
+                        .withSeqLen(seqLen).withBatch(4).withSteps(steps).withLr(1e-3, Math.min(20, steps / 5))
+                        .withSeed(seed).withPoolWindows(windows).withEngine(engine.name())
+                        .withProgress(!noProgress);
+                GateCache.Entry entry = GateCache.entry(home.resolve("work/gates"), modelDir, train, o);
+                Path cached = entry.gates();
+                GateCache.Cached hit = retrain ? null : GateCache.read(entry, dims, spec.commandLine().getErr());
+                if (hit != null) {
+                    gateSet = hit.gates();
+                    lossCurve.addAll(hit.lossCurve());
                     gateSource = "distilled earlier, cached in " + shown(home, cached);
                 } else {
-                    Path train = Seer.orDefault(trainText, "corpus/train-excerpt.bin");
-                    DistillOptions o = DistillOptions.defaults(modelDir, train, cacheDir)
-                            .withSeqLen(seqLen).withBatch(4).withSteps(steps).withLr(1e-3, Math.min(20, steps / 5))
-                            .withSeed(seed).withPoolWindows(windows).withEngine(engine.name())
-                            .withProgress(!noProgress);
                     w.printf("distilling gates: %d steps, %d windows of %d bytes replayed ...%n", steps, windows, seqLen);
                     w.flush();
-                    Distill.Result r = Distill.run(o);
+                    Files.createDirectories(entry.dir());
+                    Distill.Result r = Distill.run(o.withOutputDir(entry.dir()));
+                    GateCache.describe(entry);
                     gateSet = r.gates();
+                    lossCurve.addAll(GateCache.lossCurve(entry.history()));
                     gateSource = String.format(Locale.ROOT, "distilled now in %.1f s (%d steps), cached in %s",
                             r.seconds(), steps, shown(home, cached));
-                }
-                Path history = cacheDir.resolve("history.json");
-                if (Files.exists(history)) {
-                    for (var node : new ObjectMapper().readTree(history.toFile()).get("history")) {
-                        lossCurve.add(new double[]{node.get("step").asDouble() + 1, node.get("loss").asDouble()});
-                    }
                 }
             }
             w.println("gates: " + gateSource);
 
             // 2. The passage and a warm-up.
-            Path text = Seer.orDefault(evalText, "corpus/eval-moby.bin");
             int[] tokens = DistillationTrainer.tokens(DistillationTrainer.readCorpus(text), offset, context + 1);
             int[] input = java.util.Arrays.copyOf(tokens, context);
             int[] targets = java.util.Arrays.copyOfRange(tokens, 1, context + 1);
@@ -303,10 +320,11 @@ final class DemoCommand implements Callable<Integer> {
         AttentionShape s = in.shape();
         int nb = s.blocks(gateSet.config().blockSize());
         float[] attn = new float[s.qElements()];
-        float[] target = new float[s.qHeads() * nb * nb];
+        long map = Checks.blockMap(1, s.qHeads(), nb);
+        float[] target = new float[HeapBudget.floatArray("the pooled attention map [Hq, nb, nb]", map)];
         engine.attentionWithPooledTarget(in.q(), in.k(), in.v(), attn, target, s, gateSet.config().blockSize(), in.scale());
         GateParameters p = gateSet.layer(layer);
-        float[] scores = new float[s.qHeads() * nb * nb];
+        float[] scores = new float[HeapBudget.floatArray("the gate scores [Hq, nb, nb]", map)];
         engine.gateScores(in.qPre(), in.kPre(), p.wq() == null ? null : p.wqFloats(), p.wkFloats(), scores, s,
                 gateSet.config(), true);
         float[] logits = new float[scores.length];
@@ -358,7 +376,8 @@ final class DemoCommand implements Callable<Integer> {
         json.put("seed", seed);
         json.put("rows", rows);
         json.put("pictures", new ArrayList<>(pictures.keySet()));
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve("report.json").toFile(), json);
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        AtomicFiles.write(dir.resolve("report.json"), (java.io.OutputStream o) -> mapper.writeValue(o, json));
 
         StringBuilder h = new StringBuilder();
         h.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>seer demo</title><style>")
@@ -389,10 +408,7 @@ final class DemoCommand implements Callable<Integer> {
                     .append("</figcaption></figure>");
         }
         h.append("</body></html>\n");
-        Path tmp = dir.resolve("report.html.tmp");
-        Files.writeString(tmp, h, StandardCharsets.UTF_8);
-        Files.move(tmp, dir.resolve("report.html"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.writeString(dir.resolve("report.html"), h);
     }
 
     private static String esc(String s) {

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.seerjava.gate.Distill;
 import org.seerjava.gate.DistillOptions;
 import org.seerjava.gate.DistillationTrainer;
+import org.seerjava.reference.GateType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -77,7 +78,7 @@ final class DistillCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "0", description = "Checkpoint every N steps (0: never).")
     int checkpointEvery;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "Engine (default: ${DEFAULT-VALUE}); cuda runs the"
+    @Option(names = "--backend", defaultValue = "${sys:seer.backend:-auto}", description = "Engine (default: -Dseer.backend, else auto); cuda runs the"
             + " model, the capture and the gate's forward and backward on the GPU (bf16 model, fp32 gate math).")
     String backend;
 
@@ -86,6 +87,25 @@ final class DistillCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        OptionChecks c = new OptionChecks(spec);
+        Path outDir = Seer.orDefault(out, "work/distill");
+        try {
+            GateType.parse(gateType);
+        } catch (IllegalArgumentException e) {
+            throw c.bad("--gate-type: " + e.getMessage());
+        }
+        c.atLeast("--block-size", blockSize, 1);
+        c.atLeast("--gate-hidden", gateHidden, 0);
+        c.inRange("--seq-len", seqLen, blockSize, DemoCommand.MAX_CONTEXT);
+        c.atLeast("--batch", batch, 1);
+        c.atLeast("--steps", steps, 1);
+        c.positive("--lr", lr);
+        c.atLeast("--warmup", warmup, 0);
+        c.nonNegative("--weight-decay", weightDecay);
+        c.atLeast("--windows", windows, 0);
+        c.atLeast("--checkpoint-every", checkpointEvery, 0);
+        c.backend("--backend", backend);
+        c.outputDirectory("--out", outDir);
         PrintWriter w = spec.commandLine().getOut();
         int warmupSteps = warmup;
         if (steps > 0 && warmup >= steps) {
@@ -102,7 +122,7 @@ final class DistillCommand implements Callable<Integer> {
         }
         DistillOptions o = new DistillOptions(Seer.orDefault(model, "models/tiny-llama-bytes"),
                 Seer.orDefault(corpus, "corpus/train-excerpt.bin"),
-                Seer.orDefault(out, "work/distill"), gateType, blockSize, gateHidden, seqLen, batch, steps,
+                outDir, gateType, blockSize, gateHidden, seqLen, batch, steps,
                 lr, warmupSteps, weightDecay, 1.0, seed, checkpointEvery, windows, backend, !noProgress);
         // cuda: the whole distillation on the GPU (model forward, capture, gate forward/backward); else the float32
         // model on the host with the engine's attention

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.seerjava.gate.EvalOptions;
 import org.seerjava.gate.Evaluate;
+import org.seerjava.reference.io.SmallFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -67,7 +68,8 @@ final class EvalCommand implements Callable<Integer> {
             description = "Windows that also run the long-range copy test (default: ${DEFAULT-VALUE}).")
     int copy;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "Engine (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "${sys:seer.backend:-auto}",
+            description = "Engine (default: -Dseer.backend, else auto).")
     String backend;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write the report as JSON.")
@@ -76,13 +78,57 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
 
+    /**
+     * Every option checked before anything is read, created or printed; bad values exit 2.
+     *
+     * @return the gates to evaluate, by name (empty when merging reports)
+     */
+    List<EvalOptions.NamedGates> checkOptions() {
+        OptionChecks c = new OptionChecks(spec);
+        if (json != null) {
+            c.outputFile("--json", json);
+        }
+        List<EvalOptions.NamedGates> named = new ArrayList<>();
+        if (merge != null && !merge.isEmpty()) {
+            return named;
+        }
+        if (gates == null || gates.isEmpty()) {
+            named.add(new EvalOptions.NamedGates("reference",
+                    Seer.home().resolve("models/tiny-llama-bytes/reference-gates/attn_gate_weights.safetensors")));
+        } else {
+            for (String g : gates) {
+                int eq = g.indexOf('=');
+                if (eq <= 0 || eq == g.length() - 1) {
+                    throw c.bad("--gates must be NAME=FILE, got '" + g + "'");
+                }
+                try {
+                    named.add(new EvalOptions.NamedGates(g.substring(0, eq), Path.of(g.substring(eq + 1))));
+                } catch (java.nio.file.InvalidPathException e) {
+                    throw c.bad("--gates " + g + ": not a file path (" + e.getReason() + ")");
+                }
+            }
+        }
+        c.inRange("--windows", windows, 1, 20);
+        c.inRange("--from", from, 0, 19);
+        if (from + windows > 20) {
+            throw c.bad("--from " + from + " with --windows " + windows + " goes past the 20 windows");
+        }
+        c.inRange("--context", context, DemoCommand.MIN_CONTEXT, DemoCommand.MAX_CONTEXT);
+        c.densities("--densities", densities);
+        c.atLeast("--copy", copy, 0);
+        c.backend("--backend", backend);
+        return named;
+    }
+
     @Override
     public Integer call() throws IOException {
+        List<EvalOptions.NamedGates> named = checkOptions();
         PrintWriter w = spec.commandLine().getOut();
         if (merge != null && !merge.isEmpty()) {
             List<Evaluate.Report> parts = new ArrayList<>();
             for (Path f : merge) {
-                parts.add(new ObjectMapper().readValue(f.toFile(), Evaluate.Report.class));
+                parts.add(new ObjectMapper().readValue(SmallFiles.read(f, 256L << 20, "the report to merge"),
+                        Evaluate.Report.class));
             }
             Evaluate.Report merged = Evaluate.merge(parts);
             if (json != null) {
@@ -91,26 +137,6 @@ final class EvalCommand implements Callable<Integer> {
             w.println(merged.table());
             w.printf(Locale.ROOT, "%d windows merged from %d reports%n", merged.windowsDone(), parts.size());
             return 0;
-        }
-        List<EvalOptions.NamedGates> named = new ArrayList<>();
-        if (gates == null || gates.isEmpty()) {
-            named.add(new EvalOptions.NamedGates("reference",
-                    Seer.home().resolve("models/tiny-llama-bytes/reference-gates/attn_gate_weights.safetensors")));
-        } else {
-            for (String g : gates) {
-                int eq = g.indexOf('=');
-                if (eq <= 0 || eq == g.length() - 1) {
-                    throw new IllegalArgumentException("--gates must be NAME=FILE, got '" + g + "'");
-                }
-                named.add(new EvalOptions.NamedGates(g.substring(0, eq), Path.of(g.substring(eq + 1))));
-            }
-        }
-        if (windows < 1 || windows > 20) {
-            throw new IllegalArgumentException("--windows must be in [1, 20], got " + windows);
-        }
-        if (from < 0 || from + windows > 20) {
-            throw new IllegalArgumentException("--from " + from + " with --windows " + windows
-                    + " goes past the 20 windows");
         }
         List<EvalOptions.Window> all = EvalOptions.acceptanceWindows(Seer.orDefault(corpusDir, "corpus"),
                 context);

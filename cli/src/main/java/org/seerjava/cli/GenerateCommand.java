@@ -71,7 +71,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threshold", paramLabel = "τ", description = "SeerAttention: keep the key blocks whose gate probability exceeds τ.")
     Double threshold;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "${sys:seer.backend:-auto}",
+            description = "cpu, cuda or auto (default: -Dseer.backend, else auto).")
     String backend;
 
     @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",

@@ -2,6 +2,7 @@ package org.seerjava.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import org.seerjava.reference.InsufficientMemoryException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,14 +49,17 @@ public final class Seer {
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
-            boolean verbose = parseResult.hasMatchedOption("--verbose");
+            boolean verbose = verbose(parseResult);
             // Errors the user can act on carry a message naming what was wrong: print just that.
             String message = ex.getMessage() != null && (ex instanceof RuntimeException || ex instanceof java.io.IOException)
                     ? ex.getMessage() : ex.toString();
             err.println("error: " + message);
+            if (ex instanceof InsufficientMemoryException) {
+                err.println("(./seer passes JVM flags from SEER_JAVA_OPTS, e.g. SEER_JAVA_OPTS=-Xmx16g)");
+            }
             if (verbose) {
                 ex.printStackTrace(err);
-            } else if (!(ex instanceof IllegalArgumentException)) {
+            } else if (!(ex instanceof IllegalArgumentException || ex instanceof InsufficientMemoryException)) {
                 err.println("(run with --verbose for the stack trace)");
             }
             return ERROR;
@@ -69,11 +73,44 @@ public final class Seer {
     /** One line per record: {@code WARNING: message}, then the stack trace when there is one. */
     static final String LOG_FORMAT = "%4$s: %5$s%6$s%n";
 
+    /**
+     * Whether {@code --verbose} was given, before or after the subcommand (the option is inherited: each command of
+     * the chain has its own copy).
+     */
+    static boolean verbose(CommandLine.ParseResult parseResult) {
+        for (CommandLine.ParseResult p = parseResult; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--verbose")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Runs a command line; an {@link OutOfMemoryError} that escapes a command (a size no check foresaw) becomes a
+     * one-line error with the heap limit and exit code 3, its stack trace only with {@code --verbose}.
+     */
+    static int run(CommandLine cl, String[] args) {
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            PrintWriter err = cl.getErr();
+            err.printf(java.util.Locale.ROOT, "error: out of memory (%s; the Java heap may grow to %,d bytes); "
+                    + "./seer passes JVM flags from SEER_JAVA_OPTS, e.g. SEER_JAVA_OPTS=-Xmx16g%n", e.getMessage(),
+                    Runtime.getRuntime().maxMemory());
+            if (java.util.Arrays.asList(args).contains("--verbose")) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return ERROR;
+        }
+    }
+
     /** Entry point. */
     public static void main(String[] args) {
         if (System.getProperty(LOG_FORMAT_PROPERTY) == null) {      // before the first logger reads it
             System.setProperty(LOG_FORMAT_PROPERTY, LOG_FORMAT);
         }
-        System.exit(commandLine().execute(args));
+        System.exit(run(commandLine(), args));
     }
 }

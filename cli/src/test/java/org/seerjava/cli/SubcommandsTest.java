@@ -39,11 +39,11 @@ class SubcommandsTest {
     @Test
     void distillRejectsBadOptions() {
         CheckCommandTest.Run steps = run("distill", "--steps", "0", "--no-progress");
-        assertThat(steps.exit()).isEqualTo(Seer.ERROR);
-        assertThat(steps.err()).contains("steps 0");
+        assertThat(steps.exit()).isEqualTo(Seer.USAGE);
+        assertThat(steps.err()).contains("--steps must be at least 1, got 0");
         CheckCommandTest.Run type = run("distill", "--gate-type", "Kavgmax", "--steps", "1", "--no-progress");
-        assertThat(type.exit()).isEqualTo(Seer.ERROR);
-        assertThat(type.err()).contains("unknown gate type 'Kavgmax'");
+        assertThat(type.exit()).isEqualTo(Seer.USAGE);
+        assertThat(type.err()).contains("--gate-type: unknown gate type 'Kavgmax'");
         assertThat(run("distill", "--lr", "fast").exit()).isEqualTo(Seer.USAGE);
     }
 
@@ -112,14 +112,14 @@ class SubcommandsTest {
         assertThat(past.exit()).isEqualTo(Seer.ERROR);
         assertThat(past.err()).contains("--from 19 with --windows 2 goes past the 20 windows");
         CheckCommandTest.Run gates = run("eval", "--gates", "nofile", "--no-progress");
-        assertThat(gates.exit()).isEqualTo(Seer.ERROR);
+        assertThat(gates.exit()).isEqualTo(Seer.USAGE);
         assertThat(gates.err()).contains("--gates must be NAME=FILE");
         CheckCommandTest.Run windows = run("eval", "--windows", "30", "--no-progress");
-        assertThat(windows.exit()).isEqualTo(Seer.ERROR);
+        assertThat(windows.exit()).isEqualTo(Seer.USAGE);
         assertThat(windows.err()).contains("--windows must be in [1, 20]");
         CheckCommandTest.Run density = run("eval", "--densities", "2", "--windows", "1", "--no-progress");
-        assertThat(density.exit()).isEqualTo(Seer.ERROR);
-        assertThat(density.err()).contains("density must be in (0, 1]");
+        assertThat(density.exit()).isEqualTo(Seer.USAGE);
+        assertThat(density.err()).contains("--densities must be in (0, 1], got 2.0");
     }
 
     @Test
@@ -137,7 +137,7 @@ class SubcommandsTest {
         CheckCommandTest.Run r = run("bench", "--backend", "cuda");
         assertThat(r.exit()).isEqualTo(Seer.ERROR);
         assertThat(r.err()).contains("backend 'cuda' is not available here");
-        assertThat(run("bench", "--reps", "0").exit()).isEqualTo(Seer.ERROR);
+        assertThat(run("bench", "--reps", "0").exit()).isEqualTo(Seer.USAGE);
         assertThat(run("bench", "--sizes", "x").exit()).isEqualTo(Seer.USAGE);
     }
 

@@ -38,18 +38,34 @@ public record DistillOptions(Path modelDir, Path corpus, Path outputDir, String 
         if (modelDir == null || corpus == null) {
             throw new IllegalArgumentException("model directory and corpus must be given");
         }
-        if (blockSize <= 0 || gateHidden < 0 || seqLen < blockSize || batch <= 0 || steps <= 0 || !(lr > 0)
-                || warmup < 0 || !(weightDecay >= 0) || checkpointEvery < 0 || poolWindows < 0) {
-            throw new IllegalArgumentException("bad distillation options: block " + blockSize + ", hidden "
-                    + gateHidden + ", seq " + seqLen + ", batch " + batch + ", steps " + steps + ", lr " + lr
-                    + ", warmup " + warmup + ", wd " + weightDecay + ", checkpointEvery " + checkpointEvery
-                    + ", poolWindows " + poolWindows);
+        atLeast("blockSize", blockSize, 1);
+        atLeast("gateHidden", gateHidden, 0);
+        atLeast("seqLen (at least one block)", seqLen, blockSize);
+        atLeast("batch", batch, 1);
+        atLeast("steps", steps, 1);
+        atLeast("warmup", warmup, 0);
+        atLeast("checkpointEvery", checkpointEvery, 0);
+        atLeast("poolWindows", poolWindows, 0);
+        if (!(lr > 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException("lr must be finite and > 0, got " + lr);
+        }
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + weightDecay);
+        }
+        if (Double.isNaN(maxGradNorm)) {
+            throw new IllegalArgumentException("maxGradNorm must be a number (<= 0: no clipping), got NaN");
         }
         if (gateType == null) {
             gateType = "Qavg_Kmaxminavg";
         }
         if (engine == null) {
             engine = "auto";
+        }
+    }
+
+    private static void atLeast(String field, int value, int min) {
+        if (value < min) {
+            throw new IllegalArgumentException(field + " must be at least " + min + ", got " + value);
         }
     }
 

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.seerjava.reference.io.AtomicFiles;
 
 /**
  * What a distillation run writes into {@link DistillOptions#outputDir()} (nothing when it is null):
@@ -75,12 +76,8 @@ public final class DistillOutput {
         root.put("steps", options.steps());
         root.put("seconds", seconds);
         root.put("history", history);
-        try {
-            JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(historyFile.toFile(),
-                    root);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + historyFile, e);
-        }
+        JsonMapper mapper = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
+        AtomicFiles.write(historyFile, (java.io.OutputStream out) -> mapper.writeValue(out, root));
         return gateFile;
     }
 

@@ -250,7 +250,7 @@ public final class DistillationTrainer {
 
     /** Byte tokens of a corpus file slice (a token is one byte, 0..255). */
     public static int[] tokens(byte[] corpus, long offset, int length) {
-        if (offset < 0 || offset + length > corpus.length) {
+        if (offset < 0 || length < 0 || offset > corpus.length - length) {      // no overflow for any offset
             throw new IllegalArgumentException("window [" + offset + ", " + (offset + length)
                     + ") is outside the corpus of " + corpus.length + " bytes");
         }

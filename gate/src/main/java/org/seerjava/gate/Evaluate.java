@@ -18,6 +18,7 @@ import org.seerjava.model.LlamaModel;
 import org.seerjava.model.Metrics;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.Engines;
+import org.seerjava.reference.io.AtomicFiles;
 
 /**
  * Accuracy versus density: bits per byte of held-out text for dense attention and for the gate, oracle and
@@ -212,15 +213,12 @@ public final class Evaluate {
     /** Writes a report as indented JSON (atomically: temp file, then move). */
     public static void writeJson(Path file, Report report) {
         try {
-            Path parent = file.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            Path tmp = Files.createTempFile(parent, ".eval", ".json");
-            JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(tmp.toFile(), report);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.createDirectories(file.toAbsolutePath().getParent());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
+            throw new UncheckedIOException("cannot write " + file + ": " + AtomicFiles.reason(e), e);
         }
+        JsonMapper mapper = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
+        AtomicFiles.write(file, (java.io.OutputStream out) -> mapper.writeValue(out, report));
     }
 
     /**

@@ -1,5 +1,7 @@
 package org.seerjava.reference.io;
 
+import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -43,7 +45,7 @@ public final class AtomicFiles {
     @FunctionalInterface
     public interface StreamWriter {
         /**
-         * Writes the whole content (the stream is flushed and closed by the caller).
+         * Writes the whole content (closing the stream is allowed; the file is completed by the caller).
          *
          * @param out the temporary file
          * @throws IOException when writing fails
@@ -119,7 +121,18 @@ public final class AtomicFiles {
      */
     public static void write(Path target, StreamWriter writer) {
         write(target, (FileChannel ch) -> {
-            OutputStream out = Channels.newOutputStream(ch);   // not closed here: the channel is closed by write
+            // A writer may close its stream (Jackson does); the channel must stay open to be forced and closed here.
+            OutputStream out = new FilterOutputStream(new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16)) {
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    this.out.write(b, off, len);
+                }
+
+                @Override
+                public void close() throws IOException {
+                    flush();
+                }
+            };
             writer.write(out);
             out.flush();
         });

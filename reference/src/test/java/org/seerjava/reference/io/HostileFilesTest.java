@@ -115,6 +115,12 @@ class HostileFilesTest {
         assertThat(tempFiles()).isZero();                              // temp removed
         AtomicFiles.writeString(target, "new");
         assertThat(Files.readString(target)).isEqualTo("new");
+        AtomicFiles.write(target, (OutputStream out) -> {         // a writer that closes its stream (as Jackson does)
+            try (out) {
+                out.write("closed by the writer".getBytes(StandardCharsets.UTF_8));
+            }
+        });
+        assertThat(Files.readString(target)).isEqualTo("closed by the writer");
         assertThat(tempFiles()).isZero();
     }
 

@@ -30,6 +30,32 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--stats", description = "Also print min, max, mean and NaN count of floating-point tensors.")
     boolean stats;
 
+    /** Elements read at a time by --stats: the statistics stream through a tensor of any size. */
+    static final int CHUNK = 1 << 16;
+
+    /** Min, max, mean (in double) and NaN count of a floating-point tensor, read in chunks. */
+    private static String stats(SafeTensors st, String name, long count, float[] chunk) {
+        double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
+        double sum = 0;
+        long nan = 0;
+        for (long from = 0; from < count; from += chunk.length) {
+            int n = (int) Math.min(chunk.length, count - from);
+            st.floats(name, from, chunk, 0, n);
+            for (int i = 0; i < n; i++) {
+                float v = chunk[i];
+                if (Float.isNaN(v)) {
+                    nan++;
+                    continue;
+                }
+                min = Math.min(min, v);
+                max = Math.max(max, v);
+                sum += v;
+            }
+        }
+        return String.format(" %12.4g %12.4g %12.4g %6d", min, max, sum / Math.max(1, count - nan), nan);
+    }
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -42,6 +68,7 @@ final class InspectCommand implements Callable<Integer> {
                 }
             }
             long total = 0;
+            float[] chunk = new float[CHUNK];
             out.printf("%-60s %-5s %-22s %12s%s%n", "tensor", "dtype", "shape", "bytes",
                     stats ? String.format(" %12s %12s %12s %6s", "min", "max", "mean", "NaN") : "");
             for (String name : st.names()) {
@@ -49,21 +76,7 @@ final class InspectCommand implements Callable<Integer> {
                 total += info.byteLength();
                 String extra = "";
                 if (stats && info.dtype().isFloatingPoint() && info.elementCount() > 0) {
-                    float[] x = st.floats(name);
-                    double min = Double.POSITIVE_INFINITY;
-                    double max = Double.NEGATIVE_INFINITY;
-                    double sum = 0;
-                    long nan = 0;
-                    for (float v : x) {
-                        if (Float.isNaN(v)) {
-                            nan++;
-                            continue;
-                        }
-                        min = Math.min(min, v);
-                        max = Math.max(max, v);
-                        sum += v;
-                    }
-                    extra = String.format(" %12.4g %12.4g %12.4g %6d", min, max, sum / Math.max(1, x.length - nan), nan);
+                    extra = stats(st, name, info.elementCount(), chunk);
                 }
                 out.printf("%-60s %-5s %-22s %12d%s%n", name, info.dtype(), Arrays.toString(info.shape()),
                         info.byteLength(), extra);

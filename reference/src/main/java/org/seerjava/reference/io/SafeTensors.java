@@ -509,6 +509,32 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     /**
+     * Reads part of a floating-point tensor into an existing array, for tensors too large for one Java array or for
+     * the heap (F32 copied, F16/BF16 widened exactly, F64 rounded to nearest float).
+     *
+     * @param name   the tensor name
+     * @param from   first element (row-major flat index)
+     * @param out    destination
+     * @param offset first index written in out
+     * @param length elements to read
+     * @throws SafeTensorsException when there is no such tensor or its dtype is not F32/F16/BF16/F64
+     * @throws IndexOutOfBoundsException when the range lies outside the tensor or out
+     */
+    public void floats(String name, long from, float[] out, int offset, int length) {
+        TensorInfo t = checked(name, FLOAT_SOURCES, "float[]");
+        java.util.Objects.checkFromIndexSize(from, length, t.elementCount());
+        java.util.Objects.checkFromIndexSize(offset, length, out.length);
+        MemorySegment s = segment(name);
+        if (t.dtype() == DType.F32) {
+            MemorySegment.copy(s, F32_LE, 4L * from, out, offset, length);
+        } else {
+            for (int i = 0; i < length; i++) {
+                out[offset + i] = (float) real(s, t.dtype(), from + i);  // exact for F16/BF16, rounded for F64
+            }
+        }
+    }
+
+    /**
      * Copies a one-byte tensor (U8, I8 or BOOL) into a byte array, bits unchanged (so U8 values
      * above 127 come back negative; use {@code b & 0xFF} or {@link #ints(String)}).
      *

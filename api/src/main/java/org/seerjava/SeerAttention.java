@@ -18,6 +18,7 @@ import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.Checks;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.GateType;
+import org.seerjava.reference.HeapBudget;
 import org.seerjava.reference.RopeConfig;
 import org.seerjava.reference.SelectionRule;
 import org.seerjava.reference.engine.Engine;
@@ -124,10 +125,14 @@ public final class SeerAttention {
      * @param batch sequences, ≥ 1
      * @param n     tokens per sequence, ≥ 1
      * @return the output, the mask and the time of the two steps
-     * @throws IllegalArgumentException on wrong sizes or non-finite input (the message names the tensor)
+     * @throws IllegalArgumentException on wrong sizes or non-finite input (the message names the tensor), or when the
+     *                                  gate scores {@code [batch, Hq, nb, nb]} would not fit a Java array
+     * @throws org.seerjava.reference.InsufficientMemoryException when the call's buffers do not fit the heap (checked
+     *                                  before any is allocated: bytes needed and available)
      */
     public Result prefill(float[] q, float[] k, float[] v, int batch, int n) {
         AttentionShape shape = new AttentionShape(batch, n, qHeads, kvHeads, headDim);
+        requireMemory(shape, true);
         long t0 = System.nanoTime();
         LayerAttention in = rotated(q, k, v, shape);
         long ropeNanos = System.nanoTime() - t0;
@@ -150,9 +155,30 @@ public final class SeerAttention {
      */
     public float[] prefillDense(float[] q, float[] k, float[] v, int batch, int n) {
         AttentionShape shape = new AttentionShape(batch, n, qHeads, kvHeads, headDim);
+        requireMemory(shape, false);
         float[] out = new float[shape.qElements()];
         AttentionPolicy.dense(engine).attend(0, rotated(q, k, v, shape), out);
         return out;
+    }
+
+    /**
+     * Sizes every buffer a prefill allocates (the output, the rotated copies of q and k and, for the sparse prefill,
+     * the gate scores and the mask {@code [B, Hq, nb, nb]}) in {@code long}, and checks them against the array limit
+     * and the heap before the inputs are even read: a length too long fails at once with the sizes, not with a
+     * wrapped index or an {@link OutOfMemoryError} after the gate has run.
+     */
+    private void requireMemory(AttentionShape shape, boolean sparse) {
+        long qe = shape.qElements();
+        long kve = shape.kvElements();
+        long bytes = Math.multiplyExact(2 * qe + kve, (long) Float.BYTES);
+        if (sparse) {
+            int nb = shape.blocks(gate.blockSize());
+            long map = Checks.blockMap(shape.batch(), qHeads, nb);
+            Checks.arraySize("gate scores [B, Hq, nb, nb] = [" + shape.batch() + ", " + qHeads + ", " + nb + ", " + nb
+                    + "] for N = " + shape.seqLen() + " and block " + gate.blockSize(), map);
+            bytes = Math.addExact(bytes, Math.multiplyExact(map, (long) Float.BYTES + 1));   // scores + mask
+        }
+        HeapBudget.require(bytes, "a prefill of " + shape.batch() + " × " + shape.seqLen() + " tokens");
     }
 
     /** The layer's inputs as the model hands them to its attention policy: pre-RoPE q, k, rotated copies, v. */

@@ -3,7 +3,9 @@ package org.seerjava.gate;
 import org.seerjava.model.AttentionPolicy;
 import org.seerjava.model.LayerAttention;
 import org.seerjava.reference.AttentionShape;
+import org.seerjava.reference.Checks;
 import org.seerjava.reference.GateType;
+import org.seerjava.reference.HeapBudget;
 import org.seerjava.reference.engine.Engine;
 
 /**
@@ -33,7 +35,8 @@ public final class CapturePolicy implements AttentionPolicy {
         int nb = shape.blocks(bs);
         int n = shape.seqLen();
         GateType type = spec.gate().type();
-        float[] target = new float[shape.qHeads() * nb * nb];
+        float[] target = new float[HeapBudget.floatArray("the pooled attention [Hq, nb, nb] at N = " + n,
+                Checks.blockMap(1, shape.qHeads(), nb))];
         engine.attentionWithPooledTarget(in.q(), in.k(), in.v(), out, target, shape, bs, in.scale());
         float[] qp = new float[nb * shape.qHeads() * type.qDup() * shape.headDim()];
         float[] kp = new float[nb * shape.kvHeads() * type.kDup() * shape.headDim()];

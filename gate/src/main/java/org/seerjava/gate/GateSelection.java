@@ -3,6 +3,8 @@ package org.seerjava.gate;
 import org.seerjava.model.LayerAttention;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.Checks;
+import org.seerjava.reference.HeapBudget;
 import org.seerjava.reference.SelectionRule;
 import org.seerjava.reference.engine.Engine;
 
@@ -58,7 +60,8 @@ public final class GateSelection implements BlockSelector {
                     + spec.kvHeads() + ", D = " + spec.headDim() + ", but layer " + layer + " has " + shape);
         }
         int nb = shape.blocks(spec.blockSize());
-        float[] scores = new float[shape.batch() * shape.qHeads() * nb * nb];
+        float[] scores = new float[HeapBudget.floatArray("gate scores [B, Hq, nb, nb] at N = " + shape.seqLen(),
+                Checks.blockMap(shape.batch(), shape.qHeads(), nb))];
         engine.gateScores(in.qPre(), in.kPre(), wq[layer], wk[layer], scores, shape, spec.gate(), true);
         lastScores[layer] = scores;
         return engine.select(scores, shape.batch(), shape.qHeads(), nb, rule);

@@ -3,6 +3,8 @@ package org.seerjava.gate;
 import org.seerjava.model.LayerAttention;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.Checks;
+import org.seerjava.reference.HeapBudget;
 import org.seerjava.reference.SelectionRule;
 import org.seerjava.reference.engine.Engine;
 
@@ -33,7 +35,8 @@ public final class OracleSelection implements BlockSelector {
         AttentionShape shape = in.shape();
         int nb = shape.blocks(blockSize);
         float[] dense = new float[shape.qElements()];
-        float[] target = new float[shape.batch() * shape.qHeads() * nb * nb];
+        float[] target = new float[HeapBudget.floatArray("the pooled attention [B, Hq, nb, nb] at N = "
+                + shape.seqLen(), Checks.blockMap(shape.batch(), shape.qHeads(), nb))];
         engine.attentionWithPooledTarget(in.q(), in.k(), in.v(), dense, target, shape, blockSize, in.scale());
         return engine.select(target, shape.batch(), shape.qHeads(), nb, rule);
     }

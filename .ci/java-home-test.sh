@@ -17,10 +17,17 @@ check() { # name, expected, actual
   fi
 }
 
-# A fake JDK: bin/java prints the version, bin/javac exists unless $3 = jre; a release file unless $4 = norelease.
+# A fake JDK: bin/java prints the version (after the "Picked up" lines a real JVM prints for JAVA_TOOL_OPTIONS,
+# _JAVA_OPTIONS and JDK_JAVA_OPTIONS), bin/javac exists unless $3 = jre; a release file unless $4 = norelease.
 fake_jdk() { # dir, version, [jre], [norelease]
   mkdir -p "$1/bin"
-  printf '#!/bin/sh\necho "openjdk version \\"%s\\" 2026-01-20" >&2\n' "$2" > "$1/bin/java"
+  {
+    printf '#!/bin/sh\n'
+    printf '[ -z "${JDK_JAVA_OPTIONS:-}" ] || echo "NOTE: Picked up JDK_JAVA_OPTIONS: $JDK_JAVA_OPTIONS" >&2\n'
+    printf '[ -z "${JAVA_TOOL_OPTIONS:-}" ] || echo "Picked up JAVA_TOOL_OPTIONS: $JAVA_TOOL_OPTIONS" >&2\n'
+    printf '[ -z "${_JAVA_OPTIONS:-}" ] || echo "Picked up _JAVA_OPTIONS: $_JAVA_OPTIONS" >&2\n'
+    printf 'echo "openjdk version \\"%s\\" 2026-01-20" >&2\n' "$2"
+  } > "$1/bin/java"
   chmod +x "$1/bin/java"
   if [ "${3:-}" != jre ]; then
     cp "$1/bin/java" "$1/bin/javac"
@@ -31,8 +38,11 @@ fake_jdk() { # dir, version, [jre], [norelease]
 }
 
 # Runs java-home.sh with the given environment in a clean shell whose PATH has no java; prints JAVA_HOME or the exit.
+# JVM option variables (JAVA_TOOL_OPTIONS, _JAVA_OPTIONS, JDK_JAVA_OPTIONS) are passed through when set.
 discover() { # roots, [JAVA_HOME]
   env -i HOME="$TMP/home" PATH="/usr/bin:/bin" SEER_JDK_ROOTS="$1" ${2:+JAVA_HOME="$2"} \
+    ${JAVA_TOOL_OPTIONS:+JAVA_TOOL_OPTIONS="$JAVA_TOOL_OPTIONS"} ${_JAVA_OPTIONS:+_JAVA_OPTIONS="$_JAVA_OPTIONS"} \
+    ${JDK_JAVA_OPTIONS:+JDK_JAVA_OPTIONS="$JDK_JAVA_OPTIONS"} \
     sh -c '. "$0/.ci/java-home.sh" 2>"$1" && printf %s "$JAVA_HOME"' "$ROOT" "$TMP/stderr" || printf 'exit %s' "$?"
 }
 
@@ -52,6 +62,12 @@ check "JAVA_HOME = a JDK 25: kept, even when the roots hold another" "$TMP/other
   "$(discover "$R" "$TMP/other/jdk-25-custom")"
 check "several roots; a JDK without a release file is recognised by java -version" "$TMP/other/jdk-25-custom" \
   "$(discover "$TMP/only17:$TMP/other")"
+for var in JAVA_TOOL_OPTIONS _JAVA_OPTIONS JDK_JAVA_OPTIONS; do
+  check "$var set: the \"Picked up\" line is not read as the version" "$TMP/other/jdk-25-custom" \
+    "$(env "$var=-Dseer.test=1" bash -c "$(declare -f discover); TMP='$TMP' ROOT='$ROOT'; discover '$TMP/only17:$TMP/other'")"
+done
+check "all three set at once" "$TMP/other/jdk-25-custom" "$(JAVA_TOOL_OPTIONS=-Da=1 _JAVA_OPTIONS=-Db=2 \
+  JDK_JAVA_OPTIONS=-Dc=3 bash -c "$(declare -f discover); TMP='$TMP' ROOT='$ROOT'; discover '$TMP/only17:$TMP/other'")"
 check "no JDK 25 anywhere: exit 1" "exit 1" "$(discover "$TMP/only17" "$TMP/only17/jdk-17")"
 grep -q "seer-java needs a JDK 25" "$TMP/stderr"
 check "no JDK 25: the message says what is needed" 0 "$?"

@@ -5,14 +5,15 @@
 #   3. every directory under SEER_JDK_ROOTS (colon-separated; default
 #      /usr/lib/jvm:/opt/java:$HOME/.sdkman/candidates/java:$HOME/.jdks), names containing "25" first.
 # A JDK 25 is a directory with bin/java and bin/javac whose `release` file says JAVA_VERSION="25..." (or, without a
-# release file, whose `java -version` says "25").
+# release file, whose `java -version` says "25" on its version line, whatever "Picked up ..." lines come first).
 
 seer_is_jdk25() {
   [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] || return 1
   if [ -f "$1/release" ]; then
     grep -Eq '^JAVA_VERSION="25(\.|")' "$1/release"
   else
-    "$1/bin/java" -version 2>&1 | head -n 1 | grep -Eq '"25(\.|")'
+    # the version line itself: JAVA_TOOL_OPTIONS, _JAVA_OPTIONS and JDK_JAVA_OPTIONS add "Picked up ..." lines first
+    "$1/bin/java" -version 2>&1 | grep -E '^[A-Za-z() -]*version "' | head -n 1 | grep -Eq '"25(\.|")'
   fi
 }
 

@@ -83,9 +83,12 @@ final class BenchCommand implements Callable<Integer> {
             description = "With --model-shape: tokens of context of the decode measurement (default: ${DEFAULT-VALUE}).")
     int decodeContext;
 
-    @Override
-    public Integer call() {
+    /** Every option checked before anything is allocated or printed; bad values exit 2. */
+    void checkOptions() {
         OptionChecks c = new OptionChecks(spec);
+        if (randomWeights && modelShape == null) {
+            throw c.bad("--random-weights goes with --model-shape NAME");
+        }
         c.atLeast("--reps", reps, 1);
         c.atLeast("--heads", heads, 1);
         c.densities("--densities", densities);
@@ -102,13 +105,14 @@ final class BenchCommand implements Callable<Integer> {
                         "q, k, v and the output at --sizes " + n);
             }
         }
+    }
+
+    @Override
+    public Integer call() {
+        checkOptions();
         PrintWriter w = spec.commandLine().getOut();
         if (modelShape != null) {
             return modelBench(w);
-        }
-        if (randomWeights) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--random-weights goes with --model-shape NAME");
         }
         if (backend.equals("tornado")) {
             Engines.byName("tornado");                        // a clear error when TornadoVM cannot run here

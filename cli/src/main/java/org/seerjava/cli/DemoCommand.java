@@ -139,15 +139,16 @@ final class DemoCommand implements Callable<Integer> {
      */
     static final int MAX_CONTEXT = 1 << 17;
 
-    @Override
-    public Integer call() throws IOException {
-        // 0. Every option checked before anything is read, created or printed (bad values exit 2).
+    /**
+     * Every option checked before anything is read (but the eval text's size and the model's config), created or
+     * printed; bad values exit 2.
+     *
+     * @return the model's configuration (for the layer and head bounds)
+     */
+    LlamaConfig checkOptions() throws IOException {
         OptionChecks c = new OptionChecks(spec);
-        Path home = Seer.home();
         Path modelDir = Seer.orDefault(model, "models/tiny-llama-bytes");
-        Path outDir = Seer.orDefault(out, "work/demo");
         Path text = Seer.orDefault(evalText, "corpus/eval-moby.bin");
-        Path train = Seer.orDefault(trainText, "corpus/train-excerpt.bin");
         c.atLeast("--layer", layer, 0);
         c.atLeast("--head", head, 0);
         c.atLeast("--runs", runs, 1);
@@ -161,16 +162,27 @@ final class DemoCommand implements Callable<Integer> {
             c.atLeast("--windows", windows, 0);
         }
         c.backend("--backend", backend);
-        c.outputDirectory("--out", outDir);
+        c.outputDirectory("--out", Seer.orDefault(out, "work/demo"));
         if (!Files.isRegularFile(text)) {
             throw new IllegalArgumentException("--eval-text " + text + ": " + (Files.exists(text) ? "not a regular file"
                     : "does not exist"));
         }
         c.slice("--offset", offset, "--context", context + 1L, text, Files.size(text));
         LlamaConfig config = LlamaConfig.load(modelDir.resolve(LlamaModel.CONFIG));
+        c.inRange("--layer", layer, 0, config.numHiddenLayers() - 1);
+        c.inRange("--head", head, 0, config.numAttentionHeads() - 1);
+        return config;
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        LlamaConfig config = checkOptions();
         ModelDims dims = ModelDims.of(config);
-        c.inRange("--layer", layer, 0, dims.layers() - 1);
-        c.inRange("--head", head, 0, dims.qHeads() - 1);
+        Path home = Seer.home();
+        Path modelDir = Seer.orDefault(model, "models/tiny-llama-bytes");
+        Path outDir = Seer.orDefault(out, "work/demo");
+        Path text = Seer.orDefault(evalText, "corpus/eval-moby.bin");
+        Path train = Seer.orDefault(trainText, "corpus/train-excerpt.bin");
 
         Engine engine = Engines.byName(backend);
         Files.createDirectories(outDir);

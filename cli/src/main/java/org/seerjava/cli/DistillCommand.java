@@ -11,7 +11,6 @@ import org.seerjava.reference.GateType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code seer distill}: self-distillation of AttnGates on a frozen model. */
@@ -85,10 +84,9 @@ final class DistillCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
 
-    @Override
-    public Integer call() {
+    /** Every option checked before anything is read, created or printed; bad values exit 2. */
+    void checkOptions() {
         OptionChecks c = new OptionChecks(spec);
-        Path outDir = Seer.orDefault(out, "work/distill");
         try {
             GateType.parse(gateType);
         } catch (IllegalArgumentException e) {
@@ -101,19 +99,25 @@ final class DistillCommand implements Callable<Integer> {
         c.atLeast("--steps", steps, 1);
         c.positive("--lr", lr);
         c.atLeast("--warmup", warmup, 0);
+        if (warmup >= steps && spec.commandLine().getParseResult().hasMatchedOption("--warmup")) {
+            throw c.bad("--warmup " + warmup + " must be less than --steps " + steps + ": the learning rate rises"
+                    + " from 0 during the warm-up, so no step would train at the peak --lr (and with --steps 1, none"
+                    + " would train at all)");
+        }
         c.nonNegative("--weight-decay", weightDecay);
         c.atLeast("--windows", windows, 0);
         c.atLeast("--checkpoint-every", checkpointEvery, 0);
         c.backend("--backend", backend);
-        c.outputDirectory("--out", outDir);
+        c.outputDirectory("--out", Seer.orDefault(out, "work/distill"));
+    }
+
+    @Override
+    public Integer call() {
+        checkOptions();
+        Path outDir = Seer.orDefault(out, "work/distill");
         PrintWriter w = spec.commandLine().getOut();
         int warmupSteps = warmup;
-        if (steps > 0 && warmup >= steps) {
-            if (spec.commandLine().getParseResult().hasMatchedOption("--warmup")) {
-                throw new ParameterException(spec.commandLine(), "--warmup " + warmup + " must be less than --steps "
-                        + steps + ": the learning rate rises from 0 during the warm-up, so no step would train at"
-                        + " the peak --lr (and with --steps 1, none would train at all)");
-            }
+        if (warmup >= steps) {                  // the default warm-up (an explicit one was refused above)
             warmupSteps = steps / 5;
             PrintWriter err = spec.commandLine().getErr();
             err.printf("note: the default warm-up (%d steps) is not shorter than --steps %d: warm-up clipped to %d"

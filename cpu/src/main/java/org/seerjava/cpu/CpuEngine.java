@@ -23,10 +23,10 @@ import org.seerjava.reference.engine.EngineProvider;
 public final class CpuEngine implements Engine {
     private static final System.Logger LOG = System.getLogger("org.seerjava.cpu");
     /**
-     * The shared argument checks, values scanned by {@link Vec#allFinite} (vectorised, parallel); q, k and v of the
+     * The shared argument checks, values scanned by {@link Vec#maxAbsFinite} (vectorised, parallel); q, k and v of the
      * attention operations are scanned by {@link FlashAttention} while it packs them, before any output is written.
      */
-    private static final EngineArgs ARGS = new EngineArgs(Vec::allFinite, EngineArgs.SCANNED_BY_KERNEL);
+    private static final EngineArgs ARGS = new EngineArgs(Vec::maxAbsFinite, EngineArgs.SCANNED_BY_KERNEL);
 
     /** Creates the engine and logs its species and thread count. */
     public CpuEngine() {

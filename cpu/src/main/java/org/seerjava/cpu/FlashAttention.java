@@ -12,6 +12,7 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.engine.EngineArgs;
 
 /**
  * FlashAttention-2 style causal attention on the CPU: the work is split into units (batch, query head, query block
@@ -125,8 +126,8 @@ final class FlashAttention {
     /**
      * Causal attention over the blocks of {@code mask} (all causal blocks when null); also the pooled target
      * {@code [B, Hq, nb, nb]} when {@code target} is not null. The caller validates shapes and lengths
-     * ({@link org.seerjava.reference.engine.EngineArgs}); the finite checks of q, k and v are done here before any
-     * output is written (q by {@link Vec#allFinite}, k and v in the pass that packs them).
+     * ({@link EngineArgs}); the finite and range checks of q, k and v are done here before any output is written
+     * (q by {@link Vec#maxAbsFinite}, k and v in the pass that packs them, then {@link EngineArgs#attentionRange}).
      */
     static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
                     double scale, BlockMask mask) {
@@ -138,8 +139,9 @@ final class FlashAttention {
                     double scale, BlockMask mask, int unitsPerTask) {
         int nb = shape.blocks(bs);
         float qScale = (float) scale;
-        Vec.allFinite("q", q);                     // q, then k and v: bad input never leaves a partly written output
+        float maxQ = Vec.maxAbsFinite("q", q);     // q, then k and v: bad input never leaves a partly written output
         KvPacking.Packed kv = KvPacking.pack(k, v, shape, bs);
+        EngineArgs.attentionRange(shape, scale, maxQ, kv.maxK(), kv.maxV());
         AttentionTasks tasks = AttentionTasks.of(mask, shape, nb, unitsPerTask);
         Parallel.forEach(tasks.count(), t -> task(q, kv, out, target, shape, bs, qScale, mask, tasks.units(),
                 tasks.start()[t], tasks.start()[t + 1]));

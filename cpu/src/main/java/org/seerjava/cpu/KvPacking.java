@@ -8,6 +8,7 @@ import static org.seerjava.cpu.Vec.L;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.Checks;
 
@@ -50,14 +51,15 @@ final class KvPacking {
      * which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware prefetch across rows) and all 64
      * rows of a block in the same few L1 sets.
      */
-    record Packed(float[] k, int bnp, float[] v, int dp) {
+    record Packed(float[] k, int bnp, float[] v, int dp, float maxK, float maxV) {
     }
 
     /**
-     * Packs K and V (see {@link Packed}) and checks they are finite on the way, so that each is read once: x·0 is 0
-     * for a finite x and NaN for NaN and ±∞, and the sum of those products over a task's rows is NaN exactly when one
-     * of them is not finite. A task copies the rows of all KV heads of a run of tokens, so it reads the inputs
-     * sequentially. A bad value is reported by {@link Checks#allFinite} (k before v), before any output is written.
+     * Packs K and V (see {@link Packed}) and finds their largest magnitudes on the way, so that each is read once:
+     * the maximum of |x| over a task's rows is NaN or +∞ exactly when one of them is not finite (max propagates NaN).
+     * A task copies the rows of all KV heads of a run of tokens, so it reads the inputs sequentially. A bad value is
+     * reported by {@link Checks#allFinite} (k before v), before any output is written; the magnitudes go to the
+     * range check ({@link org.seerjava.reference.engine.EngineArgs#attentionRange}).
      */
     static Packed pack(float[] k, float[] v, AttentionShape shape, int bs) {
         int batch = shape.batch();
@@ -81,16 +83,16 @@ final class KvPacking {
         }
         int chunk = Math.max(16, 4096 / Math.max(1, hkv));      // tokens per task
         int chunks = Math.ceilDiv(n, chunk);
-        boolean[] badK = new boolean[1];
-        boolean[] badV = new boolean[1];
+        float[] maxKs = new float[batch * chunks];
+        float[] maxVs = new float[batch * chunks];
         int bound = F.loopBound(d);
         boolean vectorK = L >= KG && d % L == 0;
         Parallel.forEach(batch * chunks, task -> {
             int b = task / chunks;
             int c = task % chunks;
             int end = Math.min(n, (c + 1) * chunk);
-            FloatVector nanK = FloatVector.zero(F);
-            FloatVector nanV = nanK;
+            FloatVector maxK = FloatVector.zero(F);
+            FloatVector maxV = maxK;
             float tailK = 0f;
             float tailV = 0f;
             for (int t = c * chunk; t < end; t++) {
@@ -110,14 +112,14 @@ final class KvPacking {
                     int x = 0;
                     for (; x < bound; x += L) {
                         FloatVector e = FloatVector.fromArray(F, v, src + x);
-                        nanV = nanV.add(e.mul(0f));                 // x·0 is NaN for NaN and ±∞
+                        maxV = maxV.max(e.abs());                   // NaN stays NaN, ±∞ becomes +∞
                         e.intoArray(vp, dstV + (x / DW) * n * DW + x % DW);
-                        nanK = nanK.add(FloatVector.fromArray(F, k, src + x).mul(0f));
+                        maxK = maxK.max(FloatVector.fromArray(F, k, src + x).abs());
                     }
                     for (; x < d; x++) {
-                        tailV += v[src + x] * 0f;
+                        tailV = Math.max(tailV, Math.abs(v[src + x]));
                         vp[dstV + (x / DW) * n * DW + x % DW] = v[src + x];
-                        tailK += k[src + x] * 0f;
+                        tailK = Math.max(tailK, Math.abs(k[src + x]));
                     }
                     if (!grouped) {
                         for (int lane = 0; lane < lanes; lane++) {
@@ -134,20 +136,22 @@ final class KvPacking {
                     }
                 }
             }
-            if (Float.isNaN(VectorMath.sum(nanV) + tailV)) {
-                badV[0] = true;
-            }
-            if (Float.isNaN(VectorMath.sum(nanK) + tailK)) {
-                badK[0] = true;
-            }
+            maxKs[task] = Math.max(maxK.reduceLanes(VectorOperators.MAX), tailK);
+            maxVs[task] = Math.max(maxV.reduceLanes(VectorOperators.MAX), tailV);
         });
-        if (badK[0]) {
+        float maxK = 0;
+        float maxV = 0;
+        for (int t = 0; t < maxKs.length; t++) {
+            maxK = Math.max(maxK, maxKs[t]);
+            maxV = Math.max(maxV, maxVs[t]);
+        }
+        if (!(maxK < Float.POSITIVE_INFINITY)) {
             Checks.allFinite("k", k);
         }
-        if (badV[0]) {
+        if (!(maxV < Float.POSITIVE_INFINITY)) {
             Checks.allFinite("v", v);
         }
-        return new Packed(kp, bnp, vp, dp);
+        return new Packed(kp, bnp, vp, dp, maxK, maxV);
     }
 
     /** Lane i of the first (second) vector of two interleaved lane by lane: lane i / 2 of a or b (of their upper halves). */

@@ -94,39 +94,42 @@ final class Vec {
     }
 
     /**
-     * Requires every element to be finite; vectorised (in parallel for large arrays), and on failure delegates to {@link Checks#allFinite} for the
-     * message that names the tensor and the index.
+     * Requires every element to be finite and returns the largest magnitude; vectorised (in parallel for large
+     * arrays). The maximum of |x| is NaN or +∞ exactly when an element is not finite (max propagates NaN); then
+     * {@link Checks#allFinite} gives the message that names the tensor and the index.
      */
-    static float[] allFinite(String name, float[] a) {
+    static float maxAbsFinite(String name, float[] a) {
         int chunk = 1 << 18;
         int chunks = Math.ceilDiv(a.length, chunk);
-        boolean[] bad = new boolean[1];
+        float max;
         if (chunks <= 1) {
-            bad[0] = !finite(a, 0, a.length);
+            max = maxAbs(a, 0, a.length);
         } else {
-            Parallel.forEach(chunks, c -> {
-                if (!finite(a, c * chunk, Math.min(a.length, (c + 1) * chunk))) {
-                    bad[0] = true;
-                }
-            });
+            float[] part = new float[chunks];
+            Parallel.forEach(chunks, c -> part[c] = maxAbs(a, c * chunk, Math.min(a.length, (c + 1) * chunk)));
+            max = 0;
+            for (float m : part) {
+                max = Math.max(max, m);
+            }
         }
-        if (bad[0]) {
+        if (!(max < Float.POSITIVE_INFINITY)) {
             Checks.allFinite(name, a);
         }
-        return a;
+        return max;
     }
 
-    private static boolean finite(float[] a, int from, int to) {
+    /** max |a[i]| over [from, to): NaN when one is NaN, +∞ when one is infinite. */
+    static float maxAbs(float[] a, int from, int to) {
         FloatVector acc = FloatVector.zero(F);
         int i = from;
         int bound = from + F.loopBound(to - from);
         for (; i < bound; i += L) {
-            acc = acc.add(FloatVector.fromArray(F, a, i).mul(0f)); // x·0 is NaN for NaN and ±∞
+            acc = acc.max(FloatVector.fromArray(F, a, i).abs());
         }
-        float tail = 0f;
+        float max = acc.reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
         for (; i < to; i++) {
-            tail += a[i] * 0f;
+            max = Math.max(max, Math.abs(a[i]));
         }
-        return !Float.isNaN(VectorMath.sum(acc) + tail);
+        return max;
     }
 }

@@ -92,6 +92,25 @@ public final class Checks {
         return array;
     }
 
+    /**
+     * Requires every element to be finite (no NaN, no infinity) and returns the largest magnitude.
+     *
+     * @param name  the tensor, for the message
+     * @param array the values
+     * @return max |x| (0 for an empty array)
+     * @throws IllegalArgumentException as {@link #allFinite(String, float[])}
+     */
+    public static float maxAbsFinite(String name, float[] array) {
+        float max = 0;
+        for (int i = 0; i < array.length; i++) {
+            if (!Float.isFinite(array[i])) {
+                allFinite(name, array);
+            }
+            max = Math.max(max, Math.abs(array[i]));
+        }
+        return max;
+    }
+
     /** Requires every element to be finite (no NaN, no infinity). */
     public static float[] allFinite(String name, float[] array) {
         for (int i = 0; i < array.length; i++) {

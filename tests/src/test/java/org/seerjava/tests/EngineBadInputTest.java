@@ -200,6 +200,34 @@ class EngineBadInputTest {
         c.add(new Case("attentionWithPooledTarget: scale 0", "scale must be > 0", qn,
                 (e, o) -> e.attentionWithPooledTarget(q, k, v, o, new float[map], SHAPE, BLOCK, 0)));
 
+        // finite inputs whose float32 intermediates could overflow: refused alike by every engine (EngineArgs)
+        float[] big = new float[qn];
+        Arrays.fill(big, 1e15f);
+        float[] bigKv = Arrays.copyOf(big, SHAPE.kvElements());
+        c.add(new Case("denseCausal: |x| = 1e15 everywhere is inside the range", null, qn,
+                (e, o) -> e.denseCausal(big, bigKv, bigKv, o, SHAPE, SCALE)));
+        c.add(new Case("denseCausal: q·k near 1e40", "q and k too large for float32: the attention scores could "
+                + "overflow (D · max|q| · max|k| · max(1, scale) = ", qn,
+                (e, o) -> e.denseCausal(with(q, 3, 1e20f), with(k, 5, 1e20f), v, o, SHAPE, SCALE)));
+        c.add(new Case("denseCausal: q of 3e38", "q too large for float32: the scaled query could overflow", qn,
+                (e, o) -> e.denseCausal(with(q, 3, 3e38f), k, v, o, SHAPE, 4.0)));
+        c.add(new Case("blockSparse: v of 1e37 over 70 keys", "v too large for float32: the softmax-weighted sum of "
+                + "values could overflow (N · max|v| = 7.000e+38", qn,
+                (e, o) -> e.blockSparse(q, k, with(v, 9, 1e37f), mask, o, SHAPE, BLOCK, SCALE)));
+        c.add(new Case("attentionWithPooledTarget: k of 1e38", "q and k too large for float32", qn,
+                (e, o) -> e.attentionWithPooledTarget(q, with(k, 0, -1e38f), v, o, new float[map], SHAPE, BLOCK, SCALE)));
+        c.add(new Case("gateScores: q of 1e38", "q too large for float32: gate block sums of average pooling could "
+                + "overflow (B · max|q| = 6.400e+39", map,
+                (e, o) -> e.gateScores(with(q, 100, 1e38f), k, null, wk, o, SHAPE, GATE, true)));
+        c.add(new Case("gateScores: q and k of 1e19", "q, k and W_k too large for float32: the gate logits could "
+                + "overflow", map, (e, o) -> e.gateScores(with(q, 1, 1e19f), with(k, 2, 1e19f), null, wk, o, SHAPE, GATE,
+                false)));
+        c.add(new Case("gateScores: W_k of 1e37", "k and W_k too large for float32: the gate key could overflow", map,
+                (e, o) -> e.gateScores(q, k, null, with(wk, 0, 1e37f), o, SHAPE, GATE, false)));
+        c.add(new Case("pool: x of 1e37 in blocks of 64", "x too large for float32: block sums of average pooling "
+                + "could overflow (B · max|x| = 6.400e+38", pooled,
+                (e, o) -> e.pool(with(q, 7, 1e37f), o, 1, 70, 2, 16, BLOCK, max)));
+
         // distillation loss
         c.add(new Case("distillationLoss", null, map, (e, o) -> e.distillationLoss(logits, target, o, 1, 2, NB)));
         c.add(new Case("distillationLoss: NaN in logits", "logits contains NaN at flat index 1", map,

@@ -20,28 +20,53 @@ import org.seerjava.reference.SelectionRule;
  * lengths, and the values: no NaN or ±∞ in q, k, v, x, gate weights and logits, no NaN in scores (−∞ marks masked
  * blocks there), a distillation target finite and ≥ 0.
  *
- * <p>Value scans. The values are checked by a {@link FiniteScan}: {@link #SCALAR} scans element by element; an
- * engine may pass a faster scan (vectorised, parallel) that fails with the same message, e.g. by calling
- * {@link Checks#allFinite} once it has found a bad value. An engine whose attention kernel reads q, k and v in a
- * pass before it writes any output may check them there instead ({@link #SCANNED_BY_KERNEL} for the attention
- * scan) and report a bad value through {@link Checks#allFinite}.
+ * <p>Range. Finite inputs can still overflow float32 on the way: q·k of two vectors near 10^20 is beyond its
+ * largest value (≈ 3.4·10^38), and the float64 reference would return an answer the float32 engines cannot. So every
+ * engine refuses, with the same message, inputs for which a bound on a float32 intermediate exceeds
+ * {@link #RANGE_LIMIT} = 2^126 ≈ 8.5·10^37 (a quarter of the largest float, a margin for rounding), the bounds being
+ * computed from the largest magnitudes of the inputs:
+ * <ul>
+ *   <li>attention ({@link #attentionRange}): the scaled query {@code max|q| · max(1, scale)}, the scores
+ *       {@code D · max|q| · max|k| · max(1, scale)} and the unnormalised softmax-weighted sum of values
+ *       {@code N · max|v|} (each weight is at most 1 after the row maximum is subtracted);</li>
+ *   <li>the gate ({@link #gateRange}): the block sums of average pooling {@code B · max|q|} and {@code B · max|k|},
+ *       the gate query {@code qdup · D · max|q| · max|W_q|} (max|q| without a Q linear), the gate key
+ *       {@code kdup · D · max|k| · max|W_k|}, and the logits {@code 2 · Dg · |gate query| · |gate key|} (RoPE can
+ *       grow a component by √2);</li>
+ *   <li>pooling: {@code B · max|x|}.</li>
+ * </ul>
+ * Inputs of real models are many orders of magnitude inside these limits.
+ *
+ * <p>Value scans. The values are checked by a {@link FiniteScan}, which also returns their largest magnitude:
+ * {@link #SCALAR} scans element by element; an engine may pass a faster scan (vectorised, parallel) that fails with
+ * the same message, e.g. by calling {@link Checks#allFinite} once it has found a bad value. An engine whose attention
+ * kernel reads q, k and v in a pass before it writes any output may check them there instead
+ * ({@link #SCANNED_BY_KERNEL} for the attention scan), report a bad value through {@link Checks#allFinite} and call
+ * {@link #attentionRange} with the magnitudes it found.
  */
 public final class EngineArgs {
-    /** Checks that an array holds no NaN or ±∞; throws {@link Checks#allFinite}'s exception otherwise. */
+    /** Checks that an array holds no NaN or ±∞ and returns its largest magnitude. */
     @FunctionalInterface
     public interface FiniteScan {
-        /** Throws an {@link IllegalArgumentException} naming {@code name} when {@code values} holds NaN or ±∞. */
-        void requireFinite(String name, float[] values);
+        /**
+         * Throws an {@link IllegalArgumentException} naming {@code name} when {@code values} holds NaN or ±∞.
+         *
+         * @return max |x| over the values (0 when empty)
+         */
+        float requireFinite(String name, float[] values);
     }
 
-    /** The element-by-element scan of {@link Checks#allFinite}. */
-    public static final FiniteScan SCALAR_SCAN = Checks::allFinite;
+    /** The largest bound accepted on a float32 intermediate: 2^126 ≈ 8.5·10^37. */
+    public static final double RANGE_LIMIT = 0x1p126;
+
+    /** The element-by-element scan of {@link Checks#maxAbsFinite}. */
+    public static final FiniteScan SCALAR_SCAN = Checks::maxAbsFinite;
 
     /**
      * For the attention operations of an engine whose kernel checks q, k and v itself before writing any output,
-     * and reports a bad value with {@link Checks#allFinite}'s message.
+     * reports a bad value with {@link Checks#allFinite}'s message and calls {@link #attentionRange}.
      */
-    public static final FiniteScan SCANNED_BY_KERNEL = (name, values) -> { };
+    public static final FiniteScan SCANNED_BY_KERNEL = (name, values) -> Float.NaN;
 
     /** Every check, values scanned element by element. */
     public static final EngineArgs SCALAR = new EngineArgs(SCALAR_SCAN);
@@ -72,7 +97,8 @@ public final class EngineArgs {
         long outElements = Pooling.outputElements(batch, seqLen, heads, dim, blockSize, pools);
         Checks.length("x", x, (long) batch * seqLen * heads * dim);
         Checks.length("out", out, outElements);
-        scan.requireFinite("x", x);
+        float maxX = scan.requireFinite("x", x);
+        bound("x", "block sums of average pooling", "B · max|x|", (double) blockSize * maxX);
     }
 
     /**
@@ -97,12 +123,65 @@ public final class EngineArgs {
         Checks.length("k", k, shape.kvElements());
         int nb = shape.blocks(config.blockSize());
         Checks.length("out", out, (long) shape.batch() * shape.qHeads() * nb * nb);
-        if (wq != null && wq.length != 0) {
-            scan.requireFinite("W_q (mask_linear_q)", wq);
+        float maxWq = wq != null && wq.length != 0 ? scan.requireFinite("W_q (mask_linear_q)", wq) : 0;
+        float maxWk = scan.requireFinite("W_k (mask_linear_k)", wk);
+        float maxQ = scan.requireFinite("q", q);
+        float maxK = scan.requireFinite("k", k);
+        gateRange(shape, config, maxQ, maxK, maxWq, maxWk);
+    }
+
+    /**
+     * Refuses gate inputs whose float32 intermediates could overflow (see the class comment).
+     *
+     * @param shape  the attention shape
+     * @param config the gate
+     * @param maxQ   max |q| (pre-RoPE)
+     * @param maxK   max |k| (pre-RoPE)
+     * @param maxWq  max |W_q| (0 without a Q linear)
+     * @param maxWk  max |W_k|
+     * @throws IllegalArgumentException naming the tensors, the bound, its value and the limit
+     */
+    public static void gateRange(AttentionShape shape, GateConfig config, double maxQ, double maxK, double maxWq,
+                                 double maxWk) {
+        double b = config.blockSize();
+        double d = shape.headDim();
+        bound("q", "gate block sums of average pooling", "B · max|q|", b * maxQ);
+        bound("k", "gate block sums of average pooling", "B · max|k|", b * maxK);
+        boolean qLinear = config.hasQLinear(shape.headDim());
+        double gq = qLinear ? config.type().qDup() * d * maxQ * maxWq : maxQ;
+        double gk = config.type().kDup() * d * maxK * maxWk;
+        if (qLinear) {
+            bound("q and W_q", "the gate query", "qdup · D · max|q| · max|W_q|", gq);
         }
-        scan.requireFinite("W_k (mask_linear_k)", wk);
-        scan.requireFinite("q", q);
-        scan.requireFinite("k", k);
+        bound("k and W_k", "the gate key", "kdup · D · max|k| · max|W_k|", gk);
+        bound(qLinear ? "q, k and the gate weights" : "q, k and W_k", "the gate logits",
+                "2 · Dg · |gate query| · |gate key|", 2.0 * config.hiddenSize() * gq * gk);
+    }
+
+    /**
+     * Refuses attention inputs whose float32 intermediates could overflow (see the class comment).
+     *
+     * @param shape the attention shape
+     * @param scale the softmax scale
+     * @param maxQ  max |q|
+     * @param maxK  max |k|
+     * @param maxV  max |v|
+     * @throws IllegalArgumentException naming the tensors, the bound, its value and the limit
+     */
+    public static void attentionRange(AttentionShape shape, double scale, double maxQ, double maxK, double maxV) {
+        double s = Math.max(1, scale);
+        bound("q", "the scaled query", "max|q| · max(1, scale)", maxQ * s);
+        bound("q and k", "the attention scores", "D · max|q| · max|k| · max(1, scale)",
+                shape.headDim() * maxQ * maxK * s);
+        bound("v", "the softmax-weighted sum of values", "N · max|v|", shape.seqLen() * maxV);
+    }
+
+    private static void bound(String tensors, String what, String formula, double value) {
+        if (!(value <= RANGE_LIMIT)) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                    "%s too large for float32: %s could overflow (%s = %.4g exceeds 2^126 = %.4g; every engine "
+                            + "refuses such inputs, see EngineArgs)", tensors, what, formula, value, RANGE_LIMIT));
+        }
     }
 
     /** {@link SelectionOps#select}: {@code scores [batch, heads, blocks, blocks]}, no NaN, and a rule. */
@@ -117,7 +196,7 @@ public final class EngineArgs {
     /** {@link AttentionOps#denseCausal}: post-RoPE q, k, v and {@code out [B, N, Hq, D]}, a finite scale &gt; 0. */
     public void denseCausal(float[] q, float[] k, float[] v, float[] out, AttentionShape shape, double scale) {
         attention(q, k, v, out, shape, scale);
-        attentionValues(q, k, v);
+        attentionValues(q, k, v, shape, scale);
     }
 
     /** {@link AttentionOps#blockSparse}: as {@link #denseCausal}, plus a block size and a mask {@code [B, Hq, nb, nb]}. */
@@ -129,7 +208,7 @@ public final class EngineArgs {
             throw new IllegalArgumentException("block mask must not be null");
         }
         mask.requireShape(shape.batch(), shape.qHeads(), shape.blocks(blockSize));
-        attentionValues(q, k, v);
+        attentionValues(q, k, v, shape, scale);
     }
 
     /**
@@ -142,7 +221,7 @@ public final class EngineArgs {
         Checks.positive("blockSize", blockSize);
         int nb = shape.blocks(blockSize);
         Checks.length("target", target, (long) shape.batch() * shape.qHeads() * nb * nb);
-        attentionValues(q, k, v);
+        attentionValues(q, k, v, shape, scale);
     }
 
     /**
@@ -171,9 +250,13 @@ public final class EngineArgs {
         Checks.length("out", out, shape.qElements());
     }
 
-    private void attentionValues(float[] q, float[] k, float[] v) {
-        attentionScan.requireFinite("q", q);
-        attentionScan.requireFinite("k", k);
-        attentionScan.requireFinite("v", v);
+    private void attentionValues(float[] q, float[] k, float[] v, AttentionShape shape, double scale) {
+        if (attentionScan == SCANNED_BY_KERNEL) {
+            return;                                   // the kernel scans and calls attentionRange itself
+        }
+        float maxQ = attentionScan.requireFinite("q", q);
+        float maxK = attentionScan.requireFinite("k", k);
+        float maxV = attentionScan.requireFinite("v", v);
+        attentionRange(shape, scale, maxQ, maxK, maxV);
     }
 }

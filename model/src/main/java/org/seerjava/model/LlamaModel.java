@@ -172,6 +172,8 @@ public final class LlamaModel implements AutoCloseable {
      * @param logitsFrom first position whose logits are returned, 0 ≤ logitsFrom &lt; N
      * @return float32 logits, row-major
      * @throws IllegalArgumentException on an empty input, a token outside the vocabulary or a bad logitsFrom
+     * @throws org.seerjava.reference.InsufficientMemoryException when the activations do not fit the heap (checked
+     *                                  before they are allocated)
      */
     public float[] forward(int[] tokens, AttentionPolicy policy, int logitsFrom) {
         if (closed) {
@@ -201,6 +203,12 @@ public final class LlamaModel implements AutoCloseable {
         AttentionShape shape = config.attentionShape(n);
         double scale = config.attentionScale();
         float eps = (float) config.rmsNormEps();
+        int m = n - logitsFrom;
+        // activations alive at once: x, xn, att, gate, up, one layer's qPre, q, kPre, k, v, and the logits
+        long floats = Math.addExact(Math.multiplyExact((long) n, 2L * h + 3L * qd + 3L * kvd + 2L * im),
+                Math.multiplyExact((long) m, 2L * h + vocab));
+        HeapBudget.require(HeapBudget.bytesOf(floats, Float.BYTES), "the activations of a forward pass of " + n
+                + " tokens");
 
         float[] x = new float[Math.multiplyExact(n, h)];
         for (int i = 0; i < n; i++) {
@@ -236,7 +244,6 @@ public final class LlamaModel implements AutoCloseable {
             swiglu(gate, up, n, im);
             layer.down.apply(gate, n, x, true);
         }
-        int m = n - logitsFrom;
         float[] last = new float[m * h];
         float[] tail = new float[m * h];
         System.arraycopy(x, logitsFrom * h, tail, 0, m * h);

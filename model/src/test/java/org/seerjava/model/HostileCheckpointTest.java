@@ -143,4 +143,20 @@ class HostileCheckpointTest {
             f.setLength(8 + header.length + offset);
         }
     }
+
+    @Test
+    void aForwardPassWhoseActivationsExceedTheHeapIsRefusedFirst() {
+        Path ckpt = write(TinyCheckpoint.llama(1));
+        try (LlamaModel m = LlamaModel.load(ckpt)) {
+            long perToken = 408;                     // floats alive per token for this shape (x, xn, q, k, v, MLP, logits)
+            int n = (int) Math.min(Integer.MAX_VALUE / 64, Runtime.getRuntime().maxMemory() / (4 * perToken) + 1000);
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> m.forward(new int[n], (l, in, out) -> { }))
+                    .isInstanceOfSatisfying(InsufficientMemoryException.class, e -> {
+                        assertThat(e.getMessage()).contains("the activations of a forward pass of " + n + " tokens");
+                        assertThat(e.needed()).isGreaterThan(Runtime.getRuntime().maxMemory());
+                    });
+            assertThat((System.nanoTime() - start) / 1e9).isLessThan(10.0);
+        }
+    }
 }

@@ -37,6 +37,7 @@ final class CheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        new OptionChecks(spec).backend("--backend", backend);
         PrintWriter out = spec.commandLine().getOut();
         Path folder = dir != null ? dir : Seer.home().resolve("golden-data");
         Engine engine = Engines.byName(backend);

@@ -128,10 +128,15 @@ final class OptionChecks {
         return file;
     }
 
-    /** Requires an engine name: auto or one on the class path (an installed engine that cannot run here is a runtime error). */
+    /**
+     * Requires an engine name: auto, one of the project's engines, or one on the class path. An engine that is not
+     * built or cannot run here (tornado without TORNADOVM_HOME, cuda without a GPU) is a runtime error, with its reason.
+     */
     String backend(String flag, String name) {
-        java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of("auto"));
-        org.seerjava.reference.engine.Engines.providers().forEach(p -> names.add(p.name()));
+        java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of("auto", "reference", "cpu", "cuda",
+                "tornado"));
+        org.seerjava.reference.engine.Engines.providers().stream().map(p -> p.name()).filter(n -> !names.contains(n))
+                .forEach(names::add);
         if (name == null || !names.contains(name.toLowerCase(Locale.ROOT).trim())) {
             throw bad(flag + " '" + name + "' is not an engine: expected one of " + String.join(", ", names));
         }

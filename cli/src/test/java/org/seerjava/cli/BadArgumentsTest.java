@@ -51,7 +51,10 @@ class BadArgumentsTest {
                 Arguments.of(new String[] {"bench", "--densities", "2"}, "--densities must be in (0, 1], got 2.0"),
                 Arguments.of(new String[] {"bench", "--sizes", "1024,0"}, "--sizes must be at least 64, got 0"),
                 Arguments.of(new String[] {"bench", "--sizes", "100000000"}, "--sizes 100000000 with --heads 8 needs arrays of 102400000000 floats, more than the 2147483639 a Java array holds"),
-                Arguments.of(new String[] {"bench", "--heads", "0"}, "--heads must be at least 1, got 0"));
+                Arguments.of(new String[] {"bench", "--heads", "0"}, "--heads must be at least 1, got 0"),
+                Arguments.of(new String[] {"bench", "--backend", "gpu"}, "--backend 'gpu' is not an engine: expected one of auto"),
+                Arguments.of(new String[] {"check", "--backend", "fast"}, "--backend 'fast' is not an engine"),
+                Arguments.of(new String[] {"distill", "--backend", "tpu"}, "--backend 'tpu' is not an engine"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -59,7 +62,7 @@ class BadArgumentsTest {
     void badValuesExitTwoBeforeAnyWorkNamingTheFlag(String[] args, String message, @TempDir Path home) throws Exception {
         Path out = home.resolve("a/b");
         String[] withOut = args;
-        if (!args[0].equals("bench")) {                  // a folder that must not be created by a refused command
+        if (!args[0].equals("bench") && !args[0].equals("check")) {                  // a folder that must not be created by a refused command
             withOut = Stream.concat(Stream.of(args), Stream.of(args[0].equals("eval") ? "--json" : "--out",
                     args[0].equals("eval") ? out.resolve("r.json").toString() : out.toString())).toArray(String[]::new);
         }

@@ -49,13 +49,13 @@ class CheckCommandTest {
     }
 
     @Test
-    void checkOfAMissingFolderOrUnknownBackendIsAnError(@TempDir Path dir) {
+    void checkOfAMissingFolderIsAnErrorAndAnUnknownBackendABadArgument(@TempDir Path dir) {
         Run missing = run("check", dir.resolve("nope").toString());
         assertThat(missing.exit()).isEqualTo(Seer.ERROR);
         assertThat(missing.err()).contains("does not exist");
         Run backend = run("check", "--backend", "tpu");
-        assertThat(backend.exit()).isEqualTo(Seer.ERROR);
-        assertThat(backend.err()).contains("unknown backend 'tpu'");
+        assertThat(backend.exit()).isEqualTo(Seer.USAGE);
+        assertThat(backend.err()).contains("--backend 'tpu' is not an engine: expected one of auto, ");
     }
 
     @Test

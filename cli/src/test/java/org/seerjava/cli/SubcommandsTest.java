@@ -109,7 +109,7 @@ class SubcommandsTest {
     @Test
     void evalRejectsBadOptions() {
         CheckCommandTest.Run past = run("eval", "--from", "19", "--windows", "2", "--no-progress");
-        assertThat(past.exit()).isEqualTo(Seer.ERROR);
+        assertThat(past.exit()).isEqualTo(Seer.USAGE);
         assertThat(past.err()).contains("--from 19 with --windows 2 goes past the 20 windows");
         CheckCommandTest.Run gates = run("eval", "--gates", "nofile", "--no-progress");
         assertThat(gates.exit()).isEqualTo(Seer.USAGE);

@@ -32,6 +32,7 @@ final class TokenizerJson {
 
     /** Reads a JSON file no larger than {@code maxBytes}; errors name the file. */
     static JsonNode readJson(Path file, long maxBytes, String what) throws TokenizerException {
+        requireRegularFile(file, what);
         long size;
         try {
             size = Files.size(file);
@@ -49,6 +50,17 @@ final class TokenizerJson {
             throw new TokenizerException(what + " " + file + " cannot be read: " + e, e);
         }
         return parse(new String(bytes, StandardCharsets.UTF_8), what + " " + file);
+    }
+
+    /**
+     * Refuses what is not a regular file before it is opened: a FIFO would block the reader, and a device such as
+     * /dev/zero reports size 0 and never ends, so the size cap would not hold.
+     */
+    static void requireRegularFile(Path file, String what) throws TokenizerException {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new TokenizerException(what + " " + file + " is not a regular file ("
+                    + (Files.isDirectory(file) ? "a directory" : "a device, pipe or socket") + ")");
+        }
     }
 
     static JsonNode parse(String json, String source) throws TokenizerException {
@@ -73,6 +85,7 @@ final class TokenizerJson {
     }
 
     static Doc readTokenizer(Path file) throws TokenizerException {
+        requireRegularFile(file, "tokenizer.json");
         long size;
         try {
             size = Files.size(file);

@@ -31,6 +31,22 @@ class LoadingTest {
     }
 
     @Test
+    void anEndlessFileOrAPipeIsRefusedBeforeItIsOpened() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/zero")), "no /dev/zero");
+        Path endless = Files.createSymbolicLink(dir.resolve("tokenizer.json"), Path.of("/dev/zero"));
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () ->
+                assertThatThrownBy(() -> HfTokenizer.load(endless)).isInstanceOf(TokenizerException.class)
+                        .hasMessageContaining(endless.toString())
+                        .hasMessageContaining("is not a regular file (a device, pipe or socket)"));
+        Path pipe = dir.resolve("tokenizer_config.json");
+        Process mk = new ProcessBuilder("mkfifo", pipe.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor() == 0, "no mkfifo");
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () ->
+                assertThatThrownBy(() -> TokenizerJson.readJson(pipe, 1000, "tokenizer_config.json"))
+                        .isInstanceOf(TokenizerException.class).hasMessageContaining("is not a regular file"));
+    }
+
+    @Test
     void malformedJsonNamesTheFileAndThePosition() throws IOException {
         Path f = dir.resolve("tokenizer.json");
         Files.writeString(f, "{\"version\": \"1.0\",\n \"model\": {\"vocab\": {\"a\": 0,}}}");

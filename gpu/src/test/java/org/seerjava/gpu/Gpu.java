@@ -11,9 +11,12 @@ final class Gpu {
     private Gpu() {
     }
 
-    /** Skips the calling test, printing why, when no CUDA driver, GPU or NVRTC is present. */
+    /**
+     * Skips the calling test, printing why, when no CUDA driver, GPU or NVRTC is present; fails it instead under
+     * {@code -Dseer.requireCuda=true} ({@link CudaRequirement}).
+     */
     static void assume() {
-        String reason = new CudaEngine.Provider().unavailableReason();
+        String reason = CudaRequirement.engineSkipReason();
         if (reason != null) {
             System.out.println("[seer-gpu] GPU test skipped: " + reason.lines().findFirst().orElse(reason));
         }

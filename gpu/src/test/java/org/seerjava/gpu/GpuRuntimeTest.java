@@ -125,15 +125,13 @@ class GpuRuntimeTest {
             }
             // the persisted tensor outlives the plan and feeds another graph
             try (kept) {
-                assertNotNull(kept.device());
-                Tensor back = hostOut(a, "back", 1, 2, 2, 4);
+                assertEquals(kept.bytes(), kept.device().bytes(), "the persisted tensor's device buffer");
                 TaskGraph g2 = new TaskGraph("g2").consumeFromDevice(kept)
                         .task("copy", SeerKernels.SOFTMAX, Launch.linear(32, 32), kept, 0L, 4);   // rows = 0: no-op
                 try (ExecutionPlan p2 = new ExecutionPlan(g2.snapshot())) {
                     p2.execute();
                 }
                 assertArrayEquals(pooled(x1, 128), copy(kept), 1e-6f);
-                assertNotNull(back);
             }
         }
     }

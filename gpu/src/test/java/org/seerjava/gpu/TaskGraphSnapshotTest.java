@@ -1,12 +1,15 @@
 package org.seerjava.gpu;
 
-import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.seerjava.gpu.graph.DataTransferMode;
+import org.seerjava.gpu.graph.ImmutableTaskGraph;
 import org.seerjava.gpu.graph.KernelSpec.Launch;
 import org.seerjava.gpu.graph.TaskGraph;
 import org.seerjava.gpu.graph.Tensor;
@@ -38,7 +41,14 @@ class TaskGraphSnapshotTest {
             TaskGraph tg = new TaskGraph("ok").transferToDevice(DataTransferMode.FIRST_EXECUTION, x)
                     .task("pool", SeerKernels.POOL_F32, Launch.linear(64, 64), x, out, 1, 128, 2, 16, 64, 4)
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
-            assertDoesNotThrow(tg::snapshot);
+            ImmutableTaskGraph g = tg.snapshot();
+            assertEquals("ok", g.name());
+            assertEquals(List.of("pool"), g.tasks().stream().map(TaskGraph.Task::name).toList());
+            assertEquals(List.of(x), g.toDevice().stream().map(TaskGraph.Transfer::tensor).toList());
+            assertEquals(DataTransferMode.FIRST_EXECUTION, g.toDevice().get(0).mode());
+            assertEquals(List.of(out), g.toHost().stream().map(TaskGraph.Transfer::tensor).toList());
+            assertEquals(DataTransferMode.EVERY_EXECUTION, g.toHost().get(0).mode());
+            assertEquals(Map.of(x, false, out, false), g.tensors());   // both touched, neither persists
         }
     }
 
@@ -114,7 +124,21 @@ class TaskGraphSnapshotTest {
             Tensor out = Tensor.of("out", DType.BF16, 2, 200, 8, 64);
             var g = Prefill.graph("prefill", a, q, k, q, k, v, out, null, wk, shape, gate,
                     new SelectionRule.TopK(0.3, true, false), 0.125);
-            assertDoesNotThrow(() -> g.taskGraph().snapshot());
+            ImmutableTaskGraph snap = g.taskGraph().snapshot();
+            List<String> names = snap.tasks().stream().map(TaskGraph.Task::name).toList();
+            assertEquals("attention", names.get(names.size() - 1), names.toString());
+            assertEquals("select", names.get(names.size() - 2), names.toString());
+            assertEquals("u8[2, 8, 4, 4]", describeShape(g.mask()), "the block mask [B, Hq, nb, nb]");
+            TaskGraph.Task select = snap.tasks().get(names.size() - 2);
+            assertEquals(List.of(g.logits(), g.mask()), select.args().subList(0, 2), "select reads logits, writes the mask");
+            // the attention task reads q, k, v and the selection's mask and writes out; the scale in log2 units
+            TaskGraph.Task last = snap.tasks().get(snap.tasks().size() - 1);
+            assertEquals(List.of(q, k, v, g.mask(), out, 200, 8, 2, 4, (float) (0.125 * SeerKernels.LOG2E)),
+                    last.args(), "attention arguments");
         }
+    }
+
+    private static String describeShape(Tensor t) {
+        return t.dtype().name().toLowerCase(java.util.Locale.ROOT) + java.util.Arrays.toString(t.shape());
     }
 }

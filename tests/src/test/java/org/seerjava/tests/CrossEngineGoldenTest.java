@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.seerjava.gpu.CudaRequirement;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.EngineProvider;
 import org.seerjava.reference.engine.Engines;
@@ -44,6 +45,9 @@ class CrossEngineGoldenTest {
         EngineProvider provider = Engines.providers().stream().filter(p -> p.name().equals(engineName))
                 .findFirst().orElseThrow();
         String reason = provider.unavailableReason();
+        if (engineName.equals("cuda")) {
+            CudaRequirement.skipReason(reason);   // -Dseer.requireCuda=true: no skip
+        }
         if (reason != null) {
             System.out.println("SKIPPED " + engineName + " on " + fileName + ": " + reason);
         }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.seerjava.gpu.CudaRequirement;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
@@ -273,6 +274,9 @@ class EngineBadInputTest {
         EngineProvider provider = Engines.providers().stream().filter(p -> p.name().equals(engineName))
                 .findFirst().orElseThrow();
         String reason = provider.unavailableReason();
+        if (engineName.equals("cuda")) {
+            CudaRequirement.skipReason(reason);   // -Dseer.requireCuda=true: no skip
+        }
         if (reason != null) {
             System.out.println("SKIPPED " + engineName + " (" + c.name() + "): " + reason);
         }

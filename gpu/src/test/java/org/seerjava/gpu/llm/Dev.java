@@ -7,6 +7,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Assumptions;
 import org.seerjava.gpu.Cublas;
 import org.seerjava.gpu.CudaEngine;
+import org.seerjava.gpu.CudaRequirement;
 import org.seerjava.gpu.DeviceBuffer;
 
 /** Test support for the decoder kernels: the GPU assumption, bf16 rounding, device copies of typed arrays. */
@@ -14,12 +15,16 @@ final class Dev {
     private Dev() {
     }
 
-    /** Skips the test, printing why, without a GPU and NVRTC (and cuBLAS when asked). */
+    /**
+     * Skips the test, printing why, without a GPU and NVRTC (and cuBLAS when asked); fails it instead under
+     * {@code -Dseer.requireCuda=true}.
+     */
     static void assume(boolean cublas) {
         String reason = new CudaEngine.Provider().unavailableReason();
         if (reason == null && cublas) {
             reason = Cublas.unavailableReason();
         }
+        CudaRequirement.skipReason(reason);
         if (reason != null) {
             System.out.println("[seer-gpu] GPU test skipped: " + reason.lines().findFirst().orElse(reason));
         }

@@ -18,6 +18,7 @@ import org.seerjava.gate.GateSet;
 import org.seerjava.gate.GateSpec;
 import org.seerjava.gate.ModelDims;
 import org.seerjava.gate.SeerAttentionPolicy;
+import org.seerjava.gpu.CudaRequirement;
 import org.seerjava.gpu.llm.Decoder;
 import org.seerjava.gpu.llm.GateTraining.LayerCapture;
 import org.seerjava.model.LlamaModel;
@@ -41,7 +42,7 @@ class CudaDistillTest {
     @BeforeEach
     void gpu() {
         CudaRuntimeTest.assumeGpu();
-        Assumptions.assumeTrue(Files.isDirectory(MODEL) && Files.isRegularFile(TRAIN), "model or corpus missing");
+        Assumptions.assumeTrue(CudaRequirement.skipReason(Files.isDirectory(MODEL) && Files.isRegularFile(TRAIN) ? null : "model or corpus missing") == null, "model or corpus missing");
     }
 
     static double rel(float[] a, float[] b) {

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.seerjava.gpu.CudaContext;
+import org.seerjava.gpu.CudaRequirement;
 import org.seerjava.gpu.DeviceBuffer;
 import org.seerjava.gpu.llm.Decoder;
 import org.seerjava.gpu.llm.DecoderAttention;
@@ -53,9 +54,9 @@ class CudaRuntimeTest {
         return Path.of(rel);
     }
 
-    /** Skips the test, printing why, when the CUDA backend cannot run here (for every GPU test of this package). */
+    /** Skips the test, printing why, when the CUDA backend cannot run here (for every GPU test of this package); under -Dseer.requireCuda=true it fails instead. */
     static void assumeGpu() {
-        String reason = new CudaBackend().unavailableReason();
+        String reason = CudaRequirement.skipReason(new CudaBackend().unavailableReason());
         if (reason != null) {
             System.out.println("[seer-runtime] GPU test skipped: " + reason.lines().findFirst().orElse(reason));
         }
@@ -65,7 +66,7 @@ class CudaRuntimeTest {
     @BeforeEach
     void gpu() {
         assumeGpu();
-        Assumptions.assumeTrue(Files.isDirectory(MODEL) && Files.isRegularFile(CORPUS), "embedded model or corpus missing");
+        Assumptions.assumeTrue(CudaRequirement.skipReason(Files.isDirectory(MODEL) && Files.isRegularFile(CORPUS) ? null : "embedded model or corpus missing") == null, "embedded model or corpus missing");
     }
 
     static int[] window(int offset, int n) throws Exception {

@@ -312,9 +312,50 @@ class CpuEngineTest {
                 org.assertj.core.api.Assertions.assertThat(x).isEqualTo(7f);
             }
         }
-        // sanity: the well-formed gate call succeeds
-        CPU.gateScores(q, kv, null, new float[2 * 48 * 16], new float[2 * 4], s,
-                GateConfig.of(GateType.DEFAULT, 64, 16, 10000), false);
+        // the well-formed gate call beside the bad ones runs and gives the reference's logits
+        float[] wk = gaussian(new Random(3), 2 * 48 * 16, 0.1);
+        float[] logits = new float[2 * 4];
+        float[] refLogits = new float[2 * 4];
+        GateConfig gate = GateConfig.of(GateType.DEFAULT, 64, 16, 10000);
+        CPU.gateScores(q, kv, null, wk, logits, s, gate, false);
+        REF.gateScores(q, kv, null, wk, refLogits, s, gate, false);
+        assertThat(relativeError(logits, refLogits)).isLessThanOrEqualTo(TOL);
+        assertThat(logits[1]).as("block-causal: entry (0, 1) is the masked logit")
+                .isEqualTo((float) AttnGate.MASKED_LOGIT);
+    }
+
+    /**
+     * keepDiagonal puts back a diagonal block that scores lowest in its row, and only keepDiagonal does: without it
+     * the threshold drops every diagonal and top-k the diagonal of every row with k better blocks.
+     */
+    @Test
+    void keepDiagonalPutsBackTheLowestScoringDiagonal() {
+        Random random = new Random(12);
+        for (int nb : new int[] {2, 5, 9, 33}) {
+            float[] scores = new float[2 * 3 * nb * nb];
+            for (int i = 0; i < scores.length; i++) {
+                int row = (i / nb) % nb;
+                int col = i % nb;
+                scores[i] = col > row ? (float) AttnGate.MASKED_LOGIT : col == row ? 1e-4f
+                        : 0.05f + random.nextFloat();
+            }
+            for (boolean keep : new boolean[] {true, false}) {
+                for (SelectionRule rule : List.<SelectionRule>of(new SelectionRule.TopK(0.3, false, keep),
+                        new SelectionRule.Threshold(0.01, false, keep))) {
+                    BlockMask got = CPU.select(scores, 2, 3, nb, rule);
+                    assertThat(got).as("nb=%d %s", nb, rule).isEqualTo(REF.select(scores, 2, 3, nb, rule));
+                    int k = rule instanceof SelectionRule.TopK t ? t.k(nb) : 0;
+                    for (int row = 0; row < 2 * 3 * nb; row++) {
+                        int i = row % nb;
+                        boolean dropped = rule instanceof SelectionRule.Threshold || i >= k;
+                        if (keep || dropped) {
+                            assertThat(got.keep(row / nb / 3, row / nb % 3, i, i)).as("nb=%d %s row %d", nb, rule, row)
+                                    .isEqualTo(keep);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     @Test

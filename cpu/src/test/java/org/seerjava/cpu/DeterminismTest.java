@@ -147,6 +147,19 @@ class DeterminismTest {
         assertThat(child("-D" + Vec.TILE_OFFSET_PROPERTY + "=5")).as("tiles shifted by 5 floats").isEqualTo(here);
     }
 
+    /**
+     * The thread count changes no bit: fresh JVMs with {@code -Dseer.threads} = 1, 2, 3 and 4 give this JVM's
+     * digests (every kernel splits work by rows and heads, never a sum across workers).
+     */
+    @Test
+    void sameBitsWithOneToFourThreads() throws Exception {
+        Map<String, String> here = digests();
+        for (int threads = 1; threads <= 4; threads++) {
+            assertThat(child("-D" + Parallel.THREADS_PROPERTY + "=" + threads)).as("-Dseer.threads=%d", threads)
+                    .isEqualTo(here);
+        }
+    }
+
     @Test
     void tileOffsetPutsVectorsOnBoundaries() {
         assertThat(Vec.tileOffset(64, 16, 64)).isEqualTo(12);   // compressed class pointers: elements at +16 bytes

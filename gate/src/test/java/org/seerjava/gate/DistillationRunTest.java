@@ -15,7 +15,11 @@ import org.seerjava.reference.GateType;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.Engines;
 
-/** Acceptance 3 of issue 5: a 20-step run on the tiny model lowers the held-out distillation loss by ≥ 30 %. */
+/**
+ * A 20-step run on the tiny model lowers the held-out distillation loss by ≥ 55 % (63 % observed; without gradient
+ * clipping it falls to 34 %), and training is deterministic: every weight of every layer, for a seed end to end and
+ * bit for bit on fixed samples.
+ */
 class DistillationRunTest {
     static final Path MODEL = Path.of("../models/tiny-llama-bytes");
     static final Path TRAIN = Path.of("../corpus/train-excerpt.bin");
@@ -25,7 +29,7 @@ class DistillationRunTest {
     Path out;
 
     @Test
-    void twentyStepsLowerHeldOutLossByThirtyPercent() throws Exception {
+    void twentyStepsLowerHeldOutLossByFiftyFivePercent() throws Exception {
         int seq = 1024;
         DistillOptions o = DistillOptions.defaults(MODEL, TRAIN, out).withSeqLen(seq).withBatch(2).withSteps(20)
                 .withLr(1e-2, 0).withSeed(7).withCheckpointEvery(10).withEngine("auto").withProgress(false);
@@ -51,15 +55,14 @@ class DistillationRunTest {
             System.out.printf("held-out distillation loss: %.4f -> %.4f (%.1f %% lower), train loss %.4f -> %.4f, %.1f s%n",
                     before, after, 100 * (1 - after / before), r.history().getFirst().loss(),
                     r.history().getLast().loss(), r.seconds());
-            assertTrue(after <= 0.7 * before, "held-out loss " + before + " -> " + after);
+            assertTrue(after <= 0.45 * before, "held-out loss " + before + " -> " + after + " ("
+                    + Math.round(100 * (1 - after / before)) + " % lower, need ≥ 55 %)");
         }
     }
 
     /**
-     * Same seed, same run. The trainer itself is bit-for-bit deterministic (see
-     * {@link #trainerIsBitwiseDeterministicOnFixedSamples}); the captured activations come from the model's and the
-     * engine's Vector API code, whose float reductions can round differently once the JIT recompiles them, so the
-     * end-to-end comparison allows float32 rounding of the captured activations.
+     * Same seed, same run, bit for bit: the losses and every weight of every layer. (The CPU kernels give the same
+     * bits whatever the JIT tier and thread count, cpu's DeterminismTest, so the captured activations do too.)
      */
     @Test
     void deterministicForASeed() {
@@ -69,11 +72,9 @@ class DistillationRunTest {
         Distill.Result b = Distill.run(o);
         for (int i = 0; i < 3; i++) {
             double x = a.history().get(i).loss();
-            assertEquals(x, b.history().get(i).loss(), 1e-6 * Math.abs(x));
+            assertEquals(x, b.history().get(i).loss(), 0, "loss of step " + i);
         }
-        // Adam normalises each gradient coordinate, so a rounding-level difference in a near-zero gradient can move a
-        // weight by up to ~lr; in practice the differences stay far below that.
-        assertArrayEquals(a.gates().layer(2).wk(), b.gates().layer(2).wk(), 1e-4);
+        assertSameWeights(a.gates(), b.gates());
     }
 
     @Test
@@ -105,13 +106,33 @@ class DistillationRunTest {
             windows.add(layers);
         }
         double[][] results = new double[2][];
+        GateSet[] gates = new GateSet[2];
         for (int run = 0; run < 2; run++) {
             GateSet g = GateSet.init(spec, 5);
             DistillationTrainer t = new DistillationTrainer(g, new DistillationTrainer.Settings(4, 1e-2, 1, 0, 1.0),
                     AdamW.Settings.defaults(0));
             List<DistillationTrainer.StepLog> h = t.train(step -> windows, 0, null, null);
-            results[run] = new double[] {h.get(3).loss(), g.layer(1).wk()[17], g.layer(3).wk()[12345]};
+            results[run] = h.stream().mapToDouble(DistillationTrainer.StepLog::loss).toArray();
+            gates[run] = g;
         }
         assertArrayEquals(results[0], results[1], 0);
+        assertSameWeights(gates[0], gates[1]);
+    }
+
+    /** Every weight array of every layer, bit for bit. */
+    static void assertSameWeights(GateSet a, GateSet b) {
+        assertEquals(a.size(), b.size());
+        List<double[]> x = DistillationTrainer.parameters(a);
+        List<double[]> y = DistillationTrainer.parameters(b);
+        assertEquals(x.size(), y.size());
+        for (int i = 0; i < x.size(); i++) {
+            assertEquals(x.get(i).length, y.get(i).length);
+            for (int j = 0; j < x.get(i).length; j++) {
+                if (Double.doubleToRawLongBits(x.get(i)[j]) != Double.doubleToRawLongBits(y.get(i)[j])) {
+                    throw new AssertionError("parameter array " + i + " element " + j + ": " + x.get(i)[j] + " vs "
+                            + y.get(i)[j]);
+                }
+            }
+        }
     }
 }

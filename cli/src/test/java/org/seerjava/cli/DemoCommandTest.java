@@ -20,7 +20,11 @@ import org.seerjava.model.Metrics;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.Engines;
 
-/** {@code seer demo} through the real entry point, and its table checked against an independent re-run. */
+/**
+ * {@code seer demo} through the real entry point, its table checked against values computed independently: the
+ * dense bits per byte of the first 1,024 bytes of eval-moby.bin against the embedded model's golden logits, every
+ * row against a re-run outside the command, the speed-up against the printed round times (dense time ÷ row time).
+ */
 class DemoCommandTest {
     static final Path PROJECT = Path.of("..").toAbsolutePath().normalize();
     static final Path MODEL = PROJECT.resolve("models/tiny-llama-bytes");
@@ -31,7 +35,7 @@ class DemoCommandTest {
         CheckCommandTest.Run r = runIn(home, "demo", "--model", MODEL.toString(),
                 "--train-text", PROJECT.resolve("corpus/train-excerpt.bin").toString(),
                 "--eval-text", PROJECT.resolve("corpus/eval-moby.bin").toString(),
-                "--context", "512", "--offset", "4096", "--steps", "6", "--windows", "2", "--seq-len", "256",
+                "--context", "1024", "--offset", "0", "--steps", "6", "--windows", "2", "--seq-len", "256",
                 "--densities", "0.5,0.2", "--layer", "1", "--head", "3", "--backend", "cpu", "--seed", "5",
                 "--no-progress", "--out", out.toString());
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
@@ -60,9 +64,13 @@ class DemoCommandTest {
         assertThat(gateFile).exists();
         Engine engine = Engines.byName("cpu");
         int[] tokens = DistillationTrainer.tokens(DistillationTrainer.readCorpus(PROJECT.resolve("corpus/eval-moby.bin")),
-                4096, 513);
-        int[] input = Arrays.copyOf(tokens, 512);
-        int[] targets = Arrays.copyOfRange(tokens, 1, 513);
+                0, 1025);
+        int[] input = Arrays.copyOf(tokens, 1024);
+        int[] targets = Arrays.copyOfRange(tokens, 1, 1025);
+        // the dense row against the golden float32 logits of the model (computed outside Java)
+        assertThat(rows.get(0).get("bitsPerByte").asDouble()).isCloseTo(GoldenBits.denseFirst1024(PROJECT),
+                within(2e-4));
+        assertSpeedUpsMatchTheRounds(r.out(), rows);
         try (LlamaModel m = LlamaModel.load(MODEL)) {
             GateSet gates = GateSet.load(gateFile, ModelDims.of(m.config()));
             double dense = Metrics.bitsPerByte(m.forward(input, AttentionPolicy.dense(engine)), targets);
@@ -80,14 +88,46 @@ class DemoCommandTest {
             }
         }
 
-        // A second run reuses the cached gates.
+        // A second run reuses the cached gates; with one timed run the speed-up is exactly dense time ÷ row time.
         CheckCommandTest.Run again = runIn(home, "demo", "--model", MODEL.toString(),
                 "--train-text", PROJECT.resolve("corpus/train-excerpt.bin").toString(),
                 "--eval-text", PROJECT.resolve("corpus/eval-moby.bin").toString(), "--context", "512",
                 "--steps", "6", "--windows", "2", "--seq-len", "256", "--densities", "0.5", "--seed", "5",
-                "--backend", "cpu", "--no-progress", "--out", out.toString());
+                "--runs", "1", "--backend", "cpu", "--no-progress", "--out", out.toString());
         assertThat(again.exit()).isZero();
         assertThat(again.out()).contains("distilled earlier, cached in");
+        JsonNode once = new ObjectMapper().readTree(out.resolve("report.json").toFile()).get("rows");
+        assertThat(once).hasSize(2);
+        assertThat(once.get(0).get("speedup").asDouble()).isEqualTo(1.0);
+        assertThat(once.get(1).get("speedup").asDouble()).isCloseTo(
+                once.get(0).get("seconds").asDouble() / once.get(1).get("seconds").asDouble(), within(1e-12));
+    }
+
+    /**
+     * Each row's speed-up is the median over the rounds of dense time ÷ row time, recomputed from the round times
+     * the command printed (3 decimals, so within what that rounding can move a ratio).
+     */
+    static void assertSpeedUpsMatchTheRounds(String printed, JsonNode rows) {
+        java.util.List<double[]> rounds = new java.util.ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("round \\d+/\\d+:((?: [0-9.]+)+) s").matcher(printed);
+        while (m.find()) {
+            rounds.add(Arrays.stream(m.group(1).trim().split(" ")).mapToDouble(Double::parseDouble).toArray());
+        }
+        assertThat(rounds).hasSize(5);
+        for (int row = 0; row < rows.size(); row++) {
+            double[] ratios = new double[rounds.size()];
+            double slack = 0;
+            for (int i = 0; i < rounds.size(); i++) {
+                double dense = rounds.get(i)[0];
+                double t = rounds.get(i)[row];
+                ratios[i] = dense / t;
+                slack = Math.max(slack, ratios[i] * (0.0005 / dense + 0.0005 / t));
+            }
+            Arrays.sort(ratios);
+            double median = ratios[ratios.length / 2];
+            assertThat(rows.get(row).get("speedup").asDouble()).as("speed-up of row %d", row)
+                    .isCloseTo(median, within(slack + 1e-9));
+        }
     }
 
     @Test

@@ -75,12 +75,26 @@ class SubcommandsTest {
     @Test
     void evalPrintsEveryRow(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("eval.json");
-        CheckCommandTest.Run r = run("eval", "--windows", "1", "--context", "256", "--densities", "0.5",
+        CheckCommandTest.Run r = run("eval", "--windows", "1", "--context", "1024", "--densities", "0.5",
                 "--backend", "cpu", "--no-progress", "--json", json.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("| dense |", "| gate:reference | 0.5 |", "| oracle | 0.5 |", "| sink-local | 0.5 |",
-                "1 windows at context 256");
-        assertThat(Files.readString(json)).contains("\"rows\"", "gate:reference");
+                "1 windows at context 1024");
+        JsonNode rows = new ObjectMapper().readTree(json.toFile()).get("rows");
+        java.util.Map<String, JsonNode> byMethod = new java.util.HashMap<>();
+        rows.forEach(row -> byMethod.put(row.get("method").asText(), row));
+        assertThat(byMethod).containsKeys("dense", "gate:reference", "oracle", "sink-local");
+        // window 1 is the first 1,025 bytes of eval-moby.bin: the dense row against the golden logits
+        double golden = GoldenBits.denseFirst1024(PROJECT);
+        assertThat(byMethod.get("dense").get("bitsPerByte").asDouble()).isCloseTo(golden,
+                org.assertj.core.api.Assertions.within(2e-4));
+        assertThat(byMethod.get("dense").get("bytes").asLong()).isEqualTo(1024);
+        // the sparse rows: near the target density, bits per byte near dense (not a dense or an empty attention)
+        for (String method : new String[] {"gate:reference", "oracle", "sink-local"}) {
+            JsonNode row = byMethod.get(method);
+            assertThat(row.get("bitsPerByte").asDouble()).as(method).isBetween(golden - 0.05, golden + 1.0);
+            assertThat(row.get("realisedDensity").asDouble()).as(method).isBetween(0.3, 0.7);
+        }
     }
 
     @Test

@@ -10,6 +10,12 @@ import org.junit.jupiter.api.Test;
 
 class GateTypeAndRopeTest {
 
+    /**
+     * Every one of the 49 gate types: its name round-trips; the pooled Q and K features equal a hand pooling
+     * (max, min, mean over each block's tokens, a partial last block, pools concatenated in the type's order); W_k
+     * reads each pool's features at the rows where they are (masking W_k to one pool gives the single-pool type's
+     * logits); the scores are a causal softmax (zero above the diagonal, rows sum to 1).
+     */
     @Test
     void all49GateTypesRoundTripAndRunThroughTheGate() {
         List<GateType> all = GateType.all();
@@ -24,7 +30,36 @@ class GateTypeAndRopeTest {
             GateConfig config = GateConfig.of(type, 8, 4, 10000);
             double[] wq = config.hasQLinear(4) ? Random64.normal(rng, config.qWeightElements(shape), 0.5) : null;
             double[] wk = Random64.normal(rng, config.kWeightElements(shape), 0.5);
-            double[] scores = new AttnGate(shape, config, wq, wk).scores(q, k);
+            AttnGate gate = new AttnGate(shape, config, wq, wk);
+            AttnGate.Forward f = gate.forward(q, k);
+            // pooled features by hand: per block of 8 tokens (the last has 5), each pool of the type in its order
+            assertThat(f.qPooled()).as(type + " Q features").containsExactly(pooledByHand(q, 21, 4, 4, 8,
+                    type.qPools()), within(1e-12));
+            assertThat(f.kPooled()).as(type + " K features").containsExactly(pooledByHand(k, 21, 2, 4, 8,
+                    type.kPools()), within(1e-12));
+            // W_k reads the features where the pooling put them: with W_k zero outside pool p's rows, the logits
+            // are those of the type that pools K by p alone, given those rows
+            for (int p = 0; p < type.kPools().size(); p++) {
+                GateType single = new GateType(type.qPools(), List.of(type.kPools().get(p)));
+                GateConfig singleConfig = GateConfig.of(single, 8, 4, 10000);
+                int heads = config.kLinearHeads(shape);
+                double[] wkMasked = new double[wk.length];
+                double[] wkSingle = new double[singleConfig.kWeightElements(shape)];
+                for (int h = 0; h < heads; h++) {
+                    for (int row = 0; row < 4; row++) {
+                        for (int c = 0; c < 4; c++) {
+                            double w = wk[(h * type.kDup() * 4 + p * 4 + row) * 4 + c];
+                            wkMasked[(h * type.kDup() * 4 + p * 4 + row) * 4 + c] = w;
+                            wkSingle[(h * 4 + row) * 4 + c] = w;
+                        }
+                    }
+                }
+                assertThat(new AttnGate(shape, config, wq, wkMasked).forward(q, k).logits())
+                        .as(type + " K pool " + type.kPools().get(p))
+                        .containsExactly(new AttnGate(shape, singleConfig, wq, wkSingle).forward(q, k).logits(),
+                                within(1e-12));
+            }
+            double[] scores = gate.scores(q, k);
             for (int row = 0; row < 4 * 3; row++) {
                 double sum = 0;
                 for (int j = 0; j < 3; j++) {
@@ -81,6 +116,37 @@ class GateTypeAndRopeTest {
         }
         assertThat(plain[0]).isEqualTo(1.0);
         assertThat(scaled[63]).isCloseTo(plain[63] / 8, within(1e-20));
+    }
+
+    /** {@code [1, nb, heads, pools·D]}: each block's max, min or mean over its tokens, pools concatenated in order. */
+    private static double[] pooledByHand(double[] x, int n, int heads, int dim, int block, List<Pool> pools) {
+        int nb = (n + block - 1) / block;
+        double[] out = new double[nb * heads * pools.size() * dim];
+        for (int i = 0; i < nb; i++) {
+            for (int h = 0; h < heads; h++) {
+                for (int p = 0; p < pools.size(); p++) {
+                    for (int d = 0; d < dim; d++) {
+                        double max = Double.NEGATIVE_INFINITY;
+                        double min = Double.POSITIVE_INFINITY;
+                        double sum = 0;
+                        int count = 0;
+                        for (int t = i * block; t < Math.min(n, (i + 1) * block); t++) {
+                            double v = x[(t * heads + h) * dim + d];
+                            max = Math.max(max, v);
+                            min = Math.min(min, v);
+                            sum += v;
+                            count++;
+                        }
+                        out[((i * heads + h) * pools.size() + p) * dim + d] = switch (pools.get(p)) {
+                            case MAX -> max;
+                            case MIN -> min;
+                            case AVG -> sum / count;
+                        };
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     private static double norm(double[] x, int n) {

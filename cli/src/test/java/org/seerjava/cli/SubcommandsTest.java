@@ -26,9 +26,19 @@ class SubcommandsTest {
         CheckCommandTest.Run r = run("distill", "--steps", "3", "--seq-len", "256", "--batch", "2", "--windows", "2",
                 "--backend", "cpu", "--no-progress", "--out", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).containsPattern("distilled 3 steps in [0-9.]+ s: loss [0-9.]+ -> [0-9.]+");
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("distilled 3 steps in [0-9.]+ s: loss ([0-9.]+) -> ([0-9.]+)").matcher(r.out());
+        assertThat(m.find()).as(r.out()).isTrue();
         assertThat(out.resolve("gates.safetensors")).exists();
-        assertThat(out.resolve("history.json")).exists();
+        // the printed losses are the first and last of history.json, one entry per step
+        JsonNode history = new ObjectMapper().readTree(out.resolve("history.json").toFile()).get("history");
+        assertThat(history).hasSize(3);
+        assertThat(m.group(1)).isEqualTo(String.format(java.util.Locale.ROOT, "%.4f", history.get(0).get("loss").asDouble()));
+        assertThat(m.group(2)).isEqualTo(String.format(java.util.Locale.ROOT, "%.4f", history.get(2).get("loss").asDouble()));
+        for (int i = 0; i < 3; i++) {
+            assertThat(history.get(i).get("step").asInt()).isEqualTo(i);
+            assertThat(history.get(i).get("loss").asDouble()).isPositive().isFinite();
+        }
 
         CheckCommandTest.Run inspect = run("inspect", "--stats", out.resolve("gates.safetensors").toString());
         assertThat(inspect.exit()).isZero();

@@ -21,6 +21,47 @@ class DecodeGateTest {
                 RopeConfig.of(1e4, D), CompressedKeyPosition.CURRENT_TOKEN);
     }
 
+    /**
+     * Logits and scores for a batch of 2 with 2 kv heads and a masked block, by hand: q_gate · k_block · Dg^-½ per
+     * (batch, kv head, block), the masked block at the masked logit and 0 in the softmax, each row summing to 1.
+     */
+    @Test
+    void logitsAndScoresOfEveryBatchAndKvHead() {
+        Random random = new Random(43);
+        double[] wq = TinyDecodeFixture.random(random, HKV * 2 * D * D, 1.0);
+        double[] wk = TinyDecodeFixture.random(random, HKV * 3 * D * D, 1.0);
+        DecodeGate gate = new DecodeGate(HQ, HKV, D, config(QueryHeadPooling.QProj, false, false), wq, wk, null, null);
+        int blocks = 3;
+        double[] qGate = TinyDecodeFixture.random(random, 2 * HKV * D, 1.0);
+        double[] keys = TinyDecodeFixture.random(random, 2 * blocks * HKV * D, 1.0);
+        boolean[] real = {true, true, true, false, true, true};      // batch 1's first block is padding
+        double[] logits = gate.logits(qGate, keys, 2, blocks, real);
+        double[] scores = gate.scores(qGate, keys, 2, blocks, real);
+        for (int b = 0; b < 2; b++) {
+            for (int kh = 0; kh < HKV; kh++) {
+                double[] e = new double[blocks];
+                double sum = 0;
+                for (int j = 0; j < blocks; j++) {
+                    double dot = 0;
+                    for (int d = 0; d < D; d++) {
+                        dot += qGate[(b * HKV + kh) * D + d] * keys[((b * blocks + j) * HKV + kh) * D + d];
+                    }
+                    int at = (b * HKV + kh) * blocks + j;
+                    if (real[b * blocks + j]) {
+                        assertThat(logits[at]).isCloseTo(dot / Math.sqrt(D), within(1e-12));
+                        e[j] = Math.exp(dot / Math.sqrt(D));
+                    } else {
+                        assertThat(logits[at]).isEqualTo(DecodeGate.MASKED_LOGIT);
+                    }
+                    sum += e[j];
+                }
+                for (int j = 0; j < blocks; j++) {
+                    assertThat(scores[(b * HKV + kh) * blocks + j]).isCloseTo(e[j] / sum, within(1e-12));
+                }
+            }
+        }
+    }
+
     @Test
     void qProjIsOneProjectionOfTheConcatenatedGroup() {
         Random random = new Random(41);

@@ -17,7 +17,8 @@ else
   CP=$R/gpu-classes:$R/ref-classes:$R/bench-classes:$R/gpu-test-classes:$R/jackson-databind-2.18.2.jar:$R/jackson-core-2.18.2.jar:$R/jackson-annotations-2.18.2.jar
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > "$OUT/smi.txt" 2>&1
-FLAGS="--enable-native-access=ALL-UNNAMED -Xss4m -Dseer.cuda.cache=/tmp/seer-cuda-cache"
+# -Dseer.requireCuda=true: on the GPU machine a GPU test that would skip (no driver, NVRTC, cuBLAS) fails instead
+FLAGS="--enable-native-access=ALL-UNNAMED -Xss4m -Dseer.cuda.cache=/tmp/seer-cuda-cache -Dseer.requireCuda=true"
 cd gpu
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
   timeout ${TEST_TIMEOUT:-300} $J $FLAGS -jar $R/console.jar execute --class-path "$CP" --scan-class-path \

@@ -16,7 +16,8 @@ tar -xJf .dev/jdk-small.tar.xz -C /tmp
 J=/tmp/djdk-small/bin/java
 JARS=$R/jackson-databind-2.18.2.jar:$R/jackson-core-2.18.2.jar:$R/jackson-annotations-2.18.2.jar
 MAIN=$R/reference-classes:$R/cpu-classes:$R/gpu-classes:$R/model-classes:$R/gate-classes:$R/runtime-classes:$JARS
-FLAGS="--enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xss4m -Dseer.cuda.cache=/tmp/seer-cuda-cache"
+# -Dseer.requireCuda=true: on the GPU machine a GPU test that would skip (no driver, NVRTC, cuBLAS) fails instead
+FLAGS="--enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xss4m -Dseer.cuda.cache=/tmp/seer-cuda-cache -Dseer.requireCuda=true"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw,memory.used --format=csv > "$OUT/smi.txt" 2>&1
 { ls -la /usr/local/cuda/lib64/libcublas* /usr/local/cuda/targets/x86_64-linux/lib/libcublas* 2>&1
   ls -la /opt/torch/.venv/lib/python3.12/site-packages/nvidia/*/lib/libcublas* 2>&1; } > "$OUT/libs.txt"

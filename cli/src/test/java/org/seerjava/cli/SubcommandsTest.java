@@ -22,7 +22,7 @@ class SubcommandsTest {
     }
 
     @Test
-    void distillWritesGatesAndReportsTheLoss(@TempDir Path out) {
+    void distillWritesGatesAndReportsTheLoss(@TempDir Path out) throws Exception {
         CheckCommandTest.Run r = run("distill", "--steps", "3", "--seq-len", "256", "--batch", "2", "--windows", "2",
                 "--backend", "cpu", "--no-progress", "--out", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();

@@ -6,12 +6,17 @@ import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.decode.DecodeSelectionRule;
+import org.seerjava.reference.engine.CompressedKeyCache;
+import org.seerjava.reference.engine.DecodeGateWeights;
+import org.seerjava.reference.engine.DecodeOps;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.EngineArgs;
 import org.seerjava.reference.engine.EngineProvider;
 
 /**
- * The Vector API engine: every SeerAttention operation, tiled and multi-threaded on the project's thread pool
+ * The Vector API engine: every SeerAttention operation and the SeerAttention-R decode operations ({@link DecodeOps}),
+ * tiled and multi-threaded on the project's thread pool
  * ({@link Parallel}). Same semantics as the reference ({@link org.seerjava.reference.engine.ReferenceEngine}) and
  * the same argument checks ({@link EngineArgs}); float32 throughout.
  *
@@ -20,13 +25,13 @@ import org.seerjava.reference.engine.EngineProvider;
  * runs faster with {@code -XX:ObjectAlignmentInBytes=64} (tiles on cache lines; see {@code Vec} and
  * docs/PERFORMANCE.md); results are the same bits either way.
  */
-public final class CpuEngine implements Engine {
+public final class CpuEngine implements Engine, DecodeOps {
     private static final System.Logger LOG = System.getLogger("org.seerjava.cpu");
     /**
      * The shared argument checks, values scanned by {@link Vec#maxAbsFinite} (vectorised, parallel); q, k and v of the
      * attention operations are scanned by {@link FlashAttention} while it packs them, before any output is written.
      */
-    private static final EngineArgs ARGS = new EngineArgs(Vec::maxAbsFinite, EngineArgs.SCANNED_BY_KERNEL);
+    static final EngineArgs ARGS = new EngineArgs(Vec::maxAbsFinite, EngineArgs.SCANNED_BY_KERNEL);
 
     /** Creates the engine and logs its species and thread count. */
     public CpuEngine() {
@@ -101,6 +106,68 @@ public final class CpuEngine implements Engine {
                                    int blocks) {
         ARGS.distillationLoss(logits, target, dLogits, batch, heads, blocks);
         return CpuDistillation.klMean(logits, target, dLogits, batch, heads, blocks);
+    }
+
+    @Override
+    public void decodeGateQuery(DecodeGateWeights gate, float[] qNope, float[] qGate, int batch, int position) {
+        ARGS.decodeGateQuery(gate, qNope, qGate, batch, position);
+        CpuDecodeGate.query(gate, qNope, qGate, batch, position);
+    }
+
+    @Override
+    public void compressedKeys(DecodeGateWeights gate, float[] kNope, float[] out, int batch, int seqLen,
+                               int[] blockPositions) {
+        ARGS.compressedKeys(gate, kNope, out, batch, seqLen, blockPositions);
+        CpuDecodeGate.compressedKeys(gate, kNope, out, batch, seqLen, blockPositions);
+    }
+
+    @Override
+    public void decodeGateScores(DecodeGateWeights gate, float[] qGate, float[] kCompressed,
+                                 boolean[] blockAttentionMask, float[] out, int batch, int blocks, boolean softmax) {
+        ARGS.decodeGateScores(gate, qGate, kCompressed, blockAttentionMask, out, batch, blocks);
+        CpuDecodeGate.scores(gate, qGate, kCompressed, blocks * gate.kvHeads() * gate.hiddenSize(),
+                blockAttentionMask, out, batch, blocks, softmax);
+    }
+
+    @Override
+    public boolean[] decodeSelect(float[] scores, int batch, int kvHeads, int blocks, int blockSize,
+                                  boolean[] blockAttentionMask, DecodeSelectionRule rule) {
+        ARGS.decodeSelect(scores, batch, kvHeads, blocks, blockSize, blockAttentionMask, rule);
+        return CpuDecodeSelection.select(scores, batch, kvHeads, blocks, blockSize, blockAttentionMask, rule);
+    }
+
+    @Override
+    public void sparseDecode(float[] q, float[] kCache, float[] vCache, int[] cacheSeqLens, boolean[] mask,
+                             float[] out, AttentionShape shape, int blockSize, double scale) {
+        ARGS.sparseDecode(q, kCache, vCache, cacheSeqLens, mask, out, shape, blockSize, scale);
+        float maxQ = Vec.maxAbsFinite("q", q);    // the attention scans are left to the engine (SCANNED_BY_KERNEL)
+        float maxK = Vec.maxAbsFinite("kCache", kCache);
+        float maxV = Vec.maxAbsFinite("vCache", vCache);
+        EngineArgs.attentionRange(shape, scale, maxQ, maxK, maxV);
+        CpuSparseDecodeAttention.forward(q, kCache, vCache, cacheSeqLens, mask, out, shape, blockSize, scale);
+    }
+
+    @Override
+    public void sparseDecodeRows(float[] q, float[] k, float[] v, boolean[] mask, int from, float[] out,
+                                 AttentionShape shape, int blockSize, double scale) {
+        ARGS.sparseDecodeRows(q, k, v, mask, from, out, shape, blockSize, scale);
+        float maxQ = Vec.maxAbsFinite("q", q);
+        float maxK = Vec.maxAbsFinite("k", k);
+        float maxV = Vec.maxAbsFinite("v", v);
+        EngineArgs.attentionRange(shape, scale, maxQ, maxK, maxV);
+        CpuSparseDecodeAttention.forwardRows(q, k, v, mask, from, out, shape, blockSize, scale);
+    }
+
+    @Override
+    public void attentionWithDecodeTarget(float[] q, float[] k, float[] v, float[] out, float[] target,
+                                          AttentionShape shape, int blockSize, double scale) {
+        ARGS.attentionWithDecodeTarget(q, k, v, out, target, shape, blockSize, scale);
+        CpuDecodeTarget.attentionWithTarget(q, k, v, out, target, shape, blockSize, scale);
+    }
+
+    @Override
+    public CompressedKeyCache kCompressionCache(DecodeGateWeights gate, int batch, int capacity) {
+        return new CpuKCompressionCache(gate, batch, capacity);
     }
 
     /** Registers the CPU engine with {@link org.seerjava.reference.engine.Engines} (priority 10). */

@@ -131,28 +131,45 @@ final class FlashAttention {
      */
     static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
                     double scale, BlockMask mask) {
-        run(q, k, v, out, target, shape, bs, scale, mask, UNITS);
+        run(q, k, v, out, target, null, shape, bs, scale, mask, UNITS);
     }
 
     /** {@link #run} with {@code unitsPerTask} (query head, query block) units sharing each K/V tile per task. */
     static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
                     double scale, BlockMask mask, int unitsPerTask) {
+        run(q, k, v, out, target, null, shape, bs, scale, mask, unitsPerTask);
+    }
+
+    /**
+     * Dense causal attention and, from the same pass, each query row's attention probability maxima per strictly
+     * earlier key block, {@code rowMaxima [B, Hq, N, nb]}: for row t in block m = t / bs and key block j &lt; m,
+     * {@code max_{c ∈ block j} P[t, c] = e^(R[t, j] − m_t) / l_t} with R the block's row max of the scaled scores
+     * (the per-head maxima {@code G1} of {@link org.seerjava.reference.decode.DecodeTarget#headMaxima}, own and later
+     * blocks 0). {@link CpuDecodeTarget} reduces them to the decode target.
+     */
+    static void runWithRowMaxima(float[] q, float[] k, float[] v, float[] out, float[] rowMaxima,
+                                 AttentionShape shape, int bs, double scale) {
+        run(q, k, v, out, null, rowMaxima, shape, bs, scale, null, UNITS);
+    }
+
+    private static void run(float[] q, float[] k, float[] v, float[] out, float[] target, float[] rowMaxima,
+                            AttentionShape shape, int bs, double scale, BlockMask mask, int unitsPerTask) {
         int nb = shape.blocks(bs);
         float qScale = (float) scale;
         float maxQ = Vec.maxAbsFinite("q", q);     // q, then k and v: bad input never leaves a partly written output
         KvPacking.Packed kv = KvPacking.pack(k, v, shape, bs);
         EngineArgs.attentionRange(shape, scale, maxQ, kv.maxK(), kv.maxV());
         AttentionTasks tasks = AttentionTasks.of(mask, shape, nb, unitsPerTask);
-        Parallel.forEach(tasks.count(), t -> task(q, kv, out, target, shape, bs, qScale, mask, tasks.units(),
-                tasks.start()[t], tasks.start()[t + 1]));
+        Parallel.forEach(tasks.count(), t -> task(q, kv, out, target, rowMaxima, shape, bs, qScale, mask,
+                tasks.units(), tasks.start()[t], tasks.start()[t + 1]));
     }
 
     /**
      * One task: the units units[from .. to) (same batch and KV head) walk the key blocks together, so that each
      * K/V tile is loaded once for all of them.
      */
-    private static void task(float[] q, KvPacking.Packed kv, float[] out, float[] target, AttentionShape shape, int bs,
-                                float qScale, BlockMask mask, int[] ids, int from, int to) {
+    private static void task(float[] q, KvPacking.Packed kv, float[] out, float[] target, float[] rowMaxima,
+                             AttentionShape shape, int bs, float qScale, BlockMask mask, int[] ids, int from, int to) {
         int n = shape.seqLen();
         int hq = shape.qHeads();
         int hkv = shape.kvHeads();
@@ -168,7 +185,8 @@ final class FlashAttention {
         int bmp = Vec.roundUp(bs, RW);
         int bnp = kv.bnp();
         Scratch sc = SCRATCH.get();
-        sc.ensure(count, bmp, bnp, d, dp, nb, target != null);
+        boolean maxima = target != null || rowMaxima != null;
+        sc.ensure(count, bmp, bnp, d, dp, nb, maxima);
         float[] st = sc.st;
         float[] tileMax = sc.tileMax;
         Unit[] units = sc.units;
@@ -204,7 +222,7 @@ final class FlashAttention {
                     ScoreTiles.scores(x.qt, k, kBase, nk, d, bmp, bnp, st, tileMax);
                 }
                 softmaxStep(st, nk, bmp, bnp, tileMax, x.rowMax, x.rowSum, x.corr,
-                        target == null ? null : x.blockMax, j * bmp, diagonal);
+                        maxima ? x.blockMax : null, j * bmp, diagonal);
                 PvTiles.pv(st, v, vBase, n * DW, nk, bmp, bnp, x.o, dp, Vec.roundUp(x.rows, PT), x.first ? null : x.corr,
                         diagonal);
                 x.first = false;
@@ -242,6 +260,15 @@ final class FlashAttention {
             if (target != null) {
                 CpuPooledTarget.row(target, x.blockMax, x.rowMax, x.rowSum, x.rows, bmp,
                         ((b * hq + x.h) * nb + x.m) * nb, x.m, nb, mask, b, x.h);
+            }
+            if (rowMaxima != null) {
+                for (int r = 0; r < x.rows; r++) {
+                    int row = ((b * hq + x.h) * n + x.m * bs + r) * nb;
+                    for (int j = 0; j < x.m; j++) {
+                        rowMaxima[row + j] = VectorMath.exp(x.blockMax[j * bmp + r] - x.rowMax[r]) / x.rowSum[r];
+                    }
+                    Arrays.fill(rowMaxima, row + x.m, row + nb, 0f);
+                }
             }
         }
     }

@@ -87,4 +87,62 @@ public final class SparseDecodeAttention {
             }
         }
     }
+
+    /**
+     * Teacher-forced sparse decoding of one unpadded sequence: every row t ≥ {@code from} is the decode step that
+     * appends token t, i.e. {@link #forward} of {@code q[t]} over a cache of the keys and values {@code 0 … t}
+     * ({@code Lmax = cacheSeqLens = t + 1}, blocks {@code 0 … t / B}) with row t's own selection. With the
+     * selections a decoder would make, this is what decoding tokens {@code from … N − 1} one by one computes,
+     * without the sequential loop (the held-out evaluation of docs/ACCURACY.md uses it).
+     *
+     * @param q     {@code [1, N, Hq, D]}, post-RoPE
+     * @param k     {@code [1, N, Hkv, D]}, post-RoPE
+     * @param v     {@code [1, N, Hkv, D]}
+     * @param mask  {@code [N − from, Hkv, nb]}, nb = ceil(N / B): row t's selection at index {@code t − from};
+     *              entries of blocks after {@code t / B} are ignored
+     * @param from  the first decoded row, in {@code [0, N)}
+     * @param out   {@code [1, N, Hq, D]}; rows {@code from … N − 1} are written, earlier rows are left as they are
+     * @param shape batch 1, {@code seqLen = N}
+     * @throws IllegalArgumentException on a batch other than 1, wrong sizes, a bad {@code from} or NaN input
+     */
+    public static void forwardRows(double[] q, double[] k, double[] v, boolean[] mask, int from, double[] out,
+                                   AttentionShape shape, int blockSize, double scale) {
+        Checks.shape(shape);
+        Checks.positive("blockSize", blockSize);
+        if (shape.batch() != 1) {
+            throw new IllegalArgumentException("teacher-forced decoding takes one sequence (batch 1), got batch "
+                    + shape.batch());
+        }
+        int n = shape.seqLen();
+        int hq = shape.qHeads();
+        int hkv = shape.kvHeads();
+        int d = shape.headDim();
+        int nb = shape.blocks(blockSize);
+        if (from < 0 || from >= n) {
+            throw new IllegalArgumentException("from must be in [0, N = " + n + "), got " + from);
+        }
+        Checks.length("q [1, N, Hq, D]", q, shape.qElements());
+        Checks.length("k [1, N, Hkv, D]", k, shape.kvElements());
+        Checks.length("v [1, N, Hkv, D]", v, shape.kvElements());
+        Checks.length("out [1, N, Hq, D]", out, shape.qElements());
+        if (mask == null || mask.length != (long) (n - from) * hkv * nb) {
+            throw new IllegalArgumentException("mask [N − from, Hkv, nb] has " + (mask == null ? "null" : mask.length)
+                    + " elements, expected " + (long) (n - from) * hkv * nb);
+        }
+        for (int t = from; t < n; t++) {
+            int len = t + 1;
+            int rowBlocks = Math.ceilDiv(len, blockSize);
+            boolean[] rowMask = new boolean[hkv * rowBlocks];
+            for (int kh = 0; kh < hkv; kh++) {
+                System.arraycopy(mask, ((t - from) * hkv + kh) * nb, rowMask, kh * rowBlocks, rowBlocks);
+            }
+            double[] qRow = java.util.Arrays.copyOfRange(q, t * hq * d, (t + 1) * hq * d);
+            double[] kPrefix = java.util.Arrays.copyOf(k, len * hkv * d);
+            double[] vPrefix = java.util.Arrays.copyOf(v, len * hkv * d);
+            double[] o = new double[hq * d];
+            forward(qRow, kPrefix, vPrefix, new int[]{len}, rowMask, o, new AttentionShape(1, len, hq, hkv, d),
+                    blockSize, scale);
+            System.arraycopy(o, 0, out, t * hq * d, hq * d);
+        }
+    }
 }

@@ -8,6 +8,7 @@ import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.Pooling;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.decode.DecodeSelectionRule;
 
 /**
  * The argument checks of every {@link Engine} operation, in one place. Each engine calls the method named after an
@@ -239,6 +240,163 @@ public final class EngineArgs {
         scan.requireFinite("logits", logits);
         scan.requireFinite("target", target);
         Checks.nonNegative("target", target);
+    }
+
+    // ---- SeerAttention-R decoding (DecodeOps) -------------------------------------------------------------------
+
+    private static void gate(DecodeGateWeights gate) {
+        if (gate == null) {
+            throw new IllegalArgumentException("decode gate weights must not be null");
+        }
+    }
+
+    /** {@link DecodeOps#decodeGateQuery}: {@code qNope [batch, Hq, D]}, {@code qGate [batch, Hkv, Dg]}, a position ≥ 0. */
+    public void decodeGateQuery(DecodeGateWeights gate, float[] qNope, float[] qGate, int batch, int position) {
+        gate(gate);
+        Checks.positive("batch", batch);
+        Checks.nonNegative("position", position);
+        Checks.length("qNope [batch, Hq, D]", qNope, (long) batch * gate.qHeads() * gate.headDim());
+        Checks.length("qGate [batch, Hkv, Dg]", qGate, (long) batch * gate.kvHeads() * gate.hiddenSize());
+        scan.requireFinite("qNope", qNope);
+    }
+
+    /**
+     * {@link DecodeOps#compressedKeys}: {@code kNope [batch, seqLen, Hkv, D]}, {@code out [batch, nb, Hkv, Dg]}
+     * and nb positions ≥ 0.
+     */
+    public void compressedKeys(DecodeGateWeights gate, float[] kNope, float[] out, int batch, int seqLen,
+                               int[] blockPositions) {
+        gate(gate);
+        Checks.positive("batch", batch);
+        Checks.positive("seqLen", seqLen);
+        int nb = Math.ceilDiv(seqLen, gate.blockSize());
+        Checks.length("kNope [batch, seqLen, Hkv, D]", kNope, (long) batch * seqLen * gate.kvHeads() * gate.headDim());
+        Checks.length("out [batch, nb, Hkv, Dg]", out, (long) batch * nb * gate.kvHeads() * gate.hiddenSize());
+        if (blockPositions == null || blockPositions.length != nb) {
+            throw new IllegalArgumentException("blockPositions must have nb = ceil(" + seqLen + " / "
+                    + gate.blockSize() + ") = " + nb + " entries, got "
+                    + (blockPositions == null ? "null" : blockPositions.length));
+        }
+        for (int n = 0; n < nb; n++) {
+            Checks.nonNegative("blockPositions[" + n + "]", blockPositions[n]);
+        }
+        scan.requireFinite("kNope", kNope);
+    }
+
+    /**
+     * {@link DecodeOps#decodeGateScores}: {@code qGate [batch, Hkv, Dg]}, {@code kCompressed [batch, blocks, Hkv, Dg]},
+     * a block attention mask {@code [batch, blocks]} or null, {@code out [batch, Hkv, blocks]}.
+     */
+    public void decodeGateScores(DecodeGateWeights gate, float[] qGate, float[] kCompressed,
+                                 boolean[] blockAttentionMask, float[] out, int batch, int blocks) {
+        gate(gate);
+        Checks.positive("batch", batch);
+        Checks.positive("blocks", blocks);
+        int hkv = gate.kvHeads();
+        int dg = gate.hiddenSize();
+        Checks.length("qGate [batch, Hkv, Dg]", qGate, (long) batch * hkv * dg);
+        Checks.length("kCompressed [batch, nb, Hkv, Dg]", kCompressed, (long) batch * blocks * hkv * dg);
+        Checks.length("out [batch, Hkv, nb]", out, (long) batch * hkv * blocks);
+        blockMask(blockAttentionMask, batch, blocks);
+        scan.requireFinite("qGate", qGate);
+        scan.requireFinite("kCompressed", kCompressed);
+    }
+
+    private static void blockMask(boolean[] mask, int batch, int blocks) {
+        if (mask != null && mask.length != (long) batch * blocks) {
+            throw new IllegalArgumentException("blockAttentionMask [batch, nb] has " + mask.length
+                    + " elements, expected " + (long) batch * blocks);
+        }
+    }
+
+    /** {@link DecodeOps#decodeSelect}: {@code scores [batch, Hkv, blocks]} without NaN, a rule, an optional block mask. */
+    public void decodeSelect(float[] scores, int batch, int kvHeads, int blocks, int blockSize,
+                             boolean[] blockAttentionMask, DecodeSelectionRule rule) {
+        Checks.positive("batch", batch);
+        Checks.positive("kvHeads (Hkv)", kvHeads);
+        Checks.positive("blocks", blocks);
+        Checks.positive("blockSize", blockSize);
+        if (rule == null) {
+            throw new IllegalArgumentException("decode selection rule must not be null");
+        }
+        Checks.noNaN("scores", Checks.length("scores [batch, Hkv, nb]", scores, (long) batch * kvHeads * blocks));
+        blockMask(blockAttentionMask, batch, blocks);
+    }
+
+    /**
+     * {@link DecodeOps#sparseDecode}: {@code q, out [batch, Hq, D]}, caches {@code [batch, Lmax, Hkv, D]}, sequence
+     * lengths in [1, Lmax], a mask {@code [batch, Hkv, nb]}, a block size and scale.
+     */
+    public void sparseDecode(float[] q, float[] kCache, float[] vCache, int[] cacheSeqLens, boolean[] mask,
+                             float[] out, AttentionShape shape, int blockSize, double scale) {
+        Checks.shape(shape);
+        Checks.positive("blockSize", blockSize);
+        Checks.scale(scale);
+        int batch = shape.batch();
+        long qElements = (long) batch * shape.qHeads() * shape.headDim();
+        Checks.length("q [batch, Hq, D]", q, qElements);
+        Checks.length("kCache [batch, Lmax, Hkv, D]", kCache, shape.kvElements());
+        Checks.length("vCache [batch, Lmax, Hkv, D]", vCache, shape.kvElements());
+        Checks.length("out [batch, Hq, D]", out, qElements);
+        if (cacheSeqLens == null || cacheSeqLens.length != batch) {
+            throw new IllegalArgumentException("cacheSeqLens must have batch = " + batch + " entries, got "
+                    + (cacheSeqLens == null ? "null" : cacheSeqLens.length));
+        }
+        for (int b = 0; b < batch; b++) {
+            if (cacheSeqLens[b] < 1 || cacheSeqLens[b] > shape.seqLen()) {
+                throw new IllegalArgumentException("cacheSeqLens[" + b + "] must be in [1, Lmax = " + shape.seqLen()
+                        + "], got " + cacheSeqLens[b]);
+            }
+        }
+        long maskElements = (long) batch * shape.kvHeads() * shape.blocks(blockSize);
+        if (mask == null || mask.length != maskElements) {
+            throw new IllegalArgumentException("mask [batch, Hkv, nb] has " + (mask == null ? "null" : mask.length)
+                    + " elements, expected " + maskElements);
+        }
+        if (attentionScan == SCANNED_BY_KERNEL) {
+            return;                                   // the engine scans and calls attentionRange itself
+        }
+        float maxQ = attentionScan.requireFinite("q", q);
+        float maxK = attentionScan.requireFinite("kCache", kCache);
+        float maxV = attentionScan.requireFinite("vCache", vCache);
+        attentionRange(shape, scale, maxQ, maxK, maxV);
+    }
+
+    /**
+     * {@link DecodeOps#sparseDecodeRows}: one sequence (batch 1), q, k, v, out as in {@link #denseCausal}, from in
+     * [0, N) and a mask {@code [N − from, Hkv, nb]}.
+     */
+    public void sparseDecodeRows(float[] q, float[] k, float[] v, boolean[] mask, int from, float[] out,
+                                 AttentionShape shape, int blockSize, double scale) {
+        attention(q, k, v, out, shape, scale);
+        Checks.positive("blockSize", blockSize);
+        if (shape.batch() != 1) {
+            throw new IllegalArgumentException("teacher-forced decoding takes one sequence (batch 1), got batch "
+                    + shape.batch());
+        }
+        int n = shape.seqLen();
+        if (from < 0 || from >= n) {
+            throw new IllegalArgumentException("from must be in [0, N = " + n + "), got " + from);
+        }
+        long maskElements = (long) (n - from) * shape.kvHeads() * shape.blocks(blockSize);
+        if (mask == null || mask.length != maskElements) {
+            throw new IllegalArgumentException("mask [N − from, Hkv, nb] has " + (mask == null ? "null" : mask.length)
+                    + " elements, expected " + maskElements);
+        }
+        attentionValues(q, k, v, shape, scale);
+    }
+
+    /**
+     * {@link DecodeOps#attentionWithDecodeTarget}: as {@link #denseCausal}, plus a block size and
+     * {@code target [B, Hkv, N, nb]}.
+     */
+    public void attentionWithDecodeTarget(float[] q, float[] k, float[] v, float[] out, float[] target,
+                                          AttentionShape shape, int blockSize, double scale) {
+        attention(q, k, v, out, shape, scale);
+        Checks.positive("blockSize", blockSize);
+        Checks.length("target [B, Hkv, N, nb]", target,
+                (long) shape.batch() * shape.kvHeads() * shape.seqLen() * shape.blocks(blockSize));
+        attentionValues(q, k, v, shape, scale);
     }
 
     private static void attention(float[] q, float[] k, float[] v, float[] out, AttentionShape shape, double scale) {

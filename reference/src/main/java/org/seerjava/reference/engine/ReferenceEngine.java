@@ -12,12 +12,18 @@ import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.PooledAttentionTarget;
 import org.seerjava.reference.Pooling;
+import org.seerjava.reference.decode.DecodeGate;
+import org.seerjava.reference.decode.DecodeSelection;
+import org.seerjava.reference.decode.DecodeSelectionRule;
+import org.seerjava.reference.decode.DecodeTarget;
+import org.seerjava.reference.decode.KCompressionCache;
+import org.seerjava.reference.decode.SparseDecodeAttention;
 
 /**
- * The reference as an {@link Engine}: float32 in and out, float64 inside. Slow, exact, always available. Arguments
- * are checked by {@link EngineArgs}, as in every engine.
+ * The reference as an {@link Engine} and {@link DecodeOps}: float32 in and out, float64 inside. Slow, exact, always
+ * available. Arguments are checked by {@link EngineArgs}, as in every engine.
  */
-public final class ReferenceEngine implements Engine {
+public final class ReferenceEngine implements Engine, DecodeOps {
     private static final EngineArgs ARGS = EngineArgs.SCALAR;
 
     @Override
@@ -99,6 +105,167 @@ public final class ReferenceEngine implements Engine {
             Floats.copyInto(grad, dLogits);
         }
         return loss;
+    }
+
+    // ---- SeerAttention-R decoding -------------------------------------------------------------------------------
+
+    @Override
+    public void decodeGateQuery(DecodeGateWeights gate, float[] qNope, float[] qGate, int batch, int position) {
+        ARGS.decodeGateQuery(gate, qNope, qGate, batch, position);
+        Floats.copyInto(gate.toReference().query(Floats.toDouble(qNope), batch, position), qGate);
+    }
+
+    @Override
+    public void compressedKeys(DecodeGateWeights gate, float[] kNope, float[] out, int batch, int seqLen,
+                               int[] blockPositions) {
+        ARGS.compressedKeys(gate, kNope, out, batch, seqLen, blockPositions);
+        Floats.copyInto(gate.toReference().compressedKeys(Floats.toDouble(kNope), batch, seqLen, blockPositions), out);
+    }
+
+    @Override
+    public void decodeGateScores(DecodeGateWeights gate, float[] qGate, float[] kCompressed,
+                                 boolean[] blockAttentionMask, float[] out, int batch, int blocks, boolean softmax) {
+        ARGS.decodeGateScores(gate, qGate, kCompressed, blockAttentionMask, out, batch, blocks);
+        DecodeGate g = gate.toReference();
+        double[] qg = Floats.toDouble(qGate);
+        double[] kc = Floats.toDouble(kCompressed);
+        Floats.copyInto(softmax ? g.scores(qg, kc, batch, blocks, blockAttentionMask)
+                : g.logits(qg, kc, batch, blocks, blockAttentionMask), out);
+    }
+
+    @Override
+    public boolean[] decodeSelect(float[] scores, int batch, int kvHeads, int blocks, int blockSize,
+                                  boolean[] blockAttentionMask, DecodeSelectionRule rule) {
+        ARGS.decodeSelect(scores, batch, kvHeads, blocks, blockSize, blockAttentionMask, rule);
+        return DecodeSelection.select(Floats.toDouble(scores), batch, kvHeads, blocks, blockSize, blockAttentionMask,
+                rule);
+    }
+
+    @Override
+    public void sparseDecode(float[] q, float[] kCache, float[] vCache, int[] cacheSeqLens, boolean[] mask,
+                             float[] out, AttentionShape shape, int blockSize, double scale) {
+        ARGS.sparseDecode(q, kCache, vCache, cacheSeqLens, mask, out, shape, blockSize, scale);
+        double[] result = new double[out.length];
+        SparseDecodeAttention.forward(Floats.toDouble(q), Floats.toDouble(kCache), Floats.toDouble(vCache),
+                cacheSeqLens, mask, result, shape, blockSize, scale);
+        Floats.copyInto(result, out);
+    }
+
+    @Override
+    public void sparseDecodeRows(float[] q, float[] k, float[] v, boolean[] mask, int from, float[] out,
+                                 AttentionShape shape, int blockSize, double scale) {
+        ARGS.sparseDecodeRows(q, k, v, mask, from, out, shape, blockSize, scale);
+        double[] result = Floats.toDouble(out);
+        SparseDecodeAttention.forwardRows(Floats.toDouble(q), Floats.toDouble(k), Floats.toDouble(v), mask, from,
+                result, shape, blockSize, scale);
+        Floats.copyInto(result, out);
+    }
+
+    @Override
+    public void attentionWithDecodeTarget(float[] q, float[] k, float[] v, float[] out, float[] target,
+                                          AttentionShape shape, int blockSize, double scale) {
+        ARGS.attentionWithDecodeTarget(q, k, v, out, target, shape, blockSize, scale);
+        double[] q64 = Floats.toDouble(q);
+        double[] k64 = Floats.toDouble(k);
+        double[] result = new double[out.length];
+        double[] map = new double[target.length];
+        DenseAttention.causal(q64, k64, Floats.toDouble(v), result, shape, scale);
+        DecodeTarget.compute(q64, k64, map, shape, blockSize, scale);
+        Floats.copyInto(result, out);
+        Floats.copyInto(map, target);
+    }
+
+    @Override
+    public CompressedKeyCache kCompressionCache(DecodeGateWeights gate, int batch, int capacity) {
+        return new ReferenceKeyCache(gate, batch, capacity);
+    }
+
+    /** {@link KCompressionCache} (float64) behind the float32 {@link CompressedKeyCache} interface. */
+    private static final class ReferenceKeyCache implements CompressedKeyCache {
+        private final DecodeGateWeights weights;
+        private final DecodeGate gate;
+        private final int batch;
+        private final int capacity;
+        private KCompressionCache cache;
+
+        ReferenceKeyCache(DecodeGateWeights weights, int batch, int capacity) {
+            if (weights == null) {
+                throw new IllegalArgumentException("decode gate weights must not be null");
+            }
+            org.seerjava.reference.Checks.positive("batch", batch);
+            org.seerjava.reference.Checks.positive("capacity", capacity);
+            this.weights = weights;
+            this.gate = weights.toReference();
+            this.batch = batch;
+            this.capacity = capacity;
+            this.cache = new KCompressionCache(gate, batch);
+        }
+
+        @Override
+        public DecodeGateWeights gate() {
+            return weights;
+        }
+
+        @Override
+        public int batch() {
+            return batch;
+        }
+
+        @Override
+        public int capacity() {
+            return capacity;
+        }
+
+        @Override
+        public int length() {
+            return cache.length();
+        }
+
+        @Override
+        public int blocks() {
+            return cache.blocks();
+        }
+
+        @Override
+        public int remainderLength() {
+            return cache.remainderLength();
+        }
+
+        @Override
+        public void prefill(float[] kNope, int seqLen) {
+            if (seqLen > capacity) {
+                throw new IllegalArgumentException("a prefill of " + seqLen + " tokens exceeds the cache's capacity of "
+                        + capacity);
+            }
+            cache.prefill(Floats.toDouble(kNope), seqLen);
+        }
+
+        @Override
+        public void push(float[] kNope) {
+            if (cache.length() >= capacity) {
+                throw new IllegalStateException("the K-compression cache is full (" + capacity + " tokens)");
+            }
+            cache.push(Floats.toDouble(kNope));
+        }
+
+        @Override
+        public float[] compressed() {
+            return Floats.toFloat(cache.compressed());
+        }
+
+        @Override
+        public void scores(float[] qGate, boolean[] blockAttentionMask, float[] out) {
+            if (cache.blocks() == 0) {
+                throw new IllegalStateException("the cache is empty: prefill or push a token first");
+            }
+            ARGS.decodeGateScores(weights, qGate, compressed(), blockAttentionMask, out, batch, cache.blocks());
+            Floats.copyInto(cache.scores(Floats.toDouble(qGate), blockAttentionMask), out);
+        }
+
+        @Override
+        public void reset() {
+            cache = new KCompressionCache(gate, batch);
+        }
     }
 
     /** Registers the reference with {@link Engines}. */

@@ -219,4 +219,48 @@ class SparseDecodeAttentionTest {
         }
         assertAllClose(none, expected, 1e-12);
     }
+
+    @Test
+    void teacherForcedRowsWithEveryBlockAreDenseCausalAttentionAndFollowEachRowsOwnMask() {
+        Random random = new Random(3);
+        int n = 23;
+        int bs = 4;
+        AttentionShape shape = new AttentionShape(1, n, 4, 2, 8);
+        double[] q = new double[shape.qElements()];
+        double[] k = new double[shape.kvElements()];
+        double[] v = new double[shape.kvElements()];
+        for (double[] x : new double[][] {q, k, v}) {
+            for (int i = 0; i < x.length; i++) {
+                x[i] = random.nextGaussian();
+            }
+        }
+        int from = 9;
+        int nb = shape.blocks(bs);
+        boolean[] all = new boolean[(n - from) * 2 * nb];
+        Arrays.fill(all, true);
+        double[] rows = new double[shape.qElements()];
+        Arrays.fill(rows, 7.0);
+        SparseDecodeAttention.forwardRows(q, k, v, all, from, rows, shape, bs, 0.3);
+        double[] dense = new double[shape.qElements()];
+        DenseAttention.causal(q, k, v, dense, shape, 0.3);
+        int rowWidth = 4 * 8;
+        assertAllClose(Arrays.copyOfRange(rows, from * rowWidth, n * rowWidth),
+                Arrays.copyOfRange(dense, from * rowWidth, n * rowWidth), 1e-12);
+        assertThat(Arrays.copyOf(rows, from * rowWidth)).containsOnly(7.0);       // earlier rows untouched
+
+        // a row whose selection keeps only its own (last) block: block 0 is forced, the rest skipped
+        boolean[] sparse = new boolean[all.length];
+        int t = 17;                                               // block 4 of 0..4
+        for (int kh = 0; kh < 2; kh++) {
+            sparse[((t - from) * 2 + kh) * nb + t / bs] = true;
+        }
+        SparseDecodeAttention.forwardRows(q, k, v, sparse, from, rows, shape, bs, 0.3);
+        boolean[] rowMask = new boolean[2 * (t / bs + 1)];
+        rowMask[t / bs] = true;
+        rowMask[(t / bs + 1) + t / bs] = true;
+        double[] expected = explicit(Arrays.copyOfRange(q, t * rowWidth, (t + 1) * rowWidth),
+                Arrays.copyOf(k, (t + 1) * 2 * 8), Arrays.copyOf(v, (t + 1) * 2 * 8), new int[] {t + 1}, rowMask,
+                new AttentionShape(1, t + 1, 4, 2, 8), bs, 0.3);
+        assertAllClose(Arrays.copyOfRange(rows, t * rowWidth, (t + 1) * rowWidth), expected, 1e-12);
+    }
 }

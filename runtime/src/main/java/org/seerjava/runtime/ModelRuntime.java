@@ -105,14 +105,27 @@ public interface ModelRuntime extends AutoCloseable {
      * Opens a session: a KV cache for {@code capacity} tokens of one sequence.
      *
      * @param capacity  the most tokens the session will hold (prompt plus generated tokens), ≥ 1
-     * @param attention how prefill computes attention: dense or SeerAttention with gates
+     * @param prefill   how prefill computes attention: dense or SeerAttention with gates
+     * @param decode    how decode steps attend to the cache: dense, or SeerAttention-R with decode gates
      * @return a new empty session; close it to release its cache
      * @throws IllegalArgumentException when the capacity is not positive, exceeds {@code max_position_embeddings}
      *                                  (unless {@link RuntimeOptions#allowBeyondMaxPositions()}), the gates do not fit
-     *                                  the model, or the cache does not fit in memory (bytes needed and available)
+     *                                  the model, the backend does not support the decode attention asked for, or the
+     *                                  cache does not fit in memory (bytes needed and available)
      * @throws IllegalStateException    when the runtime is closed
      */
-    Session newSession(int capacity, PrefillAttention attention);
+    Session newSession(int capacity, PrefillAttention prefill, DecodeAttention decode);
+
+    /**
+     * A session whose decode steps attend densely.
+     *
+     * @param capacity  the most tokens the session will hold (prompt plus generated tokens), ≥ 1
+     * @param attention how prefill computes attention: dense or SeerAttention with gates
+     * @return a new empty session
+     */
+    default Session newSession(int capacity, PrefillAttention attention) {
+        return newSession(capacity, attention, DecodeAttention.dense());
+    }
 
     /**
      * A session with dense prefill.

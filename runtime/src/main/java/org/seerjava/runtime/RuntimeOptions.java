@@ -66,16 +66,20 @@ public record RuntimeOptions(String backend, int prefillChunk, boolean allowBeyo
     /**
      * The checks every backend makes before it opens a session: a prefill attention is given, the capacity is at
      * least one token and within the config's {@code max_position_embeddings} unless these options allow more (then
-     * a warning is logged), and SeerAttention's gates were made for this model.
+     * a warning is logged), and SeerAttention's gates and SeerAttention-R's decode gates were made for this model.
      *
      * @param config    the model's configuration
      * @param capacity  the session's capacity in tokens
      * @param attention how its prefill computes attention
+     * @param decode    how its decode steps attend to the cache
      * @throws IllegalArgumentException naming the value that is wrong and the limit
      */
-    public void checkSession(LlamaConfig config, int capacity, PrefillAttention attention) {
+    public void checkSession(LlamaConfig config, int capacity, PrefillAttention attention, DecodeAttention decode) {
         if (attention == null) {
             throw new IllegalArgumentException("prefill attention must not be null (PrefillAttention.dense() for dense)");
+        }
+        if (decode == null) {
+            throw new IllegalArgumentException("decode attention must not be null (DecodeAttention.dense() for dense)");
         }
         if (capacity < 1) {
             throw new IllegalArgumentException("session capacity must be ≥ 1 token, got " + capacity);
@@ -91,6 +95,9 @@ public record RuntimeOptions(String backend, int prefillChunk, boolean allowBeyo
         }
         if (attention instanceof PrefillAttention.Seer seer) {
             seer.requireFits(config);
+        }
+        if (decode instanceof DecodeAttention.Sparse sparse) {
+            sparse.requireFits(config);
         }
     }
 }

@@ -11,9 +11,12 @@ package org.seerjava.runtime;
  *
  * <p>Attention: the first prefill of a session (at position 0) uses the session's {@link #attention()}: dense, or
  * SeerAttention whose gate selects key blocks over the block grid of that prefill (every block of the prompt;
- * backends that split a long prompt into chunks keep the selection of the whole prompt). A later prefill (a
- * continuation at position &gt; 0) and every decode step attend densely to the whole cache; SeerAttention is a
- * prefill method.
+ * backends that split a long prompt into chunks keep the selection of the whole prompt). Decode steps use the
+ * session's {@link #decodeAttention()}: dense, or SeerAttention-R, whose decode gate selects blocks of the cache for
+ * each new token; with sparse decoding, logits after the prompt differ from a dense forward by what the skipped
+ * blocks would have contributed. A later prefill (a continuation at position &gt; 0) of several tokens attends densely
+ * to the whole cache (with sparse decoding its keys still enter the decode gate's K-compression cache); a
+ * continuation of one token is a decode step.
  *
  * <p>The {@code …(…, Sampler)} forms return the next token drawn by the sampler instead of the logits; a backend
  * may sample on its device without copying the logits out (they stay available through {@link #logits()}). A
@@ -48,6 +51,26 @@ public interface Session extends AutoCloseable {
      * @return dense or SeerAttention
      */
     PrefillAttention attention();
+
+    /**
+     * How decode steps attend to the cache.
+     *
+     * @return dense (the default) or SeerAttention-R
+     */
+    default DecodeAttention decodeAttention() {
+        return DecodeAttention.dense();
+    }
+
+    /**
+     * The fraction of key blocks the decode steps since the last {@link #reset()} (or since the session opened)
+     * attended to, over every layer and KV head: blocks attended (the selection with the first and the current
+     * block) ÷ blocks in the cache. 1 for dense decoding.
+     *
+     * @return the density, or NaN before the first decode step
+     */
+    default double decodeDensity() {
+        return Double.NaN;
+    }
 
     /**
      * Appends tokens at positions {@code length() … length() + tokens.length − 1}.

@@ -224,7 +224,7 @@ class GeneratorTest {
         }
 
         @Override
-        public Session newSession(int capacity, PrefillAttention attention) {
+        public Session newSession(int capacity, PrefillAttention attention, DecodeAttention decode) {
             throw new UnsupportedOperationException();
         }
 

@@ -14,6 +14,7 @@ import org.seerjava.model.Rotary;
 import org.seerjava.model.WeightTensor;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.Engines;
+import org.seerjava.runtime.DecodeAttention;
 import org.seerjava.runtime.MemoryUse;
 import org.seerjava.runtime.ModelRuntime;
 import org.seerjava.runtime.ModelSource;
@@ -27,7 +28,8 @@ import org.seerjava.runtime.Session;
  * checked by {@link ModelTensors#bind} before anything else is allocated; only the small vectors (norm weights,
  * biases) are widened to float32 on the heap. Matrix products read the weights where they are
  * ({@link WeightMatmul}); the first prefill's attention runs on the CPU engine ({@code cpu}), decode on the cache
- * ({@link CacheAttention}).
+ * ({@link CacheAttention}, or with SeerAttention-R the engine's decode operations and
+ * {@link org.seerjava.cpu.CpuSparseDecodeAttention}).
  *
  * <p>A prefill call is computed in one pass ({@link RuntimeOptions#prefillChunk()} is not used: the CPU engine's
  * attention takes the whole prompt, and activations live on the Java heap, checked against its free space before
@@ -133,10 +135,10 @@ final class CpuModelRuntime implements ModelRuntime {
     }
 
     @Override
-    public Session newSession(int capacity, PrefillAttention attention) {
+    public Session newSession(int capacity, PrefillAttention attention, DecodeAttention decode) {
         ensureOpen();
-        options.checkSession(config, capacity, attention);
-        CpuSession s = new CpuSession(this, capacity, attention);
+        options.checkSession(config, capacity, attention, decode);
+        CpuSession s = new CpuSession(this, capacity, attention, decode);
         sessions.add(s);
         return s;
     }

@@ -6,6 +6,7 @@ import org.seerjava.gate.SeerAttentionPolicy;
 import org.seerjava.model.AttentionPolicy;
 import org.seerjava.model.LayerAttention;
 import org.seerjava.model.LlamaConfig;
+import org.seerjava.runtime.DecodeAttention;
 import org.seerjava.runtime.ModelRuntime;
 import org.seerjava.runtime.PrefillAttention;
 import org.seerjava.runtime.Session;
@@ -15,7 +16,8 @@ import org.seerjava.runtime.Session;
  * with a double sum of squares, rotate-half RoPE from {@link org.seerjava.model.Rotary}, SwiGLU with the engine's
  * exponential) over a run of tokens at positions {@code length() …}, with the keys and values kept in an off-heap
  * {@link KvCache}. The first prefill (at position 0) computes attention with the CPU engine (dense, or SeerAttention
- * through {@link SeerAttentionPolicy}); later tokens attend to the cache ({@link CacheAttention}). Only the last
+ * through {@link SeerAttentionPolicy}); later tokens attend to the cache ({@link CacheAttention}), except decode steps
+ * with SeerAttention-R, which attend to the blocks their decode gate selects ({@link SparseDecoding}). Only the last
  * position's final norm and lm_head are computed.
  */
 final class CpuSession implements Session {
@@ -24,17 +26,23 @@ final class CpuSession implements Session {
     private final LlamaConfig c;
     private final int capacity;
     private final PrefillAttention attention;
+    private final DecodeAttention decodeAttention;
+    private final SparseDecoding sparse;
     private final KvCache cache;
     private int length;
     private float[] logits;
     private double density = Double.NaN;
+    private long decodeSteps;
     private boolean closed;
 
-    CpuSession(CpuModelRuntime model, int capacity, PrefillAttention attention) {
+    CpuSession(CpuModelRuntime model, int capacity, PrefillAttention attention, DecodeAttention decode) {
         this.model = model;
         this.c = model.config;
         this.capacity = capacity;
         this.attention = attention;
+        this.decodeAttention = decode;
+        this.sparse = decode instanceof DecodeAttention.Sparse s
+                ? new SparseDecoding(model.engine, s.gates(), s.rule(), capacity) : null;
         this.cache = new KvCache(c.numHiddenLayers(), capacity, c.numKeyValueHeads(), c.headDim());
     }
 
@@ -60,6 +68,16 @@ final class CpuSession implements Session {
     @Override
     public PrefillAttention attention() {
         return attention;
+    }
+
+    @Override
+    public DecodeAttention decodeAttention() {
+        return decodeAttention;
+    }
+
+    @Override
+    public double decodeDensity() {
+        return sparse != null ? sparse.density() : decodeSteps > 0 ? 1.0 : Double.NaN;
     }
 
     @Override
@@ -97,6 +115,10 @@ final class CpuSession implements Session {
         length = 0;
         logits = null;
         density = Double.NaN;
+        decodeSteps = 0;
+        if (sparse != null) {
+            sparse.reset();
+        }
     }
 
     @Override
@@ -174,15 +196,23 @@ final class CpuSession implements Session {
                 rmsNorm(q, n * hq, d, layer.qNorm(), eps, q);
                 rmsNorm(k, n * hkv, d, layer.kNorm(), eps, k);
             }
-            float[] qPre = seer != null ? q.clone() : q;
-            float[] kPre = seer != null ? k.clone() : k;
+            float[] qPre = seer != null || sparse != null ? q.clone() : q;
+            float[] kPre = seer != null || sparse != null ? k.clone() : k;
             model.rotary.apply(q, hq, rope, 0, n);
             model.rotary.apply(k, hkv, rope, 0, n);
             cache.write(l, first, n, k, v);
             if (engineAttention) {
                 policy.attend(l, new LayerAttention(c.attentionShape(n), qPre, kPre, q, k, v, scale), att);
+                if (sparse != null) {
+                    sparse.prefill(l, kPre, n);
+                }
+            } else if (sparse != null && n == 1) {
+                sparse.attend(cache, l, qPre, kPre, q, first, hq, d, (float) scale, att);
             } else {
                 CacheAttention.attend(cache, l, q, n, first, hq, hkv, d, (float) scale, att);
+                if (sparse != null) {
+                    sparse.append(l, kPre, n);
+                }
             }
             WeightMatmul.apply(layer.t().o(), layer.oBias(), att, n, x, true);
             rmsNorm(x, n, h, layer.postNorm(), eps, xn);
@@ -205,6 +235,8 @@ final class CpuSession implements Session {
         }
         if (engineAttention) {
             density = seer != null ? seer.density() : 1.0;
+        } else if (n == 1) {
+            decodeSteps++;
         }
         length = first + n;
         logits = out;

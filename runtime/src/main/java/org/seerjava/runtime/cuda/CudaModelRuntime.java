@@ -19,6 +19,7 @@ import org.seerjava.model.ModelTensors;
 import org.seerjava.model.ModelWeights;
 import org.seerjava.model.Rotary;
 import org.seerjava.model.WeightTensor;
+import org.seerjava.runtime.DecodeAttention;
 import org.seerjava.runtime.MemoryUse;
 import org.seerjava.runtime.ModelRuntime;
 import org.seerjava.runtime.ModelSource;
@@ -184,11 +185,15 @@ final class CudaModelRuntime implements ModelRuntime {
     }
 
     @Override
-    public synchronized Session newSession(int capacity, PrefillAttention attention) {
+    public synchronized Session newSession(int capacity, PrefillAttention attention, DecodeAttention decode) {
         if (closed) {
             throw new IllegalStateException("the model " + source + " is closed");
         }
-        options.checkSession(config, capacity, attention);
+        options.checkSession(config, capacity, attention, decode);
+        if (decode instanceof DecodeAttention.Sparse) {
+            throw new IllegalArgumentException("sparse decoding (SeerAttention-R, " + decode + ") is not supported on"
+                    + " the cuda backend yet; use --backend cpu");
+        }
         DecoderAttention prefill = switch (attention) {
             case PrefillAttention.Dense d -> DecoderAttention.dense();
             case PrefillAttention.Seer seer -> new DecoderAttention.Seer(layerGates(seer.gates()), seer.rule());

@@ -9,10 +9,12 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import org.seerjava.gate.DecodeGateSet;
 import org.seerjava.gate.GateSet;
 import org.seerjava.gate.ModelDims;
 import org.seerjava.model.LlamaConfig;
 import org.seerjava.model.LlamaModel;
+import org.seerjava.runtime.DecodeAttention;
 import org.seerjava.runtime.GenerationOptions;
 import org.seerjava.runtime.GenerationResult;
 import org.seerjava.runtime.Generator;
@@ -32,11 +34,15 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code seer generate}: text generation with a KV cache, prefill dense or with SeerAttention. */
+/**
+ * {@code seer generate}: text generation with a KV cache, prefill dense or with SeerAttention, decoding dense or with
+ * SeerAttention-R.
+ */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generate text from a prompt: the prompt is prefilled in one pass (dense attention, or "
-                + "SeerAttention with --gates), then tokens are decoded one at a time from a KV cache and streamed to "
-                + "standard output. Prefill time, decode speed and memory follow on standard error. Text is tokenized "
+                + "SeerAttention with --gates), then tokens are decoded one at a time from a KV cache (dense, or "
+                + "SeerAttention-R with --decode-gates: each token attends to the blocks its decode gate selects) and "
+                + "streamed to standard output. Prefill time, decode speed and memory follow on standard error. Text is tokenized "
                 + "with the checkpoint's tokenizer.json (the byte tokenizer for a 256-token vocabulary); generation "
                 + "stops at the tokenizer's end-of-sequence ids."},
         footer = {"", "Examples:",
@@ -44,6 +50,9 @@ import picocli.CommandLine.Spec;
                 "  seer generate --prompt-file chapter.txt --max-new-tokens 200 \\",
                 "      --gates work/distill/gates.safetensors --density 0.2",
                 "  seer generate --prompt \"The whale\" --temperature 0.8 --top-p 0.95 --seed 7",
+                "  seer generate --prompt-file chapter.txt --max-new-tokens 500 \\",
+                "      --decode-gates work/distill-decode/decode-gates.safetensors \\",
+                "      --token-budget 1024",
                 "  seer generate --model DIR --prompt \"Hello\" --backend cuda"})
 final class GenerateCommand implements Callable<Integer> {
     @Spec
@@ -70,6 +79,20 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--threshold", paramLabel = "τ", description = "SeerAttention: keep the key blocks whose gate probability exceeds τ.")
     Double threshold;
+
+    @Option(names = "--decode-gates", paramLabel = "FILE",
+            description = "Decode gates (safetensors, official naming, e.g. from seer distill-decode): decode with "
+                    + "SeerAttention-R (cpu backend).")
+    Path decodeGates;
+
+    @Option(names = "--token-budget", paramLabel = "B",
+            description = "SeerAttention-R: attend to the B / block-size blocks the decode gate scores highest, plus "
+                    + "the first and the current block.")
+    Integer tokenBudget;
+
+    @Option(names = "--decode-threshold", paramLabel = "τ",
+            description = "SeerAttention-R: attend to the blocks whose decode-gate probability exceeds τ.")
+    Double decodeThreshold;
 
     @Option(names = "--backend", defaultValue = "${sys:seer.backend:-auto}",
             description = "cpu, cuda or auto (default: -Dseer.backend, else auto).")
@@ -112,6 +135,22 @@ final class GenerateCommand implements Callable<Integer> {
         if (gates != null && density == null && threshold == null) {
             throw usage("--gates needs --density ρ or --threshold τ");
         }
+        if (tokenBudget != null && decodeThreshold != null) {
+            throw usage("--token-budget and --decode-threshold are alternatives: give one");
+        }
+        if (decodeGates == null && (tokenBudget != null || decodeThreshold != null)) {
+            throw usage("--token-budget and --decode-threshold select blocks with decode gates: give --decode-gates "
+                    + "FILE too");
+        }
+        if (decodeGates != null && tokenBudget == null && decodeThreshold == null) {
+            throw usage("--decode-gates needs --token-budget B or --decode-threshold τ");
+        }
+        if (tokenBudget != null && tokenBudget < 1) {
+            throw usage("--token-budget must be ≥ 1, got " + tokenBudget);
+        }
+        if (decodeThreshold != null && !(decodeThreshold >= 0 && decodeThreshold <= 1)) {
+            throw usage("--decode-threshold must be in [0, 1], got " + decodeThreshold);
+        }
         Sampler sampler;
         try {
             sampler = Sampler.of(temperature, topP, seed);
@@ -141,9 +180,15 @@ final class GenerateCommand implements Callable<Integer> {
             GateSet g = GateSet.load(gates, ModelDims.of(config));
             attention = density != null ? PrefillAttention.topK(g, density) : PrefillAttention.threshold(g, threshold);
         }
+        DecodeAttention decode = DecodeAttention.dense();
+        if (decodeGates != null) {
+            DecodeGateSet g = DecodeGateSet.load(decodeGates, ModelDims.of(config));
+            decode = tokenBudget != null ? DecodeAttention.tokenBudget(g, tokenBudget)
+                    : DecodeAttention.threshold(g, decodeThreshold);
+        }
         RuntimeOptions options = RuntimeOptions.defaults().backend(backend).allowBeyondMaxPositions(allowLong);
         try (ModelRuntime rt = ModelRuntime.open(ModelSource.checkpoint(dir), options);
-             Session session = rt.newSession(Generator.capacityFor(ids.length, maxNewTokens), attention)) {
+             Session session = rt.newSession(Generator.capacityFor(ids.length, maxNewTokens), attention, decode)) {
             StreamDecoder stream = tokenizer.streamDecoder(true);
             GenerationResult r = Generator.generate(session, ids, new GenerationOptions(maxNewTokens, sampler, stop),
                     token -> {
@@ -161,6 +206,10 @@ final class GenerateCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "decode: %d tokens in %.3f s = %.2f tokens/s (%s, stopped: %s)%n", r.decodeSteps(),
                     r.decodeNanos() / 1e9, r.decodeTokensPerSecond(), sampler,
                     r.stopReason().name().toLowerCase(Locale.ROOT).replace('_', ' '));
+            if (decodeGates != null) {
+                err.printf(Locale.ROOT, "decode attention: %s, %.3f of the cached blocks attended%n", decode,
+                        session.decodeDensity());
+            }
             if (bound && rt.backend().equals("cpu")) {
                 double bw = MemoryBandwidth.readBytesPerSecond(1L << 30, 5);
                 double b = bw / rt.weightBytesPerToken();

@@ -13,7 +13,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "seer", mixinStandardHelpOptions = true, version = "seer-java 0.1.0",
         description = "SeerAttention (learned block-sparse attention) in Java.",
-        subcommands = {DemoCommand.class, GenerateCommand.class, DistillCommand.class, EvalCommand.class, CheckCommand.class, BenchCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, GenerateCommand.class, DistillCommand.class, DistillDecodeCommand.class,
+                EvalCommand.class, EvalDecodeCommand.class, CheckCommand.class, BenchCommand.class,
+                InspectCommand.class, CommandLine.HelpCommand.class})
 public final class Seer {
     /** Exit code: a check or comparison failed. */
     public static final int FAILED = 1;

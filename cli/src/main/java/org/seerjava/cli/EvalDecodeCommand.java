@@ -18,8 +18,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "eval-decode", mixinStandardHelpOptions = true,
         description = {"Bits per byte on held-out text when the first --prompt bytes of each window are prefilled "
                 + "densely and every later byte is decoded (teacher-forced) with dense attention, with the decode "
-                + "gates at each token budget (SeerAttention-R), and with a fixed sink-plus-recent pattern of the same "
-                + "budget. Counts the decoded bytes only. Windows: 10 of corpus/eval-moby.bin then 10 of "
+                + "gates at each token budget (SeerAttention-R), with the oracle of the same budget (the blocks of "
+                + "highest decode target) and with a fixed sink-plus-recent pattern of the same budget. Counts the "
+                + "decoded bytes only. Windows: 10 of corpus/eval-moby.bin then 10 of "
                 + "corpus/eval-sotu.bin."},
         footer = {"", "Examples:",
                 "  seer eval-decode \\",
@@ -54,6 +55,9 @@ final class EvalDecodeCommand implements Callable<Integer> {
 
     @Option(names = "--no-sink-recent", description = "Skip the sink-plus-recent pattern.")
     boolean noSinkRecent;
+
+    @Option(names = "--no-oracle", description = "Skip the oracle selection.")
+    boolean noOracle;
 
     @Option(names = "--windows", defaultValue = "4", description = "How many of the 20 windows (default: ${DEFAULT-VALUE}).")
     int windows;
@@ -96,7 +100,7 @@ final class EvalDecodeCommand implements Callable<Integer> {
         List<EvalOptions.Window> all = EvalOptions.acceptanceWindows(Seer.orDefault(corpusDir, "corpus"), context);
         DecodeEvaluate.Report r = DecodeEvaluate.run(new DecodeEvaluate.Options(
                 Seer.orDefault(model, "models/tiny-llama-bytes"), named, all.subList(from, from + windows), prompt,
-                budgets, !noSinkRecent, backend, json, !noProgress));
+                budgets, !noSinkRecent, !noOracle, backend, json, !noProgress));
         PrintWriter w = spec.commandLine().getOut();
         w.println(r.table());
         w.printf(Locale.ROOT, "%d windows at context %d, prompt %d, %.1f s%n", r.windowsDone(), r.context(),

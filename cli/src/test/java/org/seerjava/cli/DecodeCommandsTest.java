@@ -42,6 +42,7 @@ class DecodeCommandsTest {
                 json.toString(), "--no-progress");
         assertThat(e.exit()).as(e.err()).isZero();
         assertThat(e.out()).contains("| dense | — (dense) | 1.000 |", "| gate:mine | 128 |", "| sink-recent | 128 |",
+                "| oracle | 128 |",
                 "1 windows at context 1024, prompt 512");
         assertThat(json).exists();
     }

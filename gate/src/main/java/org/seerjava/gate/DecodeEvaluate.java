@@ -18,8 +18,9 @@ import org.seerjava.reference.engine.Engines;
 /**
  * Accuracy of sparse decoding (issue 20, acceptance 4): bits per byte of held-out windows whose first
  * {@code prompt} bytes are prefilled densely and every later byte is decoded — teacher-forced, with
- * {@link SparseDecodePolicy} — with dense attention, with the decode gates at each token budget, and with the
- * sink-plus-recent pattern of the same budget. Bits per byte count the decoded rows only: the predictions of bytes
+ * {@link SparseDecodePolicy} — with dense attention, with the decode gates at each token budget, with the
+ * sink-plus-recent pattern of the same budget, and with the oracle of the same budget (the rule applied to each row's
+ * decode target, what a perfectly distilled gate would keep). Bits per byte count the decoded rows only: the predictions of bytes
  * {@code prompt + 1 … context} of each window (the prompt's predictions are the same for every method).
  */
 public final class DecodeEvaluate {
@@ -44,12 +45,14 @@ public final class DecodeEvaluate {
      * @param prompt     bytes prefilled densely before decoding starts
      * @param budgets    token budgets of the sparse rows
      * @param sinkRecent include the sink-plus-recent rows
+     * @param oracle     include the oracle rows
      * @param engine     engine name
      * @param jsonOut    where to write the report after every window (null: not written)
      * @param progress   progress bar on stderr
      */
     public record Options(Path modelDir, List<NamedGates> gates, List<EvalOptions.Window> windows, int prompt,
-                          List<Integer> budgets, boolean sinkRecent, String engine, Path jsonOut, boolean progress) {
+                          List<Integer> budgets, boolean sinkRecent, boolean oracle, String engine, Path jsonOut,
+                          boolean progress) {
         public Options {
             if (modelDir == null || windows == null || windows.isEmpty()) {
                 throw new IllegalArgumentException("evaluation needs a model and at least one window");
@@ -76,7 +79,7 @@ public final class DecodeEvaluate {
     /**
      * One row.
      *
-     * @param method          {@code dense}, {@code gate:<name>} or {@code sink-recent}
+     * @param method          {@code dense}, {@code gate:<name>}, {@code oracle} or {@code sink-recent}
      * @param budget          token budget (null for dense)
      * @param bitsPerByte     Σ CE / ln 2 / decoded bytes
      * @param nats            Σ CE in nats
@@ -132,6 +135,10 @@ public final class DecodeEvaluate {
                     DecodeGateSet set = sets.get(i);
                     methods.add(new Method("gate:" + o.gates().get(i).name(), budget, () -> SparseDecodePolicy.gate(
                             engine, set, new DecodeSelectionRule.TokenBudget(budget), o.prompt())));
+                }
+                if (o.oracle()) {
+                    methods.add(new Method("oracle", budget, () -> SparseDecodePolicy.oracle(engine,
+                            new DecodeSelectionRule.TokenBudget(budget), blockSize, o.prompt(), dims.layers())));
                 }
                 if (o.sinkRecent()) {
                     methods.add(new Method("sink-recent", budget, () -> SparseDecodePolicy.sinkRecent(engine, budget,

@@ -21,7 +21,9 @@ import org.seerjava.reference.engine.Engine;
  * <p>Selections: {@link #gate} walks the rows in order through a K-compression cache filled with the prompt's keys
  * and one push per row, scoring each row's gate query against it (exactly the decode loop's gate work);
  * {@link #sinkRecent} keeps the {@code budget / B} most recent blocks (the current one included), so that with the
- * forced block 0 it is the fixed sink-plus-recent pattern of the same budget.
+ * forced block 0 it is the fixed sink-plus-recent pattern of the same budget; {@link #oracle} applies the rule to each
+ * row's decode distillation target (§7.7) instead of gate scores: the blocks a decode gate that had learnt its target
+ * exactly would keep.
  */
 public final class SparseDecodePolicy implements AttentionPolicy {
     private final Engine engine;
@@ -32,10 +34,11 @@ public final class SparseDecodePolicy implements AttentionPolicy {
     private final int prompt;
     private final long[] attended;
     private final long[] cached;
+    private final boolean oracle;
     private final String name;
 
     private SparseDecodePolicy(Engine engine, DecodeGateSet gates, DecodeSelectionRule rule, int blockSize,
-                               int prompt, int layers, String name) {
+                               int prompt, int layers, boolean oracle, String name) {
         if (engine == null || rule == null) {
             throw new IllegalArgumentException("sparse decoding needs an engine and a selection rule");
         }
@@ -50,6 +53,7 @@ public final class SparseDecodePolicy implements AttentionPolicy {
         this.prompt = prompt;
         this.attended = new long[layers];
         this.cached = new long[layers];
+        this.oracle = oracle;
         this.name = name;
     }
 
@@ -66,7 +70,7 @@ public final class SparseDecodePolicy implements AttentionPolicy {
         if (gates == null) {
             throw new IllegalArgumentException("decode gates must not be null");
         }
-        return new SparseDecodePolicy(engine, gates, rule, gates.spec().blockSize(), prompt, gates.size(),
+        return new SparseDecodePolicy(engine, gates, rule, gates.spec().blockSize(), prompt, gates.size(), false,
                 "gate " + rule);
     }
 
@@ -81,7 +85,27 @@ public final class SparseDecodePolicy implements AttentionPolicy {
             throw new IllegalArgumentException("block size and layers must be ≥ 1, got " + blockSize + ", " + layers);
         }
         return new SparseDecodePolicy(engine, null, new DecodeSelectionRule.TokenBudget(tokenBudget), blockSize,
-                prompt, layers, "sink-recent " + tokenBudget);
+                prompt, layers, false, "sink-recent " + tokenBudget);
+    }
+
+    /**
+     * Rows from {@code prompt} select with the rule on their decode target {@code GT[kh, t, :]} (docs/SPEC.md §7.7:
+     * per KV head the largest attention probability of the group's heads in each strictly earlier block,
+     * normalised), computed from the layer's own dense attention: what a perfectly distilled decode gate would keep.
+     *
+     * @param engine    an engine with {@link DecodeOps}
+     * @param rule      token budget or threshold (on the normalised target)
+     * @param blockSize B
+     * @param prompt    tokens prefilled densely, ≥ 1
+     * @param layers    the model's layers
+     * @return the policy
+     */
+    public static SparseDecodePolicy oracle(Engine engine, DecodeSelectionRule rule, int blockSize, int prompt,
+                                            int layers) {
+        if (blockSize < 1 || layers < 1) {
+            throw new IllegalArgumentException("block size and layers must be ≥ 1, got " + blockSize + ", " + layers);
+        }
+        return new SparseDecodePolicy(engine, null, rule, blockSize, prompt, layers, true, "oracle " + rule);
     }
 
     @Override
@@ -108,6 +132,8 @@ public final class SparseDecodePolicy implements AttentionPolicy {
         boolean[] mask = new boolean[(n - prompt) * hkv * nb];
         if (gates != null) {
             gateSelections(layer, in, mask, n, hq, hkv, d, nb);
+        } else if (oracle) {
+            oracleSelections(in, mask, n, hkv, nb);
         } else {
             int keep = ((DecodeSelectionRule.TokenBudget) rule).blockBudget(blockSize);
             for (int t = prompt; t < n; t++) {
@@ -147,6 +173,25 @@ public final class SparseDecodePolicy implements AttentionPolicy {
             int blocks = cache.blocks();
             float[] s = blocks == nb ? scores : new float[hkv * blocks];
             cache.scores(qGate, null, s);
+            boolean[] sel = ops.decodeSelect(s, 1, hkv, blocks, blockSize, null, rule);
+            for (int kh = 0; kh < hkv; kh++) {
+                System.arraycopy(sel, kh * blocks, mask, ((t - prompt) * hkv + kh) * nb, blocks);
+            }
+        }
+    }
+
+    /** The rule applied to each row's decode target, computed with the layer's dense attention. */
+    private void oracleSelections(LayerAttention in, boolean[] mask, int n, int hkv, int nb) {
+        AttentionShape shape = in.shape();
+        float[] dense = new float[shape.qElements()];
+        float[] target = new float[hkv * n * nb];
+        ops.attentionWithDecodeTarget(in.q(), in.k(), in.v(), dense, target, shape, blockSize, in.scale());
+        for (int t = prompt; t < n; t++) {
+            int blocks = t / blockSize + 1;
+            float[] s = new float[hkv * blocks];
+            for (int kh = 0; kh < hkv; kh++) {
+                System.arraycopy(target, (kh * n + t) * nb, s, kh * blocks, blocks);
+            }
             boolean[] sel = ops.decodeSelect(s, 1, hkv, blocks, blockSize, null, rule);
             for (int kh = 0; kh < hkv; kh++) {
                 System.arraycopy(sel, kh * blocks, mask, ((t - prompt) * hkv + kh) * nb, blocks);

@@ -13,7 +13,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.seerjava.model.LlamaModel;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.RopeConfig;
+import org.seerjava.reference.decode.DecodeSelection;
 import org.seerjava.reference.decode.DecodeSelectionRule;
+import org.seerjava.reference.decode.DecodeTarget;
 import org.seerjava.reference.decode.SparseDecodeAttention;
 import org.seerjava.model.LayerAttention;
 import org.seerjava.reference.engine.Engine;
@@ -152,6 +154,41 @@ class DecodeDistillTest {
         }
         assertThat(policy.density()).isLessThan(0.8);
         assertThat(new DecodeSelectionRule.TokenBudget(8).blockBudget(4)).isEqualTo(2);
+    }
+
+    @Test
+    void oracleRowsKeepTheBlocksOfHighestDecodeTarget() {
+        Engine cpu = Engines.byName("cpu");
+        Random r = new Random(9);
+        int n = 50;
+        AttentionShape shape = new AttentionShape(1, n, 4, 2, 8);
+        float[] q = random(r, shape.qElements(), 1.5);
+        float[] k = random(r, shape.kvElements(), 1.5);
+        float[] v = random(r, shape.kvElements(), 1);
+        float[] out = new float[shape.qElements()];
+        DecodeSelectionRule rule = new DecodeSelectionRule.TokenBudget(8);             // 2 blocks of 4
+        SparseDecodePolicy policy = SparseDecodePolicy.oracle(cpu, rule, 4, 17, 1);
+        policy.attend(0, new LayerAttention(shape, q, k, q, k, v, 0.35), out);
+        double[] target = new double[2 * n * 13];
+        DecodeTarget.compute(toDouble(q), toDouble(k), target, shape, 4, 0.35);
+        for (int t : new int[] {17, 30, 37, 49}) {
+            int blocks = t / 4 + 1;
+            double[] scores = new double[2 * blocks];
+            for (int kh = 0; kh < 2; kh++) {
+                System.arraycopy(target, (kh * n + t) * 13, scores, kh * blocks, blocks);
+            }
+            boolean[] mask = DecodeSelection.select(scores, 1, 2, blocks, 4, null, rule);
+            assertThat(DecodeSelection.countPerKvHead(mask, 1, 2, blocks)).containsOnly(3);   // 2 + the last block
+            double[] expected = new double[4 * 8];
+            SparseDecodeAttention.forward(toDouble(Arrays.copyOfRange(q, t * 32, t * 32 + 32)),
+                    toDouble(Arrays.copyOf(k, (t + 1) * 16)), toDouble(Arrays.copyOf(v, (t + 1) * 16)),
+                    new int[] {t + 1}, mask, expected, new AttentionShape(1, t + 1, 4, 2, 8), 4, 0.35);
+            for (int i = 0; i < 32; i++) {
+                assertThat((double) out[t * 32 + i]).as("row %d", t).isCloseTo(expected[i], within(1e-5));
+            }
+        }
+        assertThat(policy.density()).isLessThan(0.6);
+        assertThat(policy.toString()).startsWith("oracle");
     }
 
     private static double[] toDouble(float[] x) {

@@ -110,6 +110,11 @@ class FacadeBuilderTest {
         assertThatThrownBy(() -> base().gates(config, null, wk).initialGates(1).build()).hasMessage(twoWays);
         assertThatThrownBy(() -> base().gates(file, 0).initialGates(1).build()).hasMessage(twoWays);
         assertThatThrownBy(() -> base().build()).hasMessageStartingWith("no gate weights: ");
+        // hidden size = head dim: no Q linear, so a W_q given is a mistake, named; an empty one is no W_q
+        assertThatThrownBy(() -> base().gates(config, new float[5], wk).build())
+                .hasMessage("gate type Qavg_Kmaxminavg with hidden size 32 = head dim has no Q linear, but W_q has 5"
+                        + " elements");
+        assertThat(base().gates(config, new float[0], wk).build().gateConfig()).isEqualTo(config);
     }
 
     @Test

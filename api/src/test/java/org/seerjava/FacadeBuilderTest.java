@@ -11,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.seerjava.gate.GateSet;
 import org.seerjava.gate.GateSpec;
 import org.seerjava.gate.ModelDims;
+import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.GateType;
 import org.seerjava.reference.InsufficientMemoryException;
@@ -103,7 +104,7 @@ class FacadeBuilderTest {
     @Test
     void gateWeightsGivenTwoWaysAreRefused(@TempDir Path dir) {
         GateConfig config = new GateConfig(GateType.DEFAULT, 64, D, false, ROPE);
-        float[] wk = new float[HKV * 3 * D * D];
+        float[] wk = new float[(int) config.kWeightElements(new AttentionShape(1, 1, HQ, HKV, D))];
         Path file = dir.resolve("none.safetensors");   // never opened: the conflict is found first
         String twoWays = "give gate weights one way only: gates(file, layer), gates(config, wq, wk) or initialGates(seed)";
         assertThatThrownBy(() -> base().gates(file, 0).gates(config, null, wk).build()).hasMessage(twoWays);

@@ -8,7 +8,6 @@ import org.seerjava.gate.DecodeDistill;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code seer distill-decode}: self-distillation of SeerAttention-R decode gates on a frozen model. */
@@ -85,27 +84,44 @@ final class DistillDecodeCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
 
+    /** Every option value, before anything is read or written (exit 2 naming the flag). */
+    void checkOptions() {
+        OptionChecks c = new OptionChecks(spec);
+        c.atLeast("--block-size", blockSize, 1);
+        c.inRange("--seq-len", seqLen, 2L * blockSize, DemoCommand.MAX_CONTEXT);
+        c.atLeast("--rows", rows, 0);
+        c.atLeast("--windows", windows, 1);
+        c.atLeast("--batch", batch, 1);
+        c.atLeast("--steps", steps, 1);
+        c.positive("--lr", lr);
+        c.atLeast("--warmup", warmup, 0);
+        if (warmup >= steps && spec.commandLine().getParseResult().hasMatchedOption("--warmup")) {
+            throw c.bad("--warmup " + warmup + " must be less than --steps " + steps + " (the learning rate rises "
+                    + "from 0 during the warm-up)");
+        }
+        c.nonNegative("--weight-decay", weightDecay);
+        c.atLeast("--checkpoint-every", checkpointEvery, 0);
+        c.backend("--backend", backend);
+        if (backend.equalsIgnoreCase("cuda") || backend.equalsIgnoreCase("tornado")) {
+            throw c.bad("--backend " + backend + ": distill-decode runs on the CPU (cpu, reference or auto); "
+                    + "decode-gate distillation on the GPU is not implemented yet");
+        }
+        c.outputDirectory("--out", Seer.orDefault(out, "work/distill-decode"));
+    }
+
     @Override
     public Integer call() {
-        if (steps < 1 || warmup < 0 || warmup >= steps) {
-            throw new ParameterException(spec.commandLine(), "--steps must be ≥ 1 and --warmup in [0, steps), got "
-                    + steps + " and " + warmup);
-        }
-        if (seqLen < 2 * blockSize || blockSize < 1) {
-            throw new ParameterException(spec.commandLine(), "--seq-len (" + seqLen + ") must hold at least two "
-                    + "blocks of --block-size (" + blockSize + ")");
-        }
-        if (rows < 0 || windows < 1 || batch < 1 || checkpointEvery < 0 || !(lr > 0) || !(weightDecay >= 0)) {
-            throw new ParameterException(spec.commandLine(), "need --rows ≥ 0, --windows ≥ 1, --batch ≥ 1, "
-                    + "--checkpoint-every ≥ 0, --lr > 0, --weight-decay ≥ 0");
-        }
-        if (backend.equals("cuda")) {
-            throw new ParameterException(spec.commandLine(), "distill-decode runs on the CPU (cpu, reference or "
-                    + "auto); decode-gate distillation on the GPU is not implemented yet");
+        checkOptions();
+        int warmupSteps = warmup;
+        if (warmup >= steps) {                  // the default warm-up (an explicit one was refused above)
+            warmupSteps = steps / 5;
+            spec.commandLine().getErr().printf("note: the default warm-up (%d steps) is not shorter than --steps %d: "
+                    + "warm-up clipped to %d steps%n", warmup, steps, warmupSteps);
+            spec.commandLine().getErr().flush();
         }
         DecodeDistill.Options o = new DecodeDistill.Options(Seer.orDefault(model, "models/tiny-llama-bytes"),
                 Seer.orDefault(corpus, "corpus/train-excerpt.bin"), Seer.orDefault(out, "work/distill-decode"),
-                blockSize, !noQkNorm, seqLen, rows, batch, steps, lr, warmup, weightDecay, 1.0, seed, windows,
+                blockSize, !noQkNorm, seqLen, rows, batch, steps, lr, warmupSteps, weightDecay, 1.0, seed, windows,
                 checkpointEvery, backend, !noProgress);
         DecodeDistill.Result r = DecodeDistill.run(o);
         PrintWriter w = spec.commandLine().getOut();

@@ -11,7 +11,6 @@ import org.seerjava.gate.EvalOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code seer eval-decode}: bits per byte of sparse decoding against dense decoding and sink-plus-recent. */
@@ -75,28 +74,48 @@ final class EvalDecodeCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bars.")
     boolean noProgress;
 
-    @Override
-    public Integer call() {
+    /** Every option value, before anything is read or written (exit 2 naming the flag). */
+    List<DecodeEvaluate.NamedGates> checkOptions() {
+        OptionChecks c = new OptionChecks(spec);
+        if (json != null) {
+            c.outputFile("--json", json);
+        }
         List<DecodeEvaluate.NamedGates> named = new ArrayList<>();
         for (String g : gates) {
             int eq = g.indexOf('=');
             if (eq <= 0 || eq == g.length() - 1) {
-                throw new ParameterException(spec.commandLine(), "--decode-gates must be NAME=FILE, got '" + g + "'");
+                throw c.bad("--decode-gates must be NAME=FILE, got '" + g + "'");
             }
-            named.add(new DecodeEvaluate.NamedGates(g.substring(0, eq), Path.of(g.substring(eq + 1))));
+            try {
+                named.add(new DecodeEvaluate.NamedGates(g.substring(0, eq), Path.of(g.substring(eq + 1))));
+            } catch (java.nio.file.InvalidPathException e) {
+                throw c.bad("--decode-gates " + g + ": not a file path (" + e.getReason() + ")");
+            }
         }
-        if (windows < 1 || from < 0 || from + windows > 20) {
-            throw new ParameterException(spec.commandLine(), "--from " + from + " with --windows " + windows
-                    + " must select windows among the 20 (0-19)");
+        c.inRange("--windows", windows, 1, 20);
+        c.inRange("--from", from, 0, 19);
+        if (from + windows > 20) {
+            throw c.bad("--from " + from + " with --windows " + windows + " goes past the 20 windows");
         }
-        if (prompt < 1 || prompt >= context) {
-            throw new ParameterException(spec.commandLine(), "--prompt must be in [1, --context), got " + prompt);
+        c.inRange("--context", context, DemoCommand.MIN_CONTEXT, DemoCommand.MAX_CONTEXT);
+        c.inRange("--prompt", prompt, 1, context - 1L);
+        if (budgets == null || budgets.isEmpty()) {
+            throw c.bad("--budgets needs at least one token budget");
         }
         for (int b : budgets) {
-            if (b < 1) {
-                throw new ParameterException(spec.commandLine(), "--budgets must be ≥ 1, got " + b);
-            }
+            c.atLeast("--budgets", b, 1);
         }
+        c.backend("--backend", backend);
+        if (backend.equalsIgnoreCase("cuda") || backend.equalsIgnoreCase("tornado")) {
+            throw c.bad("--backend " + backend + ": eval-decode runs on the cpu or reference engine (SeerAttention-R "
+                    + "decode operations are not implemented on " + backend + " yet)");
+        }
+        return named;
+    }
+
+    @Override
+    public Integer call() {
+        List<DecodeEvaluate.NamedGates> named = checkOptions();
         List<EvalOptions.Window> all = EvalOptions.acceptanceWindows(Seer.orDefault(corpusDir, "corpus"), context);
         DecodeEvaluate.Report r = DecodeEvaluate.run(new DecodeEvaluate.Options(
                 Seer.orDefault(model, "models/tiny-llama-bytes"), named, all.subList(from, from + windows), prompt,

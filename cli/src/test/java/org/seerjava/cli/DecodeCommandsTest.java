@@ -68,4 +68,29 @@ class DecodeCommandsTest {
         assertThat(run("eval-decode", "--decode-gates", "nofile").exit()).isEqualTo(Seer.USAGE);
         assertThat(run("eval-decode", "--decode-gates", "a=b", "--prompt", "9000").exit()).isEqualTo(Seer.USAGE);
     }
+
+    @Test
+    void decodeCommandsCheckEveryOptionBeforeAnyWork(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("a-file"), "x");
+        String[][] bad = {
+            {"eval-decode", "--decode-gates", "a=b", "--budgets", "0"},
+            {"eval-decode", "--decode-gates", "a=b", "--backend", "nosuch"},
+            {"eval-decode", "--decode-gates", "a=b", "--backend", "cuda"},
+            {"eval-decode", "--decode-gates", "a=b", "--json", dir.toString()},
+            {"eval-decode", "--decode-gates", "a=b", "--from", "15", "--windows", "6"},
+            {"eval-decode", "--decode-gates", "a=b", "--context", "64"},
+            {"distill-decode", "--out", file.resolve("sub").toString()},
+            {"distill-decode", "--lr", "NaN"},
+            {"distill-decode", "--seq-len", "100", "--block-size", "64"},
+            {"distill-decode", "--backend", "nosuch"},
+        };
+        for (String[] args : bad) {
+            CheckCommandTest.Run r = run(args);
+            assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isEqualTo(Seer.USAGE);
+            assertThat(r.out()).as(String.join(" ", args)).isEmpty();
+        }
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("a-file");
+        }
+    }
 }

@@ -19,6 +19,7 @@ import org.seerjava.reference.DistillationLoss;
 import org.seerjava.reference.decode.DecodeGateTraining;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.Engines;
+import org.seerjava.reference.io.AtomicFiles;
 
 /**
  * Self-distillation of SeerAttention-R decode gates on a frozen model (docs/SPEC.md §7.7), on the CPU: each training
@@ -293,13 +294,7 @@ public final class DecodeDistill {
         root.put("steps", o.steps());
         root.put("seconds", seconds);
         root.put("history", history);
-        try {
-            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), ".history", ".json");
-            JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(tmp.toFile(), root);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
-        }
+        JsonMapper mapper = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
+        AtomicFiles.write(file, (java.io.OutputStream out) -> mapper.writeValue(out, root));
     }
 }

@@ -14,6 +14,7 @@ import org.seerjava.model.Metrics;
 import org.seerjava.reference.decode.DecodeSelectionRule;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.Engines;
+import org.seerjava.reference.io.AtomicFiles;
 
 /**
  * Accuracy of sparse decoding (issue 20, acceptance 4): bits per byte of held-out windows whose first
@@ -192,19 +193,15 @@ public final class DecodeEvaluate {
         }
     }
 
-    /** Writes a report as indented JSON, atomically (temporary file, then move). */
+    /** Writes a report as indented JSON, atomically ({@link AtomicFiles}: a temporary file beside it, renamed). */
     public static void writeJson(Path file, Report report) {
         try {
-            Path parent = file.toAbsolutePath().getParent();
-            java.nio.file.Files.createDirectories(parent);
-            Path tmp = java.nio.file.Files.createTempFile(parent, ".eval-decode", ".json");
-            com.fasterxml.jackson.databind.json.JsonMapper.builder()
-                    .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).build()
-                    .writeValue(tmp.toFile(), report);
-            java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
         } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot write " + file, e);
+            throw new java.io.UncheckedIOException("cannot write " + file + ": " + AtomicFiles.reason(e), e);
         }
+        com.fasterxml.jackson.databind.json.JsonMapper mapper = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+                .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).build();
+        AtomicFiles.write(file, (java.io.OutputStream out) -> mapper.writeValue(out, report));
     }
 }

@@ -4,6 +4,8 @@
 # both prepared by gpu/scripts/stage.sh. Logs go to $OUT (or ./device-out).
 # ALL=1 (after stage.sh --all): the gpu tests, the cross-engine golden tests of module `tests` (reference, cpu,
 # cuda), `seer check --backend cuda` and `seer bench --backend cuda` (instead of GpuBench alone).
+# PEERS=1: GpuBench's sparse and dense rows (PEER_SPARSE, PEER_DENSE) and scripts/attention_peers.py (cuDNN SDPA and
+# FlexAttention through the machine's PyTorch) on identical masks, with the same-run ratios (issue #19, line 5).
 set -u
 OUT=${OUT:-$PWD/device-out}
 mkdir -p "$OUT"
@@ -43,6 +45,31 @@ elif [ "${SKIP_BENCH:-0}" != 1 ]; then
   timeout ${BENCH_TIMEOUT:-240} $J $FLAGS ${BENCH_JFLAGS:-} -cp "$CP" org.seerjava.bench.GpuBench ${BENCH_ARGS:-} > "$OUT/bench.log" 2>&1
   echo "bench rc=$?"
   tail -25 "$OUT/bench.log"
+fi
+if [ "${PEERS:-0}" = 1 ]; then   # issue #19 line 5: our kernels and the PyTorch peers on identical masks, same call
+  PS=${PEER_SPARSE:-8192,32768,131072}; PD=${PEER_DENSE:-8192,32768,131072}
+  timeout ${PEER_TIMEOUT:-240} $J $FLAGS -cp "$CP" org.seerjava.bench.GpuBench --sparse $PS --dense $PD \
+    > "$OUT/peers-java.log" 2>&1
+  echo "GpuBench --sparse $PS --dense $PD rc=$?"
+  grep '^|' "$OUT/peers-java.log"
+  PYTHONUNBUFFERED=1 timeout ${PEER_TIMEOUT:-240} python3 scripts/attention_peers.py --sparse $PS --dense $PD \
+    --json "$OUT/peers.json" > "$OUT/peers-python.log" 2>&1
+  echo "attention_peers.py rc=$?"
+  grep -E '^\||self-check|torch' "$OUT/peers-python.log"
+  # the masks are the same when the kept-tile counts are: GpuBench's column 4, the harness's "tiles" field
+  python3 - "$OUT/peers-java.log" "$OUT/peers.json" <<'PY'
+import json, sys
+java = {}
+for line in open(sys.argv[1]):
+    c = [x.strip() for x in line.strip().strip("|").split("|")]
+    if len(c) >= 5 and c[1].isdigit() and c[3].isdigit():
+        java[(c[1], "dense" if float(c[2]) == 1.0 else "sparse")] = (int(c[3]), float(c[4]))
+for r in json.load(open(sys.argv[2]))["rows"]:
+    key = (str(r["n"]), "dense" if "dense" in r["what"] else "sparse")
+    tiles, ms = java.get(key, (None, float("nan")))
+    same = "same mask" if tiles == r["tiles"] else f"MASK DIFFERS (ours {tiles} tiles, peer {r['tiles']})"
+    print(f"{r['what']}, N = {r['n']}: peer {r['ms']:.3f} ms, seer-java {ms:.3f} ms, ratio {ms / r['ms']:.3f} ({same})")
+PY
 fi
 if [ "${NCU:-0}" = 1 ]; then
   NCU_BIN=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)

@@ -45,7 +45,7 @@ public final class GpuBench {
     }
 
     /** One measured line. */
-    public record Row(String what, int n, double density, double medianMs, double tflops, double targetMs) {
+    public record Row(String what, int n, double density, long tiles, double medianMs, double tflops, double targetMs) {
         public boolean pass() {
             return Double.isNaN(targetMs) || medianMs <= targetMs;
         }
@@ -69,22 +69,31 @@ public final class GpuBench {
     public static List<Row> run(String[] args) {
         int reps = 20;
         boolean quick = false;
-        int only = 0;
+        int[] sparseOnly = {};
+        int[] denseOnly = {};
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--quick" -> quick = true;
-                case "--sparse" -> only = Integer.parseInt(args[++i]);
+                case "--sparse" -> sparseOnly = sizes(args[++i]);
+                case "--dense" -> denseOnly = sizes(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (expected --reps R, --quick, --sparse N)");
+                        + " (expected --reps R, --quick, --sparse N[,N...], --dense N[,N...])");
             }
         }
         CudaContext ctx = CudaContext.get();
         System.out.println("GPU: " + ctx + ", " + LocalDate.now());
         List<Row> rows = new ArrayList<>();
-        if (only > 0) {
+        if (sparseOnly.length > 0 || denseOnly.length > 0) {      // the rows the peer harness times beside us
             try (Stream stream = new Stream()) {
-                rows.add(attention(stream, only, 0.1, SPARSE, reps, Double.NaN));
+                for (int n : sparseOnly) {
+                    rows.add(attention(stream, n, 0.1, SPARSE, n >= 131072 ? Math.max(3, reps / 4) : reps,
+                            Double.NaN));
+                }
+                AttentionKernel dense = AttentionKernel.forDevice(AttentionKernel.Op.DENSE, D);
+                for (int n : denseOnly) {
+                    rows.add(attention(stream, n, 1.0, dense, n >= 131072 ? 3 : Math.max(3, reps / 2), Double.NaN));
+                }
             }
             return rows;
         }
@@ -112,14 +121,30 @@ public final class GpuBench {
         return rows;
     }
 
+    /** Comma-separated token counts, each at least one block. */
+    static int[] sizes(String list) {
+        int[] n;
+        try {
+            n = Arrays.stream(list.split(",")).mapToInt(x -> Integer.parseInt(x.trim())).toArray();
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("expected token counts like 8192,32768, got '" + list + "'");
+        }
+        for (int x : n) {
+            if (x < BLOCK) {
+                throw new IllegalArgumentException("token counts must be >= " + BLOCK + ", got " + x);
+            }
+        }
+        return n;
+    }
+
     /** The table as text (markdown). */
     public static String table(List<Row> rows) {
         StringBuilder sb = new StringBuilder();
-        sb.append("| what | N | density | median ms | executed TFLOP/s | of 686 | target ms | ok |\n");
-        sb.append("|---|---|---|---|---|---|---|---|\n");
+        sb.append("| what | N | density | kept tiles | median ms | executed TFLOP/s | of 686 | target ms | ok |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.3f | %.1f | %.0f%% | %s | %s |%n", r.what(), r.n(),
-                    r.density(), r.medianMs(), r.tflops(), 100 * r.tflops() / 686.0,
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %d | %.3f | %.1f | %.0f%% | %s | %s |%n", r.what(), r.n(),
+                    r.density(), r.tiles(), r.medianMs(), r.tflops(), 100 * r.tflops() / 686.0,
                     Double.isNaN(r.targetMs()) ? "—" : String.format(Locale.ROOT, "%.3g", r.targetMs()),
                     r.pass() ? "yes" : "NO"));
         }
@@ -221,7 +246,7 @@ public final class GpuBench {
             });
             double realDensity = tiles / ((double) H * nb * (nb + 1) / 2);
             double flops = tiles * 4.0 * BLOCK * BLOCK * D;
-            return new Row(kernelType.label(), n, realDensity, ms, flops / ms / 1e9, targetMs);
+            return new Row(kernelType.label(), n, realDensity, tiles, ms, flops / ms / 1e9, targetMs);
         }
     }
 
@@ -241,7 +266,8 @@ public final class GpuBench {
             double ms = time(s, reps, () -> kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
                     l.sharedBytes(), q, k, v, o, rowmax, target, n, H, H, nb, scale));
             long tiles = (long) H * nb * (nb + 1) / 2;
-            return new Row(kernelType.label(), n, 1.0, ms, tiles * 4.0 * BLOCK * BLOCK * D / ms / 1e9, targetMs);
+            return new Row(kernelType.label(), n, 1.0, tiles, ms, tiles * 4.0 * BLOCK * BLOCK * D / ms / 1e9,
+                    targetMs);
         }
     }
 
@@ -299,9 +325,9 @@ public final class GpuBench {
                 double density = tiles / ((double) H * nb * (nb + 1) / 2);
                 double flops = tiles * 4.0 * BLOCK * BLOCK * D;
                 List<Row> rows = new ArrayList<>();
-                rows.add(new Row("prefill: attention alone (GQA 32/8, top-k mask)", n, density, attMs,
+                rows.add(new Row("prefill: attention alone (GQA 32/8, top-k mask)", n, density, tiles, attMs,
                         flops / attMs / 1e9, Double.NaN));
-                rows.add(new Row("prefill graph: pool+gate+select+attention (CUDA graph)", n, density, graphMs,
+                rows.add(new Row("prefill graph: pool+gate+select+attention (CUDA graph)", n, density, tiles, graphMs,
                         flops / graphMs / 1e9, 1.15 * attMs));
                 return rows;
             }

@@ -1,6 +1,7 @@
 package org.seerjava.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.api.Test;
 import org.seerjava.gpu.KernelCompiler;
@@ -29,5 +30,16 @@ class GpuBenchKernelsTest {
             assertThat(kept / (nb * (nb + 1) / 2.0)).isCloseTo(density, org.assertj.core.data.Offset.offset(1e-6));
         }
         assertThat(GpuBench.keepProbability(nb, 0.001)).isZero();    // below the diagonal's share: diagonal only
+    }
+
+    @Test
+    void peerRowSizesAreParsedAndCheckedBeforeAnyGpuWork() {
+        assertThat(GpuBench.sizes("8192, 32768,131072")).containsExactly(8192, 32768, 131072);
+        assertThatThrownBy(() -> GpuBench.sizes("8192,abc")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'8192,abc'");
+        assertThatThrownBy(() -> GpuBench.sizes("8192,63")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(">= 64, got 63");
+        assertThatThrownBy(() -> GpuBench.run(new String[] {"--dense", "32"}))   // refused before the GPU is touched
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("got 32");
     }
 }

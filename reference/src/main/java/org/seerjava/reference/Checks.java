@@ -81,6 +81,43 @@ public final class Checks {
         return array;
     }
 
+    /**
+     * Requires the packed rows of a varlen batch: a non-null array of {@code total · rowWidth} elements, total =
+     * {@code cuSeqLens[B]}. A length that is a whole number of rows, but not the batch's, is named as such (the
+     * offsets do not end at the array's rows).
+     *
+     * @param name     the tensor and its layout, e.g. {@code "q [total, Hq, D]"}
+     * @param rowWidth elements per packed row (heads · channels)
+     */
+    public static float[] packedRows(String name, float[] array, VarlenBatch batch, long rowWidth) {
+        packedRows(name, array == null ? -1 : array.length, batch, rowWidth);
+        return array;
+    }
+
+    /** {@link #packedRows(String, float[], VarlenBatch, long)} for float64 arrays. */
+    public static double[] packedRows(String name, double[] array, VarlenBatch batch, long rowWidth) {
+        packedRows(name, array == null ? -1 : array.length, batch, rowWidth);
+        return array;
+    }
+
+    private static void packedRows(String name, long length, VarlenBatch batch, long rowWidth) {
+        int sequences = batch.sequences();
+        long expected = (long) batch.totalTokens() * rowWidth;
+        if (length < 0) {
+            throw new IllegalArgumentException(name + " must not be null (expected " + expected + " elements)");
+        }
+        if (length == expected) {
+            return;
+        }
+        if (rowWidth > 0 && length % rowWidth == 0) {
+            throw new IllegalArgumentException(name + " has " + length / rowWidth + " rows of " + rowWidth
+                    + " elements, but the offsets end at cuSeqLens[" + sequences + "] = " + batch.totalTokens()
+                    + " (expected " + expected + " elements)");
+        }
+        throw new IllegalArgumentException(name + " has " + length + " elements, expected " + expected
+                + " (cuSeqLens[" + sequences + "] = " + batch.totalTokens() + " rows of " + rowWidth + ")");
+    }
+
     /** Requires every element to be finite (no NaN, no infinity). */
     public static double[] allFinite(String name, double[] array) {
         for (int i = 0; i < array.length; i++) {

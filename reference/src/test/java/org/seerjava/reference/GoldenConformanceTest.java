@@ -31,4 +31,18 @@ class GoldenConformanceTest {
                 .as("%s %s: %s %.3e > %.0e", r.caseName(), r.tensor(), r.metric(), r.error(), r.tolerance())
                 .isTrue());
     }
+
+    @ParameterizedTest
+    @MethodSource("files")
+    void referenceReproducesGoldenFileAsAVarlenBatch(Path file) {
+        List<GoldenCheck.Result> results = GoldenCheck.runVarlen(file, new ReferenceEngine());
+        for (GoldenCheck.Result r : results) {
+            System.out.printf("%-30s %-36s %-10s %.3e (tol %.0e)%n", r.caseName(), r.tensor(), r.metric(), r.error(),
+                    r.tolerance());
+        }
+        assertThat(results).hasSize(12);
+        assertThat(results).allSatisfy(r -> assertThat(r.passed())
+                .as("%s %s: %s %.3e > %.0e", r.caseName(), r.tensor(), r.metric(), r.error(), r.tolerance())
+                .isTrue());
+    }
 }

@@ -8,6 +8,9 @@ import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.Pooling;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.VarlenBatch;
+import org.seerjava.reference.VarlenPrefill;
+import org.seerjava.reference.VarlenShape;
 import org.seerjava.reference.decode.DecodeSelectionRule;
 
 /**
@@ -109,6 +112,16 @@ public final class EngineArgs {
     public void gateScores(float[] q, float[] k, float[] wq, float[] wk, float[] out, AttentionShape shape,
                            GateConfig config) {
         Checks.shape(shape);
+        gateWeights(wq, wk, shape, config);
+        Checks.length("q", q, shape.qElements());
+        Checks.length("k", k, shape.kvElements());
+        int nb = shape.blocks(config.blockSize());
+        Checks.length("out", out, (long) shape.batch() * shape.qHeads() * nb * nb);
+        gateValues(q, k, wq, wk, shape, config);
+    }
+
+    /** The gate's config and the weights of its case ({@code W_q} only when it has a Q linear). */
+    private static void gateWeights(float[] wq, float[] wk, AttentionShape shape, GateConfig config) {
         if (config == null) {
             throw new IllegalArgumentException("gate config must not be null");
         }
@@ -120,10 +133,10 @@ public final class EngineArgs {
         }
         Checks.length("W_k (mask_linear_k) [" + config.kLinearHeads(shape) + ", kdup·D, Dg]", wk,
                 config.kWeightElements(shape));
-        Checks.length("q", q, shape.qElements());
-        Checks.length("k", k, shape.kvElements());
-        int nb = shape.blocks(config.blockSize());
-        Checks.length("out", out, (long) shape.batch() * shape.qHeads() * nb * nb);
+    }
+
+    /** Scans the weights, q and k (in that order) and applies {@link #gateRange}. */
+    private void gateValues(float[] q, float[] k, float[] wq, float[] wk, AttentionShape shape, GateConfig config) {
         float maxWq = wq != null && wq.length != 0 ? scan.requireFinite("W_q (mask_linear_q)", wq) : 0;
         float maxWk = scan.requireFinite("W_k (mask_linear_k)", wk);
         float maxQ = scan.requireFinite("q", q);
@@ -240,6 +253,123 @@ public final class EngineArgs {
         scan.requireFinite("logits", logits);
         scan.requireFinite("target", target);
         Checks.nonNegative("target", target);
+    }
+
+    // ---- varlen batches (docs/SPEC.md §11) ----------------------------------------------------------------------
+
+    private static VarlenBatch varlen(VarlenBatch batch) {
+        if (batch == null) {
+            throw new IllegalArgumentException("varlen batch must not be null");
+        }
+        return batch;
+    }
+
+    private static VarlenShape varlen(VarlenShape shape) {
+        if (shape == null) {
+            throw new IllegalArgumentException("varlen shape must not be null");
+        }
+        return shape;
+    }
+
+    /**
+     * {@link PoolingOps#poolVarlen}: {@code x [total, heads, dim]} with total = {@code cuSeqLens[B]},
+     * {@code out [Σ nb_b, heads, dim·pools]}.
+     */
+    public void poolVarlen(float[] x, float[] out, VarlenBatch batch, int heads, int dim, int blockSize,
+                           List<Pool> pools) {
+        varlen(batch);
+        Pooling.outputElements(1, batch.maxLength(), heads, dim, blockSize, pools);
+        Checks.packedRows("x [total, heads, dim]", x, batch, (long) heads * dim);
+        Checks.length("out [Σ nb_b, heads, dim·pools]", out,
+                (long) batch.totalBlocks(blockSize) * heads * dim * pools.size());
+        float maxX = scan.requireFinite("x", x);
+        bound("x", "block sums of average pooling", "B · max|x|", (double) blockSize * maxX);
+    }
+
+    /**
+     * {@link GateOps#gateScoresVarlen}: pre-RoPE {@code q [total, Hq, D]}, {@code k [total, Hkv, D]}, the weights of
+     * the gate's case and {@code out Σ_b [Hq, nb_b, nb_b]}; the range of the longest sequence.
+     */
+    public void gateScoresVarlen(float[] q, float[] k, float[] wq, float[] wk, float[] out, VarlenShape shape,
+                                 GateConfig config) {
+        varlen(shape);
+        AttentionShape longest = shape.longestSequence();
+        gateWeights(wq, wk, longest, config);
+        VarlenBatch batch = shape.batch();
+        Checks.packedRows("q [total, Hq, D]", q, batch, (long) shape.qHeads() * shape.headDim());
+        Checks.packedRows("k [total, Hkv, D]", k, batch, (long) shape.kvHeads() * shape.headDim());
+        Checks.length("out Σ_b [Hq, nb_b, nb_b]", out, batch.mapElements(shape.qHeads(), config.blockSize()));
+        gateValues(q, k, wq, wk, longest, config);
+    }
+
+    /** {@link SelectionOps#selectVarlen}: {@code scores Σ_b [heads, nb_b, nb_b]} without NaN, and a rule. */
+    public void selectVarlen(float[] scores, VarlenBatch batch, int heads, int blockSize, SelectionRule rule) {
+        varlen(batch);
+        int n = batch.mapElements(heads, blockSize);
+        if (rule == null) {
+            throw new IllegalArgumentException("selection rule must not be null");
+        }
+        Checks.noNaN("scores", Checks.length("scores Σ_b [heads, nb_b, nb_b]", scores, n));
+    }
+
+    /** {@link AttentionOps#denseCausalVarlen}: post-RoPE q, k, v and {@code out [total, H, D]}, a finite scale &gt; 0. */
+    public void denseCausalVarlen(float[] q, float[] k, float[] v, float[] out, VarlenShape shape, double scale) {
+        attentionVarlen(q, k, v, out, shape, scale);
+        attentionValuesVarlen(q, k, v, shape, scale);
+    }
+
+    /**
+     * {@link AttentionOps#blockSparseVarlen}: as {@link #denseCausalVarlen}, plus a block size and one mask
+     * {@code [1, Hq, nb_b, nb_b]} per sequence.
+     */
+    public void blockSparseVarlen(float[] q, float[] k, float[] v, List<BlockMask> masks, float[] out,
+                                  VarlenShape shape, int blockSize, double scale) {
+        attentionVarlen(q, k, v, out, shape, scale);
+        VarlenPrefill.requireMasks(masks, shape.batch(), shape.qHeads(), blockSize);
+        attentionValuesVarlen(q, k, v, shape, scale);
+    }
+
+    /**
+     * {@link DistillationOps#attentionWithPooledTargetVarlen}: as {@link #denseCausalVarlen}, plus a block size and
+     * {@code target Σ_b [Hq, nb_b, nb_b]}.
+     */
+    public void attentionWithPooledTargetVarlen(float[] q, float[] k, float[] v, float[] out, float[] target,
+                                                VarlenShape shape, int blockSize, double scale) {
+        attentionVarlen(q, k, v, out, shape, scale);
+        Checks.positive("blockSize", blockSize);
+        Checks.length("target Σ_b [Hq, nb_b, nb_b]", target, shape.batch().mapElements(shape.qHeads(), blockSize));
+        attentionValuesVarlen(q, k, v, shape, scale);
+    }
+
+    /**
+     * {@link #attentionRange(AttentionShape, double, double, double, double)} for a varlen call: the bounds of its
+     * longest sequence, since no softmax sums over more than one sequence's keys.
+     */
+    public static void attentionRange(VarlenShape shape, double scale, double maxQ, double maxK, double maxV) {
+        attentionRange(shape.longestSequence(), scale, maxQ, maxK, maxV);
+    }
+
+    private static void attentionVarlen(float[] q, float[] k, float[] v, float[] out, VarlenShape shape,
+                                        double scale) {
+        varlen(shape);
+        Checks.scale(scale);
+        VarlenBatch batch = shape.batch();
+        long qRow = (long) shape.qHeads() * shape.headDim();
+        long kvRow = (long) shape.kvHeads() * shape.headDim();
+        Checks.packedRows("q [total, Hq, D]", q, batch, qRow);
+        Checks.packedRows("k [total, Hkv, D]", k, batch, kvRow);
+        Checks.packedRows("v [total, Hkv, D]", v, batch, kvRow);
+        Checks.packedRows("out [total, Hq, D]", out, batch, qRow);
+    }
+
+    private void attentionValuesVarlen(float[] q, float[] k, float[] v, VarlenShape shape, double scale) {
+        if (attentionScan == SCANNED_BY_KERNEL) {
+            return;                                   // the kernel scans and calls attentionRange itself
+        }
+        float maxQ = attentionScan.requireFinite("q", q);
+        float maxK = attentionScan.requireFinite("k", k);
+        float maxV = attentionScan.requireFinite("v", v);
+        attentionRange(shape, scale, maxQ, maxK, maxV);
     }
 
     // ---- SeerAttention-R decoding (DecodeOps) -------------------------------------------------------------------

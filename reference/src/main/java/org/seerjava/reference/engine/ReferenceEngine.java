@@ -12,6 +12,10 @@ import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.PooledAttentionTarget;
 import org.seerjava.reference.Pooling;
+import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.VarlenBatch;
+import org.seerjava.reference.VarlenPrefill;
+import org.seerjava.reference.VarlenShape;
 import org.seerjava.reference.decode.DecodeGate;
 import org.seerjava.reference.decode.DecodeSelection;
 import org.seerjava.reference.decode.DecodeSelectionRule;
@@ -56,8 +60,7 @@ public final class ReferenceEngine implements Engine, DecodeOps {
     }
 
     @Override
-    public BlockMask select(float[] scores, int batch, int heads, int blocks,
-                            org.seerjava.reference.SelectionRule rule) {
+    public BlockMask select(float[] scores, int batch, int heads, int blocks, SelectionRule rule) {
         ARGS.select(scores, batch, heads, blocks, rule);
         return BlockSelection.select(Floats.toDouble(scores), batch, heads, blocks, rule);
     }
@@ -105,6 +108,66 @@ public final class ReferenceEngine implements Engine, DecodeOps {
             Floats.copyInto(grad, dLogits);
         }
         return loss;
+    }
+
+    // ---- varlen batches: the definitions of VarlenPrefill, each sequence in float64, rounded once --------------------
+
+    @Override
+    public void poolVarlen(float[] x, float[] out, VarlenBatch batch, int heads, int dim, int blockSize,
+                           List<Pool> pools) {
+        ARGS.poolVarlen(x, out, batch, heads, dim, blockSize, pools);
+        double[] result = new double[out.length];
+        VarlenPrefill.pool(Floats.toDouble(x), result, batch, heads, dim, blockSize, pools);
+        Floats.copyInto(result, out);
+    }
+
+    @Override
+    public void gateScoresVarlen(float[] q, float[] k, float[] wq, float[] wk, float[] out, VarlenShape shape,
+                                 GateConfig config, boolean softmax) {
+        ARGS.gateScoresVarlen(q, k, wq, wk, out, shape, config);
+        double[] result = new double[out.length];
+        VarlenPrefill.gateScores(Floats.toDouble(q), Floats.toDouble(k), wq == null ? null : Floats.toDouble(wq),
+                Floats.toDouble(wk), result, shape, config, softmax);
+        Floats.copyInto(result, out);
+    }
+
+    @Override
+    public List<BlockMask> selectVarlen(float[] scores, VarlenBatch batch, int heads, int blockSize,
+                                        SelectionRule rule) {
+        ARGS.selectVarlen(scores, batch, heads, blockSize, rule);
+        return VarlenPrefill.select(Floats.toDouble(scores), batch, heads, blockSize, rule);
+    }
+
+    @Override
+    public void denseCausalVarlen(float[] q, float[] k, float[] v, float[] out, VarlenShape shape, double scale) {
+        ARGS.denseCausalVarlen(q, k, v, out, shape, scale);
+        double[] result = new double[out.length];
+        VarlenPrefill.denseCausal(Floats.toDouble(q), Floats.toDouble(k), Floats.toDouble(v), result, shape, scale);
+        Floats.copyInto(result, out);
+    }
+
+    @Override
+    public void blockSparseVarlen(float[] q, float[] k, float[] v, List<BlockMask> masks, float[] out,
+                                  VarlenShape shape, int blockSize, double scale) {
+        ARGS.blockSparseVarlen(q, k, v, masks, out, shape, blockSize, scale);
+        double[] result = new double[out.length];
+        VarlenPrefill.blockSparse(Floats.toDouble(q), Floats.toDouble(k), Floats.toDouble(v), masks, result, shape,
+                blockSize, scale);
+        Floats.copyInto(result, out);
+    }
+
+    @Override
+    public void attentionWithPooledTargetVarlen(float[] q, float[] k, float[] v, float[] out, float[] target,
+                                                VarlenShape shape, int blockSize, double scale) {
+        ARGS.attentionWithPooledTargetVarlen(q, k, v, out, target, shape, blockSize, scale);
+        double[] q64 = Floats.toDouble(q);
+        double[] k64 = Floats.toDouble(k);
+        double[] result = new double[out.length];
+        double[] map = new double[target.length];
+        VarlenPrefill.denseCausal(q64, k64, Floats.toDouble(v), result, shape, scale);
+        VarlenPrefill.pooledTarget(q64, k64, map, shape, blockSize, scale);
+        Floats.copyInto(result, out);
+        Floats.copyInto(map, target);
     }
 
     // ---- SeerAttention-R decoding -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.seerjava.reference.AttentionShape;
@@ -12,6 +13,8 @@ import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Rope;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.VarlenBatch;
+import org.seerjava.reference.VarlenShape;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.Floats;
 import org.seerjava.reference.io.SafeTensors;
@@ -167,6 +170,151 @@ public final class GoldenCheck {
             out.add(officialSparse(name, sparse, st.floats("official.sparse_threshold_bf16"), D));
         }
         return out;
+    }
+
+    /**
+     * The varlen operations of {@code engine} on a golden file (docs/SPEC.md §11): a varlen batch of a prefix of P
+     * tokens of sequence 0 (P = (⌊N / bs⌋ − 1)·bs + 7: full blocks and a partial one), then the file's B sequences, so
+     * that they start at a packed offset that is not a multiple of the block. The golden sequences must give the file's tensors
+     * (pooled q and k, gate scores, both masks, dense attention with the pooled target, dense and block-sparse
+     * attention); the prefix must give the file's first P attention rows of sequence 0 and its rows of the prefix's
+     * full blocks in the gate scores and the pooled target (causality: nothing there depends on later tokens).
+     */
+    public static List<Result> runVarlen(Path file, Engine engine) {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            return runVarlen(st, engine);
+        }
+    }
+
+    private static List<Result> runVarlen(SafeTensors st, Engine engine) {
+        GoldenCase c = GoldenCase.of(st);
+        AttentionShape s = c.shape();
+        int B = s.batch();
+        int N = s.seqLen();
+        int Hq = s.qHeads();
+        int Hkv = s.kvHeads();
+        int D = s.headDim();
+        int bs = c.blockSize();
+        int nb = c.blocks();
+        int prefix = (N / bs - 1) * bs + 7;
+        if (N / bs < 2 || bs <= 7) {
+            throw new IllegalArgumentException("golden case " + c.name() + " (N = " + N + ", block " + bs
+                    + ") is too short for a prefix of whole blocks and a partial one");
+        }
+        int[] lengths = new int[B + 1];
+        Arrays.fill(lengths, N);
+        lengths[0] = prefix;
+        VarlenShape vs = new VarlenShape(VarlenBatch.ofLengths(lengths), Hq, Hkv, D);
+        VarlenBatch batch = vs.batch();
+        GateConfig gate = c.gateConfig();
+        String name = c.name() + " varlen";
+        List<Result> out = new ArrayList<>();
+
+        float[] q = withPrefix(st.floats("q"), prefix, Hq * D);
+        float[] k = withPrefix(st.floats("k"), prefix, Hkv * D);
+        float[] v = withPrefix(st.floats("v"), prefix, Hkv * D);
+        float[] qRope = withPrefix(st.floats("q_rope"), prefix, Hq * D);
+        float[] kRope = withPrefix(st.floats("k_rope"), prefix, Hkv * D);
+        float[] wq = gate.hasQLinear(D) ? st.floats("weight.mask_linear_q.weight") : null;
+        float[] wk = st.floats("weight.mask_linear_k.weight");
+        int nbPrefix = batch.blocks(0, bs);
+        int[] cuBlocks = batch.cuBlocks(bs);
+        int[] cuMaps = batch.cuMaps(Hq, bs);
+
+        // Pooling: the golden sequences' block rows follow the prefix's.
+        int qFeatures = Hq * gate.type().qDup() * D;
+        int kFeatures = Hkv * gate.type().kDup() * D;
+        float[] qPooled = new float[cuBlocks[B + 1] * qFeatures];
+        float[] kPooled = new float[cuBlocks[B + 1] * kFeatures];
+        engine.poolVarlen(q, qPooled, batch, Hq, D, bs, gate.type().qPools());
+        engine.poolVarlen(k, kPooled, batch, Hkv, D, bs, gate.type().kPools());
+        out.add(rel(name, "gate.q_pooled", tail(qPooled, nbPrefix * qFeatures), st.floats("gate.q_pooled")));
+        out.add(rel(name, "gate.k_pooled", tail(kPooled, nbPrefix * kFeatures), st.floats("gate.k_pooled")));
+
+        // Gate scores and masks.
+        float[] scores = new float[cuMaps[B + 1]];
+        float[] logits = new float[cuMaps[B + 1]];
+        engine.gateScoresVarlen(q, k, wq, wk, scores, vs, gate, true);
+        engine.gateScoresVarlen(q, k, wq, wk, logits, vs, gate, false);
+        float[] goldenScores = st.floats("gate.scores");
+        out.add(rel(name, "gate.scores", tail(scores, cuMaps[1]), goldenScores));
+        out.add(rel(name, "gate.scores (prefix rows)", fullBlockRows(scores, Hq, nbPrefix, prefix / bs),
+                goldenRows(goldenScores, Hq, nb, nbPrefix, prefix / bs)));
+        List<BlockMask> threshold = engine.selectVarlen(scores, batch, Hq, bs,
+                new SelectionRule.Threshold(c.threshold(), c.lastBlockDense(), false));
+        List<BlockMask> topK = engine.selectVarlen(logits, batch, Hq, bs,
+                new SelectionRule.TopK(c.nzRatio(), c.lastBlockDense(), false));
+        out.add(masks(name, "mask.threshold", threshold.subList(1, B + 1), st.bytes("mask.threshold")));
+        out.add(masks(name, "mask.nz_ratio", topK.subList(1, B + 1), st.bytes("mask.nz_ratio")));
+
+        // Attention.
+        double scale = c.softmaxScale();
+        float[] dense = new float[vs.qElements()];
+        float[] target = new float[cuMaps[B + 1]];
+        engine.attentionWithPooledTargetVarlen(qRope, kRope, v, dense, target, vs, bs, scale);
+        float[] goldenDense = st.floats("attn.dense");
+        out.add(rel(name, "attn.dense", tail(dense, prefix * Hq * D), goldenDense));
+        out.add(rel(name, "attn.dense (prefix)", Arrays.copyOf(dense, prefix * Hq * D),
+                Arrays.copyOf(goldenDense, prefix * Hq * D)));
+        float[] goldenTarget = st.floats("gt.pooled_attention");
+        out.add(rel(name, "gt.pooled_attention", tail(target, cuMaps[1]), goldenTarget));
+        out.add(rel(name, "gt.pooled_attention (prefix rows)", fullBlockRows(target, Hq, nbPrefix, prefix / bs),
+                goldenRows(goldenTarget, Hq, nb, nbPrefix, prefix / bs)));
+        float[] denseOnly = new float[vs.qElements()];
+        engine.denseCausalVarlen(qRope, kRope, v, denseOnly, vs, scale);
+        out.add(rel(name, "attn.dense (denseCausal)", tail(denseOnly, prefix * Hq * D), goldenDense));
+        float[] sparse = new float[vs.qElements()];
+        engine.blockSparseVarlen(qRope, kRope, v, threshold, sparse, vs, bs, scale);
+        out.add(rel(name, "attn.sparse_threshold", tail(sparse, prefix * Hq * D), st.floats("attn.sparse_threshold")));
+        return out;
+    }
+
+    /** The first {@code prefix} rows of sequence 0, then every sequence: {@code [prefix + B·N, width]}. */
+    private static float[] withPrefix(float[] x, int prefix, int width) {
+        float[] packed = new float[prefix * width + x.length];
+        System.arraycopy(x, 0, packed, 0, prefix * width);
+        System.arraycopy(x, 0, packed, prefix * width, x.length);
+        return packed;
+    }
+
+    private static float[] tail(float[] x, int from) {
+        return Arrays.copyOfRange(x, from, x.length);
+    }
+
+    /** Rows [0, rows) of each head's {@code [nb, nb]} map at the start of {@code maps}. */
+    private static float[] fullBlockRows(float[] maps, int heads, int nb, int rows) {
+        float[] out = new float[heads * rows * nb];
+        for (int h = 0; h < heads; h++) {
+            System.arraycopy(maps, h * nb * nb, out, h * rows * nb, rows * nb);
+        }
+        return out;
+    }
+
+    /** Rows [0, rows) and columns [0, cols) of sequence 0's {@code [heads, nb, nb]} golden maps. */
+    private static float[] goldenRows(float[] maps, int heads, int nb, int cols, int rows) {
+        float[] out = new float[heads * rows * cols];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < rows; i++) {
+                System.arraycopy(maps, (h * nb + i) * nb, out, (h * rows + i) * cols, cols);
+            }
+        }
+        return out;
+    }
+
+    private static Result masks(String c, String tensor, List<BlockMask> ours, byte[] golden) {
+        int mismatches = 0;
+        int at = 0;
+        for (BlockMask m : ours) {
+            byte[] bits = m.toBytes();
+            for (int i = 0; i < bits.length; i++) {
+                if (at + i >= golden.length || bits[i] != golden[at + i]) {
+                    mismatches++;
+                }
+            }
+            at += bits.length;
+        }
+        mismatches += Math.abs(golden.length - at);
+        return new Result(c, tensor, "mismatches", mismatches, 0, "");
     }
 
     /** ‖ours − golden‖ / ‖golden‖. */

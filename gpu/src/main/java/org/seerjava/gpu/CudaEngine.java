@@ -13,6 +13,10 @@ import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.decode.DecodeSelectionRule;
+import org.seerjava.reference.engine.CompressedKeyCache;
+import org.seerjava.reference.engine.DecodeGateWeights;
+import org.seerjava.reference.engine.DecodeOps;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.EngineArgs;
 import org.seerjava.reference.engine.EngineProvider;
@@ -20,12 +24,14 @@ import org.seerjava.reference.engine.ReferenceEngine;
 import org.seerjava.reference.io.DType;
 
 /**
- * The CUDA engine: every operation of {@link Engine} on float32 arrays, run by the fp32 kernels (copied to the GPU,
- * computed, copied back) so that it matches the reference to float32 rounding. The KL loss is small and computed
- * on the host by the reference. The bf16 tensor-core path is used through {@link Prefill} and task graphs. Arguments
- * are checked on the host by {@link EngineArgs}, as in every engine, before anything is copied to the GPU.
+ * The CUDA engine: every operation of {@link Engine} and the SeerAttention-R decode operations ({@link DecodeOps})
+ * on float32 arrays, run by the fp32 kernels (copied to the GPU, computed, copied back) so that it matches the
+ * reference to float32 rounding. The KL loss is small and computed on the host by the reference. The bf16
+ * tensor-core path is used through {@link Prefill} and task graphs, and the model runtime's bf16 sparse decoding
+ * through {@link DecodeKernels}. Arguments are checked on the host by {@link EngineArgs}, as in every engine, before
+ * anything is copied to the GPU.
  */
-public final class CudaEngine implements Engine {
+public final class CudaEngine implements Engine, DecodeOps {
     private static final EngineArgs ARGS = EngineArgs.SCALAR;
     private final CudaContext context;
     private final ReferenceEngine host = new ReferenceEngine();
@@ -192,6 +198,67 @@ public final class CudaEngine implements Engine {
     public double distillationLoss(float[] logits, float[] target, float[] dLogits, int batch, int heads, int blocks) {
         ARGS.distillationLoss(logits, target, dLogits, batch, heads, blocks);
         return host.distillationLoss(logits, target, dLogits, batch, heads, blocks);
+    }
+
+    // ---- SeerAttention-R decoding (decode_gate.cu, decode_fp32.cu) ---------------------------------------------
+
+    @Override
+    public void decodeGateQuery(DecodeGateWeights gate, float[] qNope, float[] qGate, int batch, int position) {
+        ARGS.decodeGateQuery(gate, qNope, qGate, batch, position);
+        CudaDecodeOps.gateQuery(gate, qNope, qGate, batch, position);
+    }
+
+    @Override
+    public void compressedKeys(DecodeGateWeights gate, float[] kNope, float[] out, int batch, int seqLen,
+                               int[] blockPositions) {
+        ARGS.compressedKeys(gate, kNope, out, batch, seqLen, blockPositions);
+        CudaDecodeOps.compressedKeys(gate, kNope, out, batch, seqLen, blockPositions);
+    }
+
+    @Override
+    public void decodeGateScores(DecodeGateWeights gate, float[] qGate, float[] kCompressed,
+                                 boolean[] blockAttentionMask, float[] out, int batch, int blocks, boolean softmax) {
+        ARGS.decodeGateScores(gate, qGate, kCompressed, blockAttentionMask, out, batch, blocks);
+        CudaDecodeOps.scores(gate, qGate, kCompressed, blockAttentionMask, out, batch, blocks, softmax);
+    }
+
+    @Override
+    public boolean[] decodeSelect(float[] scores, int batch, int kvHeads, int blocks, int blockSize,
+                                  boolean[] blockAttentionMask, DecodeSelectionRule rule) {
+        ARGS.decodeSelect(scores, batch, kvHeads, blocks, blockSize, blockAttentionMask, rule);
+        return CudaDecodeOps.select(scores, batch, kvHeads, blocks, blockSize, blockAttentionMask, rule);
+    }
+
+    @Override
+    public void sparseDecode(float[] q, float[] kCache, float[] vCache, int[] cacheSeqLens, boolean[] mask,
+                             float[] out, AttentionShape shape, int blockSize, double scale) {
+        ARGS.sparseDecode(q, kCache, vCache, cacheSeqLens, mask, out, shape, blockSize, scale);
+        CudaDecodeOps.sparseDecode(q, kCache, vCache, cacheSeqLens, mask, out, shape, blockSize, scale);
+    }
+
+    @Override
+    public void sparseDecodeRows(float[] q, float[] k, float[] v, boolean[] mask, int from, float[] out,
+                                 AttentionShape shape, int blockSize, double scale) {
+        ARGS.sparseDecodeRows(q, k, v, mask, from, out, shape, blockSize, scale);
+        CudaDecodeOps.sparseDecodeRows(q, k, v, mask, from, out, shape, blockSize, scale);
+    }
+
+    /** Dense causal attention by the fp32 kernel, then the target by {@code decode_target_f32}. */
+    @Override
+    public void attentionWithDecodeTarget(float[] q, float[] k, float[] v, float[] out, float[] target,
+                                          AttentionShape shape, int blockSize, double scale) {
+        ARGS.attentionWithDecodeTarget(q, k, v, out, target, shape, blockSize, scale);
+        attention(AttentionKernel.DENSE_F32, q, k, v, null, out, null, shape, 64, scale);
+        CudaDecodeOps.decodeTarget(q, k, target, shape, blockSize, scale);
+    }
+
+    /**
+     * A K-compression cache on the device. Besides the interface, it is {@link AutoCloseable}: closing it frees its
+     * device memory at once (else that happens when it becomes unreachable).
+     */
+    @Override
+    public CompressedKeyCache kCompressionCache(DecodeGateWeights gate, int batch, int capacity) {
+        return new CudaKCompressionCache(gate, batch, capacity);
     }
 
     /** Registers the CUDA engine (priority 20) with {@link org.seerjava.reference.engine.Engines}. */

@@ -44,41 +44,40 @@ static __device__ __forceinline__ void unpack8(const uint4 &v, float *f) {
     }
 }
 
-extern "C" __global__ void __launch_bounds__(WARPS * 32)
-attn_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, const bf16 *__restrict__ vc,
-                    const int *__restrict__ pos, int posAdd, float2 *__restrict__ ml, float *__restrict__ po, int Hq, int Hkv,
-                    int S, float scaleLog2) {
-    __shared__ float sM[WARPS * KPW][MAX_G], sL[WARPS * KPW][MAX_G];
-    __shared__ float sO[WARPS * KPW][MAX_G][HEAD_DIM];
-    const int s = blockIdx.x, kh = blockIdx.y, t = blockIdx.z;
-    const int g = Hq / Hkv;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int grp = lane / LANES, sub = lane % LANES;
-    const long L = (long)pos[0] + posAdd + t + 1;
-    const long chunk = (L + S - 1) / S;
-    const long start = s * chunk, end = min(L, start + chunk);
-
+// The state of one lane group for the g query heads of a KV head: q (scaled to log2 units), running maximum m,
+// sum l and output o of its 8 channels.
+struct DecodeLanes {
     float qf[MAX_G][8];
+    float m[MAX_G], l[MAX_G], o[MAX_G][8];
+};
+
+static __device__ __forceinline__ void lanes_init(DecodeLanes &st, const bf16 *__restrict__ q, int t, int Hq, int kh,
+                                                  int g, int sub, float scaleLog2) {
 #pragma unroll
     for (int i = 0; i < MAX_G; i++) {
         if (i < g) {
             const uint4 qv = *reinterpret_cast<const uint4 *>(q + ((long)t * Hq + kh * g + i) * HEAD_DIM + sub * 8);
-            unpack8(qv, qf[i]);
+            unpack8(qv, st.qf[i]);
 #pragma unroll
-            for (int e = 0; e < 8; e++) qf[i][e] *= scaleLog2;
+            for (int e = 0; e < 8; e++) st.qf[i][e] *= scaleLog2;
         }
     }
-    float m[MAX_G], l[MAX_G], o[MAX_G][8];
 #pragma unroll
     for (int i = 0; i < MAX_G; i++) {
-        m[i] = -INFINITY;
-        l[i] = 0.f;
+        st.m[i] = -INFINITY;
+        st.l[i] = 0.f;
 #pragma unroll
-        for (int e = 0; e < 8; e++) o[i][e] = 0.f;
+        for (int e = 0; e < 8; e++) st.o[i][e] = 0.f;
     }
+}
+
+// Keys [start, end) of KV head kh: warp w, lane group grp takes keys start + w·KPW + grp, then every WARPS·KPW-th.
+// Every lane of a warp runs the same number of steps (the shuffles need the whole warp); a lane group whose key is
+// past the end computes on zeros and keeps its state.
+static __device__ __forceinline__ void lanes_visit(DecodeLanes &st, const bf16 *__restrict__ kc,
+                                                   const bf16 *__restrict__ vc, long start, long end, int kh, int Hkv,
+                                                   int g, int warp, int grp, int sub) {
     const long rowStride = (long)Hkv * HEAD_DIM;
-    // every lane of a warp runs the same number of steps (the shuffles below need the whole warp); a lane group
-    // whose key is past the end computes on zeros and keeps its state
     for (long j0 = start + warp * KPW; j0 < end; j0 += WARPS * KPW) {
         const long j = j0 + grp;
         const bool valid = j < end;
@@ -95,31 +94,38 @@ attn_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, con
             if (i < g) {                                      // g is the same for the whole CTA
                 float d = 0.f;
 #pragma unroll
-                for (int e = 0; e < 8; e++) d = fmaf(qf[i][e], kf[e], d);
+                for (int e = 0; e < 8; e++) d = fmaf(st.qf[i][e], kf[e], d);
 #pragma unroll
                 for (int off = LANES / 2; off > 0; off >>= 1) d += __shfl_xor_sync(0xffffffffu, d, off);
                 if (valid) {
-                    const float mNew = fmaxf(m[i], d);       // finite: d is
-                    const float corr = exp2f(m[i] - mNew);    // 0 while m is −∞
+                    const float mNew = fmaxf(st.m[i], d);     // finite: d is
+                    const float corr = exp2f(st.m[i] - mNew); // 0 while m is −∞
                     const float p = exp2f(d - mNew);
-                    l[i] = l[i] * corr + p;
+                    st.l[i] = st.l[i] * corr + p;
 #pragma unroll
-                    for (int e = 0; e < 8; e++) o[i][e] = fmaf(p, vf[e], o[i][e] * corr);
-                    m[i] = mNew;
+                    for (int e = 0; e < 8; e++) st.o[i][e] = fmaf(p, vf[e], st.o[i][e] * corr);
+                    st.m[i] = mNew;
                 }
             }
         }
     }
+}
+
+// Merges the lane groups and warps of the CTA in shared memory and writes (m, l) and o of split s for query token t.
+static __device__ __forceinline__ void lanes_store(const DecodeLanes &st, float (*sM)[MAX_G], float (*sL)[MAX_G],
+                                                   float (*sO)[MAX_G][HEAD_DIM], float2 *__restrict__ ml,
+                                                   float *__restrict__ po, int t, int Hq, int kh, int g, int S, int s,
+                                                   int warp, int grp, int sub) {
     const int slot = warp * KPW + grp;
 #pragma unroll
     for (int i = 0; i < MAX_G; i++) {
         if (i < g) {
             if (sub == 0) {
-                sM[slot][i] = m[i];
-                sL[slot][i] = l[i];
+                sM[slot][i] = st.m[i];
+                sL[slot][i] = st.l[i];
             }
 #pragma unroll
-            for (int e = 0; e < 8; e++) sO[slot][i][sub * 8 + e] = o[i][e];
+            for (int e = 0; e < 8; e++) sO[slot][i][sub * 8 + e] = st.o[i][e];
         }
     }
     __syncthreads();
@@ -139,6 +145,55 @@ attn_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, con
         po[row * HEAD_DIM + e] = osum;
         if (e == 0) ml[row] = make_float2(M, lsum);
     }
+}
+
+extern "C" __global__ void __launch_bounds__(WARPS * 32)
+attn_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, const bf16 *__restrict__ vc,
+                    const int *__restrict__ pos, int posAdd, float2 *__restrict__ ml, float *__restrict__ po, int Hq, int Hkv,
+                    int S, float scaleLog2) {
+    __shared__ float sM[WARPS * KPW][MAX_G], sL[WARPS * KPW][MAX_G];
+    __shared__ float sO[WARPS * KPW][MAX_G][HEAD_DIM];
+    const int s = blockIdx.x, kh = blockIdx.y, t = blockIdx.z;
+    const int g = Hq / Hkv;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int grp = lane / LANES, sub = lane % LANES;
+    const long L = (long)pos[0] + posAdd + t + 1;
+    const long chunk = (L + S - 1) / S;
+    const long start = s * chunk, end = min(L, start + chunk);
+    DecodeLanes st;
+    lanes_init(st, q, t, Hq, kh, g, sub, scaleLog2);
+    lanes_visit(st, kc, vc, start, end, kh, Hkv, g, warp, grp, sub);
+    lanes_store(st, sM, sL, sO, ml, po, t, Hq, kh, g, S, s, warp, grp, sub);
+}
+
+// Block-sparse decoding of one token (SeerAttention-R, SparseDecodeAttention with one unpadded sequence): as
+// attn_decode_partial with T = 1, over the visited blocks of each KV head instead of the whole cache. list
+// [Hkv, listStride] holds the blocks in ascending order and count [Hkv] their number (decode_scores_select of
+// decode_gate.cu); block n is keys [n·B, min((n+1)·B, L)), L = *pos + posAdd + 1. CTA (s, kh) takes list entries
+// [s·e, min(count, (s+1)·e)), e = ceil(count / S), so the splits share the kept keys evenly; it writes (m, l) and o
+// of its split as attn_decode_partial does, and attn_decode_combine (grid (Hq, 1)) finishes.
+extern "C" __global__ void __launch_bounds__(WARPS * 32)
+attn_sparse_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, const bf16 *__restrict__ vc,
+                           const int *__restrict__ pos, int posAdd, const int *__restrict__ list,
+                           const int *__restrict__ count, int listStride, int B, float2 *__restrict__ ml,
+                           float *__restrict__ po, int Hq, int Hkv, int S, float scaleLog2) {
+    __shared__ float sM[WARPS * KPW][MAX_G], sL[WARPS * KPW][MAX_G];
+    __shared__ float sO[WARPS * KPW][MAX_G][HEAD_DIM];
+    const int s = blockIdx.x, kh = blockIdx.y;
+    const int g = Hq / Hkv;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int grp = lane / LANES, sub = lane % LANES;
+    const long L = (long)pos[0] + posAdd + 1;
+    const int cnt = count[kh];
+    const int per = (cnt + S - 1) / S;
+    const int e0 = s * per, e1 = min(cnt, e0 + per);
+    DecodeLanes st;
+    lanes_init(st, q, 0, Hq, kh, g, sub, scaleLog2);
+    for (int e = e0; e < e1; e++) {
+        const long n = list[(long)kh * listStride + e];
+        lanes_visit(st, kc, vc, n * B, min(L, (n + 1) * B), kh, Hkv, g, warp, grp, sub);
+    }
+    lanes_store(st, sM, sL, sO, ml, po, 0, Hq, kh, g, S, s, warp, grp, sub);
 }
 
 extern "C" __global__ void attn_decode_combine(const float2 *__restrict__ ml, const float *__restrict__ po,

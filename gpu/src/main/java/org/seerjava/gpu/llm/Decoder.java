@@ -36,7 +36,9 @@ import org.seerjava.reference.GateConfig;
  * over q; after earlier tokens (a second prefill) it is the decode kernel with the chunk's tokens as queries.
  * <b>Decode</b> ({@link #decode}, {@link #decodeGreedy}) runs one token through matrix-vector products and the
  * split-key decode attention; the whole step, including the argmax and the position's advance, is captured once as
- * a CUDA graph and replayed.
+ * a CUDA graph and replayed. With {@link SparseDecode} (SeerAttention-R) the decode attention of each layer is the
+ * decode gate's selection and the block-sparse decode kernel ({@link SparseDecoding}), inside the same graph, and
+ * every prefill also fills the layers' K-compression caches; without it, decoding is the dense path, unchanged.
  *
  * <p>Memory: the weights ({@link DecoderWeights}), the KV cache for {@code capacity} positions and the RoPE table are
  * held for the decoder's life; a prefill of N tokens adds N·H fp32 + N·Hq·D bf16 and chunk-sized buffers, checked
@@ -71,6 +73,8 @@ public final class Decoder implements AutoCloseable {
     private final double scale;
     private final float eps;
     private final List<DeviceBuffer> owned = new ArrayList<>();
+    private final SparseDecoding sparse;
+    private long decodeSteps;
     private CudaGraph decodeGraph;
     private boolean useGraph = Boolean.parseBoolean(System.getProperty("seer.cuda.decodeGraph", "true"));
     private boolean profile;
@@ -88,6 +92,17 @@ public final class Decoder implements AutoCloseable {
      * @throws DeviceMemoryException when the cache does not fit in the free GPU memory
      */
     public Decoder(DecoderWeights weights, float[] invFreq, int capacity, int chunkTokens) {
+        this(weights, invFreq, capacity, chunkTokens, null);
+    }
+
+    /**
+     * A decoder whose decode steps attend with SeerAttention-R ({@code sparse}; null: densely), with a
+     * K-compression cache per layer on the device beside the KV cache.
+     *
+     * @throws IllegalArgumentException when the decode gates do not fit the model
+     * @throws DeviceMemoryException    when the caches do not fit in the free GPU memory
+     */
+    public Decoder(DecoderWeights weights, float[] invFreq, int capacity, int chunkTokens, SparseDecode sparse) {
         this.w = weights;
         this.s = weights.shape();
         if (capacity <= 0) {
@@ -111,8 +126,14 @@ public final class Decoder implements AutoCloseable {
         this.scale = 1.0 / Math.sqrt(s.headDim());
         this.eps = (float) s.rmsNormEps();
         this.decodeSplits = ModelKernels.decodeSplits(1, s.kvHeads(), capacity);
-        long need = residentBytes(s, capacity, decodeSplits);
-        checkFree(need, "the KV cache for " + capacity + " positions and the decode buffers");
+        if (sparse != null) {
+            sparse.requireFits(s);
+        }
+        long need = residentBytes(s, capacity, decodeSplits) + (sparse == null ? 0
+                : SparseDecoding.bytes(s, capacity, sparse));
+        checkFree(need, "the KV cache for " + capacity + " positions and the decode buffers"
+                + (sparse == null ? "" : ", with the K-compression caches of sparse decoding"));
+        SparseDecoding sd = null;
         Stream st = null;
         Matmul mm = null;
         try {
@@ -141,6 +162,7 @@ public final class Decoder implements AutoCloseable {
                 ModelKernels.ropeTable(st, inv.pointer(), ropeTable.pointer(), capacity, half);
                 st.synchronize();
             }
+            sd = sparse == null ? null : new SparseDecoding(sparse, s, capacity);
         } catch (RuntimeException e) {
             for (DeviceBuffer b : owned) {
                 b.close();
@@ -155,6 +177,7 @@ public final class Decoder implements AutoCloseable {
         }
         this.stream = st;
         this.matmul = mm;
+        this.sparse = sd;
     }
 
     private DeviceBuffer own(long bytes) {
@@ -211,9 +234,37 @@ public final class Decoder implements AutoCloseable {
         return capacity;
     }
 
-    /** Forgets the cached tokens (the next prefill starts at position 0). */
+    /** Forgets the cached tokens (the next prefill starts at position 0) and the decode density's counts. */
     public void reset() {
         position = 0;
+        decodeSteps = 0;
+        if (sparse != null) {
+            sparse.reset(stream);
+            stream.synchronize();
+        }
+    }
+
+    /** Device bytes of the SeerAttention-R state (K-compression caches, gate weights, step buffers); 0 without. */
+    public long sparseDecodeBytes() {
+        return sparse == null ? 0 : SparseDecoding.bytes(s, capacity, sparse.config());
+    }
+
+    /** The SeerAttention-R configuration of the decode steps, or null when they attend densely. */
+    public SparseDecode sparseDecode() {
+        return sparse == null ? null : sparse.config();
+    }
+
+    /**
+     * The fraction of key blocks the decode steps since the last {@link #reset()} attended to, over every layer and
+     * KV head (the selection with block 0 and the current block ÷ the blocks in the cache); 1 for dense decoding;
+     * NaN before the first decode step.
+     */
+    public double decodeDensity() {
+        if (sparse == null) {
+            return decodeSteps > 0 ? 1.0 : Double.NaN;
+        }
+        stream.synchronize();
+        return sparse.density();
     }
 
     /**
@@ -301,8 +352,10 @@ public final class Decoder implements AutoCloseable {
         GatePlan gp = seer ? new GatePlan(((DecoderAttention.Seer) attention).gates().get(0).config(), n)
                 : capture ? new GatePlan(((DecoderAttention.Capture) attention).gate(), n) : null;
         long bigBytes = (long) c * Math.max(s.qkvDim(), 3L * s.intermediate()) * 2;
-        if (gp != null) {
+        if (gp != null || sparse != null) {                  // pre-RoPE q, k of a chunk after its q|k|v
             bigBytes = Math.max(bigBytes, (long) c * (s.qkvDim() + s.qDim() + s.kvDim()) * 2);
+        }
+        if (gp != null) {
             if (seer) {
                 bigBytes = Math.max(bigBytes, gp.gateBytes());
             }
@@ -354,7 +407,10 @@ public final class Decoder implements AutoCloseable {
                             opt(Part.K_NORM, l), eps, ropeTable.pointer(), pos.pointer(), c0, rows, s.qHeads(),
                             s.kvHeads(), s.headDim(), q.pointer() + (long) c0 * s.qDim() * 2,
                             kCache.get(l).pointer(), vCache.get(l).pointer(),
-                            gp == null ? 0 : qPreChunk, gp == null ? 0 : kPreChunk);
+                            gp == null ? 0 : qPreChunk, gp == null && sparse == null ? 0 : kPreChunk);
+                    if (sparse != null) {                    // the chunk's keys into the K-compression cache
+                        sparse.append(stream, l, kPreChunk, p0 + c0, rows, afterCache);
+                    }
                     if (gp != null) {                        // pool this chunk's blocks (c0 is a multiple of 64)
                         int blk = c0 / SeerKernels.TC_BLOCK;
                         pool(qPreChunk, qPoolDst.pointer() + (long) blk * s.qHeads() * gp.fq * 4, rows, s.qHeads(),
@@ -793,6 +849,7 @@ public final class Decoder implements AutoCloseable {
             enqueueDecode();
         }
         position++;
+        decodeSteps++;
     }
 
     /** The kernels of one decode step (token in ids1, position in pos): logits, argmax into ids1, pos + 1. */
@@ -806,10 +863,16 @@ public final class Decoder implements AutoCloseable {
                     ModelKernels.GemvOut.BF16);
             ModelKernels.ropeQkv(stream, qkv1.pointer(), opt(Part.QKV_BIAS, l), opt(Part.Q_NORM, l),
                     opt(Part.K_NORM, l), eps, ropeTable.pointer(), pos.pointer(), 0, 1, s.qHeads(), s.kvHeads(),
-                    s.headDim(), q1.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(), 0, 0);
-            ModelKernels.decodeAttention(stream, q1.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(),
-                    pos.pointer(), 0, ml1.pointer(), po1.pointer(), q1.pointer(), 1, s.qHeads(), s.kvHeads(),
-                    s.headDim(), decodeSplits, scale);
+                    s.headDim(), q1.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(),
+                    sparse == null ? 0 : sparse.qPre.pointer(), sparse == null ? 0 : sparse.kPre.pointer());
+            if (sparse == null) {
+                ModelKernels.decodeAttention(stream, q1.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(),
+                        pos.pointer(), 0, ml1.pointer(), po1.pointer(), q1.pointer(), 1, s.qHeads(), s.kvHeads(),
+                        s.headDim(), decodeSplits, scale);
+            } else {
+                sparse.enqueueStep(stream, l, q1.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(),
+                        pos.pointer(), q1.pointer(), scale);
+            }
             ModelKernels.gemv(stream, w.pointer(Part.O, l), q1.pointer(), x1.pointer(), H, s.qDim(),
                     ModelKernels.GemvOut.F32_ACCUMULATE);
             if (s.oBias()) {
@@ -852,6 +915,9 @@ public final class Decoder implements AutoCloseable {
         } finally {
             if (decodeGraph != null) {
                 decodeGraph.close();
+            }
+            if (sparse != null) {
+                sparse.close();
             }
             for (DeviceBuffer b : owned) {
                 b.close();

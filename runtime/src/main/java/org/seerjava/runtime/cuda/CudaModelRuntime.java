@@ -2,6 +2,7 @@ package org.seerjava.runtime.cuda;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.seerjava.gate.DecodeGateSet;
 import org.seerjava.gate.GateSet;
 import org.seerjava.gpu.CudaContext;
 import org.seerjava.gpu.DeviceBuffer;
@@ -14,11 +15,13 @@ import org.seerjava.gpu.llm.DecoderWeights.Part;
 import org.seerjava.gpu.llm.DecoderWeights.SourceType;
 import org.seerjava.gpu.llm.DeviceMemoryException;
 import org.seerjava.gpu.llm.LayerGate;
+import org.seerjava.gpu.llm.SparseDecode;
 import org.seerjava.model.LlamaConfig;
 import org.seerjava.model.ModelTensors;
 import org.seerjava.model.ModelWeights;
 import org.seerjava.model.Rotary;
 import org.seerjava.model.WeightTensor;
+import org.seerjava.reference.engine.DecodeGateWeights;
 import org.seerjava.runtime.DecodeAttention;
 import org.seerjava.runtime.MemoryUse;
 import org.seerjava.runtime.ModelRuntime;
@@ -31,7 +34,8 @@ import org.seerjava.runtime.Session;
  * A model on the GPU: the checkpoint's tensors copied from their memory-mapped safetensors files straight to the
  * device as bf16 (f16 and f32 tensors converted there; nothing is widened on the Java heap), q/k/v and gate/up fused
  * into one matrix each ({@link DecoderWeights}); or random weights drawn on the device for a named shape. Sessions
- * are {@link Decoder}s, each with its own KV cache on the device.
+ * are {@link Decoder}s, each with its own KV cache on the device, and with SeerAttention-R decoding
+ * ({@link DecodeAttention.Sparse}) a K-compression cache per layer beside it ({@link SparseDecode}).
  */
 final class CudaModelRuntime implements ModelRuntime {
     private final ModelSource source;
@@ -190,21 +194,21 @@ final class CudaModelRuntime implements ModelRuntime {
             throw new IllegalStateException("the model " + source + " is closed");
         }
         options.checkSession(config, capacity, attention, decode);
-        if (decode instanceof DecodeAttention.Sparse) {
-            throw new IllegalArgumentException("sparse decoding (SeerAttention-R, " + decode + ") is not supported on"
-                    + " the cuda backend yet; use --backend cpu");
-        }
         DecoderAttention prefill = switch (attention) {
             case PrefillAttention.Dense d -> DecoderAttention.dense();
             case PrefillAttention.Seer seer -> new DecoderAttention.Seer(layerGates(seer.gates()), seer.rule());
         };
+        SparseDecode sparse = switch (decode) {
+            case DecodeAttention.Dense d -> null;
+            case DecodeAttention.Sparse sp -> sparseDecode(sp);
+        };
         Decoder decoder;
         try {
-            decoder = new Decoder(weights, invFreq, capacity, prefillChunk());
+            decoder = new Decoder(weights, invFreq, capacity, prefillChunk(), sparse);
         } catch (DeviceMemoryException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
-        CudaSession s = new CudaSession(this, decoder, attention, prefill);
+        CudaSession s = new CudaSession(this, decoder, attention, prefill, decode);
         sessions.add(s);
         return s;
     }
@@ -216,6 +220,16 @@ final class CudaModelRuntime implements ModelRuntime {
 
     float[] invFreqForTest() {
         return invFreq.clone();
+    }
+
+    /** The decode gates of every layer (float32, as {@link DecodeGateSet#weights} gives them) and the rule. */
+    static SparseDecode sparseDecode(DecodeAttention.Sparse sparse) {
+        DecodeGateSet set = sparse.gates();
+        List<DecodeGateWeights> gates = new ArrayList<>();
+        for (int l = 0; l < set.size(); l++) {
+            gates.add(set.weights(l));
+        }
+        return new SparseDecode(gates, sparse.rule());
     }
 
     static List<LayerGate> layerGates(GateSet gates) {

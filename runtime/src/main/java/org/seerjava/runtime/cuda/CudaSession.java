@@ -2,6 +2,7 @@ package org.seerjava.runtime.cuda;
 
 import org.seerjava.gpu.llm.Decoder;
 import org.seerjava.gpu.llm.DecoderAttention;
+import org.seerjava.runtime.DecodeAttention;
 import org.seerjava.runtime.ModelRuntime;
 import org.seerjava.runtime.PrefillAttention;
 import org.seerjava.runtime.Sampler;
@@ -9,7 +10,8 @@ import org.seerjava.runtime.Session;
 
 /**
  * A sequence on the GPU: a {@link Decoder} with its KV cache. The first prefill uses the session's attention (dense
- * or SeerAttention over the whole prompt); a continuation and every decode step attend densely to the cache. Greedy
+ * or SeerAttention over the whole prompt); a continuation attends densely to the cache; decode steps attend densely,
+ * or with SeerAttention-R when the session's decode attention is sparse (the decoder's K-compression caches). Greedy
  * sampling runs on the device (the argmax of the logits, which stay there until {@link #logits()} asks).
  */
 final class CudaSession implements Session {
@@ -17,13 +19,16 @@ final class CudaSession implements Session {
     private final Decoder decoder;
     private final PrefillAttention attention;
     private final DecoderAttention prefill;
+    private final DecodeAttention decode;
     private boolean closed;
 
-    CudaSession(CudaModelRuntime runtime, Decoder decoder, PrefillAttention attention, DecoderAttention prefill) {
+    CudaSession(CudaModelRuntime runtime, Decoder decoder, PrefillAttention attention, DecoderAttention prefill,
+                DecodeAttention decode) {
         this.runtime = runtime;
         this.decoder = decoder;
         this.attention = attention;
         this.prefill = prefill;
+        this.decode = decode;
     }
 
     private void ensureOpen() {
@@ -50,6 +55,17 @@ final class CudaSession implements Session {
     @Override
     public PrefillAttention attention() {
         return attention;
+    }
+
+    @Override
+    public DecodeAttention decodeAttention() {
+        return decode;
+    }
+
+    @Override
+    public double decodeDensity() {
+        ensureOpen();
+        return decoder.decodeDensity();
     }
 
     @Override
@@ -92,7 +108,8 @@ final class CudaSession implements Session {
 
     long residentBytes() {
         return Decoder.residentBytes(decoder.shape(), decoder.capacity(),
-                org.seerjava.gpu.llm.ModelKernels.decodeSplits(1, decoder.shape().kvHeads(), decoder.capacity()));
+                org.seerjava.gpu.llm.ModelKernels.decodeSplits(1, decoder.shape().kvHeads(), decoder.capacity()))
+                + decoder.sparseDecodeBytes();
     }
 
     @Override

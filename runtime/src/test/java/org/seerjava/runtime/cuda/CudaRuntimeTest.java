@@ -260,18 +260,6 @@ class CudaRuntimeTest {
     }
 
     @Test
-    void sparseDecodingIsRefusedWithAClearMessage() {
-        try (ModelRuntime rt = open()) {
-            var spec = org.seerjava.gate.DecodeGateSpec.of(org.seerjava.gate.ModelDims.of(rt.config()), 64, false);
-            var gates = org.seerjava.gate.DecodeGateSet.init(spec, 0);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> rt.newSession(300,
-                    org.seerjava.runtime.PrefillAttention.dense(),
-                    org.seerjava.runtime.DecodeAttention.tokenBudget(gates, 512)));
-            assertTrue(e.getMessage().contains("not supported on the cuda backend yet"), e.getMessage());
-        }
-    }
-
-    @Test
     void aSessionThatDoesNotFitSaysBytesNeededAndFree() {
         try (ModelRuntime rt = ModelRuntime.open(ModelSource.checkpoint(MODEL),
                 RuntimeOptions.defaults().backend("cuda").allowBeyondMaxPositions(true))) {

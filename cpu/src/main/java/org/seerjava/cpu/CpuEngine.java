@@ -6,6 +6,8 @@ import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.VarlenBatch;
+import org.seerjava.reference.VarlenShape;
 import org.seerjava.reference.decode.DecodeSelectionRule;
 import org.seerjava.reference.engine.CompressedKeyCache;
 import org.seerjava.reference.engine.DecodeGateWeights;
@@ -106,6 +108,49 @@ public final class CpuEngine implements Engine, DecodeOps {
                                    int blocks) {
         ARGS.distillationLoss(logits, target, dLogits, batch, heads, blocks);
         return CpuDistillation.klMean(logits, target, dLogits, batch, heads, blocks);
+    }
+
+    // ---- varlen batches (docs/SPEC.md §11): the packed rows read in place, every sequence in one parallel loop ----
+
+    @Override
+    public void poolVarlen(float[] x, float[] out, VarlenBatch batch, int heads, int dim, int blockSize,
+                           List<Pool> pools) {
+        ARGS.poolVarlen(x, out, batch, heads, dim, blockSize, pools);
+        CpuPooling.pool(x, out, Sequences.of(batch, blockSize), heads, dim, pools);
+    }
+
+    @Override
+    public void gateScoresVarlen(float[] q, float[] k, float[] wq, float[] wk, float[] out, VarlenShape shape,
+                                 GateConfig config, boolean softmax) {
+        ARGS.gateScoresVarlen(q, k, wq, wk, out, shape, config);
+        CpuGate.scoresVarlen(q, k, wq, wk, out, shape, config, softmax);
+    }
+
+    @Override
+    public List<BlockMask> selectVarlen(float[] scores, VarlenBatch batch, int heads, int blockSize,
+                                        SelectionRule rule) {
+        ARGS.selectVarlen(scores, batch, heads, blockSize, rule);
+        return CpuSelection.selectVarlen(scores, Sequences.of(batch, blockSize), heads, rule);
+    }
+
+    @Override
+    public void denseCausalVarlen(float[] q, float[] k, float[] v, float[] out, VarlenShape shape, double scale) {
+        ARGS.denseCausalVarlen(q, k, v, out, shape, scale);
+        FlashAttention.runVarlen(q, k, v, out, null, shape, 64, scale, null);
+    }
+
+    @Override
+    public void blockSparseVarlen(float[] q, float[] k, float[] v, List<BlockMask> masks, float[] out,
+                                  VarlenShape shape, int blockSize, double scale) {
+        ARGS.blockSparseVarlen(q, k, v, masks, out, shape, blockSize, scale);
+        FlashAttention.runVarlen(q, k, v, out, null, shape, blockSize, scale, masks);
+    }
+
+    @Override
+    public void attentionWithPooledTargetVarlen(float[] q, float[] k, float[] v, float[] out, float[] target,
+                                                VarlenShape shape, int blockSize, double scale) {
+        ARGS.attentionWithPooledTargetVarlen(q, k, v, out, target, shape, blockSize, scale);
+        FlashAttention.runVarlen(q, k, v, out, target, shape, blockSize, scale, null);
     }
 
     @Override

@@ -9,12 +9,14 @@ import org.seerjava.reference.AttnGate;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.GateType;
 import org.seerjava.reference.Rope;
+import org.seerjava.reference.VarlenShape;
 
 /**
  * The AttnGate forward pass ({@link AttnGate#forward}) vectorised: pooling, the multi-head linears (rows of the
  * pooled input broadcast against weight rows, vector over the gate hidden size), block RoPE, the block-causal Q·K
  * logits with {@link AttnGate#MASKED_LOGIT} above the diagonal, and the optional row softmax. Parallel over
- * (batch, block) for the linears and over (batch, head, query block) for the logits.
+ * heads for the linears, over block rows for RoPE and over (sequence, head) for the logits; a batch and a varlen
+ * batch ({@link Sequences}) take the same path.
  */
 final class CpuGate {
     private CpuGate() {
@@ -22,32 +24,46 @@ final class CpuGate {
 
     static void scores(float[] q, float[] k, float[] wq, float[] wk, float[] out, AttentionShape shape,
                        GateConfig config, boolean softmax) {
-        int batch = shape.batch();
-        int n = shape.seqLen();
-        int hq = shape.qHeads();
-        int hkv = shape.kvHeads();
-        int g = shape.groupSize();
-        int d = shape.headDim();
+        scores(q, k, wq, wk, out, Sequences.uniform(shape.batch(), shape.seqLen(), config.blockSize()), shape, config,
+                softmax);
+    }
+
+    /**
+     * The scores of a varlen batch, {@code out Σ_s [Hq, nb_s, nb_s]}: each sequence's blocks and gate positions from
+     * its first token, all sequences in the same parallel loops.
+     */
+    static void scoresVarlen(float[] q, float[] k, float[] wq, float[] wk, float[] out, VarlenShape shape,
+                             GateConfig config, boolean softmax) {
+        scores(q, k, wq, wk, out, Sequences.of(shape.batch(), config.blockSize()), shape.longestSequence(), config,
+                softmax);
+    }
+
+    /** The gate on the sequences {@code seqs} of packed rows; {@code heads} gives Hq, Hkv and D. */
+    private static void scores(float[] q, float[] k, float[] wq, float[] wk, float[] out, Sequences seqs,
+                               AttentionShape heads, GateConfig config, boolean softmax) {
+        int hq = heads.qHeads();
+        int hkv = heads.kvHeads();
+        int g = heads.groupSize();
+        int d = heads.headDim();
         int dg = config.hiddenSize();
         int bs = config.blockSize();
-        int nb = shape.blocks(bs);
         GateType type = config.type();
         boolean hasQLinear = config.hasQLinear(d);
-        int keyHeads = config.kLinearHeads(shape);
+        int keyHeads = config.kLinearHeads(heads);
         int qIn = type.qDup() * d;
         int kIn = type.kDup() * d;
+        int rows = seqs.totalBlocks();
 
-        float[] qPooled = new float[batch * nb * hq * qIn];
-        float[] kPooled = new float[batch * nb * hkv * kIn];
-        CpuPooling.pool(q, qPooled, batch, n, hq, d, bs, type.qPools());
-        CpuPooling.pool(k, kPooled, batch, n, hkv, d, bs, type.kPools());
+        float[] qPooled = new float[rows * hq * qIn];
+        float[] kPooled = new float[rows * hkv * kIn];
+        CpuPooling.pool(q, qPooled, seqs, hq, d, type.qPools());
+        CpuPooling.pool(k, kPooled, seqs, hkv, d, type.kPools());
 
-        float[] qGate = hasQLinear ? new float[batch * nb * hq * dg] : qPooled;
-        float[] kGate = new float[batch * nb * keyHeads * dg];
+        float[] qGate = hasQLinear ? new float[rows * hq * dg] : qPooled;
+        float[] kGate = new float[rows * keyHeads * dg];
         double[] invFreq = Rope.inverseFrequencies(config.rope());
         int half = invFreq.length;
         int repeat = keyHeads / hkv;
-        int rows = batch * nb;
         int qTasks = hasQLinear ? hq : 0;
         // The linears head by head, so that one head's weights stay in cache across all block rows.
         Parallel.forEach(qTasks + keyHeads, task -> {
@@ -58,7 +74,7 @@ final class CpuGate {
             }
         });
         Parallel.forEach(rows, row -> {
-            int block = row % nb;
+            int block = row - seqs.blockStart(seqs.sequenceOfBlock(row));   // counted from the sequence's first block
             double position = (double) block * bs;
             float[] cos = new float[half];
             float[] sin = new float[half];
@@ -76,15 +92,18 @@ final class CpuGate {
         });
         float scale = (float) config.scale();
         float masked = (float) AttnGate.MASKED_LOGIT;
-        Parallel.forEach(batch * hq, bh -> {
-            int b = bh / hq;
-            int h = bh % hq;
+        int[] mapStart = seqs.mapStart(hq);
+        Parallel.forEach(seqs.count() * hq, sh -> {
+            int s = sh / hq;
+            int h = sh % hq;
             int kh = hasQLinear ? h / g : h;
+            int nb = seqs.blocks(s);
+            int first = seqs.blockStart(s);
             for (int i = 0; i < nb; i++) {
-                int qBase = ((b * nb + i) * hq + h) * dg;
-                int rowOut = (bh * nb + i) * nb;
+                int qBase = ((first + i) * hq + h) * dg;
+                int rowOut = mapStart[s] + (h * nb + i) * nb;
                 for (int j = 0; j <= i; j++) {
-                    int kBase = ((b * nb + j) * keyHeads + kh) * dg;
+                    int kBase = ((first + j) * keyHeads + kh) * dg;
                     out[rowOut + j] = dot(qGate, qBase, kGate, kBase, dg) * scale;
                 }
                 for (int j = i + 1; j < nb; j++) {

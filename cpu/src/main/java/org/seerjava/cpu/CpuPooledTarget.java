@@ -6,7 +6,6 @@ import static org.seerjava.cpu.Vec.L;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import org.seerjava.reference.BlockMask;
 
 /**
  * The pooled distillation target of {@link org.seerjava.reference.PooledAttentionTarget}, one query block's row at a
@@ -23,11 +22,11 @@ final class CpuPooledTarget {
      * block's real rows; then the row is divided by its sum.
      */
     static void row(float[] target, float[] blockMax, float[] rowMax, float[] rowSum, int rows,
-                                        int bmp, int rowBase, int m, int nb, BlockMask mask, int b, int h) {
+                                        int bmp, int rowBase, int m, int nb, KeptBlocks mask, int s, int h) {
         double sum = 0;
         for (int j = 0; j <= m; j++) {
             float raw = 0f;
-            if (mask == null || mask.keep(b, h, m, j)) {
+            if (mask == null || mask.keep(s, h, m, j)) {
                 int base = j * bmp;
                 int r = 0;
                 FloatVector best = FloatVector.zero(F);

@@ -9,7 +9,7 @@ import org.seerjava.reference.Pool;
 
 /**
  * Sequence pooling per block ({@link org.seerjava.reference.Pooling}), vectorised over channels: one pass over a
- * block's tokens updates the max, min and sum vectors together; parallel over (batch, block).
+ * block's tokens updates the max, min and sum vectors together; parallel over the blocks of every sequence.
  */
 final class CpuPooling {
     private CpuPooling() {
@@ -18,22 +18,29 @@ final class CpuPooling {
     /** Pools validated {@code x [batch, seqLen, heads, dim]} into {@code out [batch, nb, heads, dim·pools]}. */
     static void pool(float[] x, float[] out, int batch, int seqLen, int heads, int dim, int blockSize,
                      List<Pool> pools) {
-        int nb = Math.ceilDiv(seqLen, blockSize);
+        pool(x, out, Sequences.uniform(batch, seqLen, blockSize), heads, dim, pools);
+    }
+
+    /**
+     * Pools the validated packed rows {@code x [total, heads, dim]} of the sequences {@code seqs} into
+     * {@code out [Σ nb_s, heads, dim·pools]}, each sequence's blocks cut from its first token.
+     */
+    static void pool(float[] x, float[] out, Sequences seqs, int heads, int dim, List<Pool> pools) {
+        int blockSize = seqs.blockSize();
         int features = dim * pools.size();
         int fMax = pools.indexOf(Pool.MAX);
         int fMin = pools.indexOf(Pool.MIN);
         int fAvg = pools.indexOf(Pool.AVG);
-        Parallel.forEach(batch * nb, task -> {
-            int b = task / nb;
-            int block = task % nb;
-            int first = block * blockSize;
-            int end = Math.min(first + blockSize, seqLen);
+        Parallel.forEach(seqs.totalBlocks(), block -> {
+            int s = seqs.sequenceOfBlock(block);
+            int first = seqs.start(s) + (block - seqs.blockStart(s)) * blockSize;   // its first token row
+            int end = Math.min(first + blockSize, seqs.start(s) + seqs.length(s));
             float invCount = 1f / (end - first);
             int stride = heads * dim;
             int bound = F.loopBound(dim);
             for (int h = 0; h < heads; h++) {
-                int in0 = ((b * seqLen + first) * heads + h) * dim;
-                int outBase = ((b * nb + block) * heads + h) * features;
+                int in0 = (first * heads + h) * dim;
+                int outBase = (block * heads + h) * features;
                 int d = 0;
                 for (; d < bound; d += L) {
                     FloatVector v = FloatVector.fromArray(F, x, in0 + d);

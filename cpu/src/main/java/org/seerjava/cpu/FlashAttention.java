@@ -9,9 +9,11 @@ import static org.seerjava.cpu.Vec.F;
 import static org.seerjava.cpu.Vec.L;
 
 import java.util.Arrays;
+import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
+import org.seerjava.reference.VarlenShape;
 import org.seerjava.reference.engine.EngineArgs;
 
 /**
@@ -131,13 +133,25 @@ final class FlashAttention {
      */
     static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
                     double scale, BlockMask mask) {
-        run(q, k, v, out, target, null, shape, bs, scale, mask, UNITS);
+        run(q, k, v, out, target, shape, bs, scale, mask, UNITS);
     }
 
     /** {@link #run} with {@code unitsPerTask} (query head, query block) units sharing each K/V tile per task. */
     static void run(float[] q, float[] k, float[] v, float[] out, float[] target, AttentionShape shape, int bs,
                     double scale, BlockMask mask, int unitsPerTask) {
-        run(q, k, v, out, target, null, shape, bs, scale, mask, unitsPerTask);
+        run(q, k, v, out, target, null, Sequences.uniform(shape.batch(), shape.seqLen(), bs), shape, scale,
+                KeptBlocks.of(mask), unitsPerTask);
+    }
+
+    /**
+     * {@link #run} on a varlen batch (docs/SPEC.md §11): the packed rows read in place, one mask
+     * {@code [1, Hq, nb_s, nb_s]} per sequence (every causal block when {@code masks} is null), the target
+     * {@code Σ_s [Hq, nb_s, nb_s]}; every sequence's units are tasks of the same parallel loop.
+     */
+    static void runVarlen(float[] q, float[] k, float[] v, float[] out, float[] target, VarlenShape shape, int bs,
+                          double scale, List<BlockMask> masks) {
+        run(q, k, v, out, target, null, Sequences.of(shape.batch(), bs), shape.longestSequence(), scale,
+                masks == null ? null : KeptBlocks.of(masks), UNITS);
     }
 
     /**
@@ -149,36 +163,47 @@ final class FlashAttention {
      */
     static void runWithRowMaxima(float[] q, float[] k, float[] v, float[] out, float[] rowMaxima,
                                  AttentionShape shape, int bs, double scale) {
-        run(q, k, v, out, null, rowMaxima, shape, bs, scale, null, UNITS);
+        run(q, k, v, out, null, rowMaxima, Sequences.uniform(shape.batch(), shape.seqLen(), bs), shape, scale, null,
+                UNITS);
     }
 
+    /**
+     * The kernel on the sequences {@code seqs} (a batch of equal lengths, or a varlen batch); {@code heads} gives Hq,
+     * Hkv and D, and its sequence length is the longest sequence's, for the range check; {@code rowMaxima} only on a
+     * batch.
+     */
     private static void run(float[] q, float[] k, float[] v, float[] out, float[] target, float[] rowMaxima,
-                            AttentionShape shape, int bs, double scale, BlockMask mask, int unitsPerTask) {
-        int nb = shape.blocks(bs);
+                            Sequences seqs, AttentionShape heads, double scale, KeptBlocks mask, int unitsPerTask) {
         float qScale = (float) scale;
+        int hq = heads.qHeads();
+        int hkv = heads.kvHeads();
         float maxQ = Vec.maxAbsFinite("q", q);     // q, then k and v: bad input never leaves a partly written output
-        KvPacking.Packed kv = KvPacking.pack(k, v, shape, bs);
-        EngineArgs.attentionRange(shape, scale, maxQ, kv.maxK(), kv.maxV());
-        AttentionTasks tasks = AttentionTasks.of(mask, shape, nb, unitsPerTask);
-        Parallel.forEach(tasks.count(), t -> task(q, kv, out, target, rowMaxima, shape, bs, qScale, mask,
+        KvPacking.Packed kv = KvPacking.pack(k, v, seqs, hkv, heads.headDim());
+        EngineArgs.attentionRange(heads, scale, maxQ, kv.maxK(), kv.maxV());
+        AttentionTasks tasks = AttentionTasks.of(mask, seqs, hq, hkv, unitsPerTask);
+        int[] mapStart = target == null ? null : seqs.mapStart(hq);
+        Parallel.forEach(tasks.count(), t -> task(q, kv, out, target, mapStart, rowMaxima, seqs, heads, qScale, mask,
                 tasks.units(), tasks.start()[t], tasks.start()[t + 1]));
     }
 
     /**
-     * One task: the units units[from .. to) (same batch and KV head) walk the key blocks together, so that each
+     * One task: the units units[from .. to) (same sequence and KV head) walk the key blocks together, so that each
      * K/V tile is loaded once for all of them.
      */
-    private static void task(float[] q, KvPacking.Packed kv, float[] out, float[] target, float[] rowMaxima,
-                             AttentionShape shape, int bs, float qScale, BlockMask mask, int[] ids, int from, int to) {
-        int n = shape.seqLen();
-        int hq = shape.qHeads();
-        int hkv = shape.kvHeads();
-        int d = shape.headDim();
-        int nb = shape.blocks(bs);
+    private static void task(float[] q, KvPacking.Packed kv, float[] out, float[] target, int[] mapStart,
+                             float[] rowMaxima, Sequences seqs, AttentionShape heads, float qScale, KeptBlocks mask,
+                             int[] ids, int from, int to) {
+        int hq = heads.qHeads();
+        int hkv = heads.kvHeads();
+        int d = heads.headDim();
+        int bs = seqs.blockSize();
         int count = to - from;
-        int bhFirst = ids[from] / nb;
-        int b = bhFirst / hq;
-        int kh = (bhFirst % hq) / shape.groupSize();
+        int s = seqs.sequenceOfBlock(ids[from] / hq);
+        int n = seqs.length(s);
+        int t0 = seqs.start(s);                     // the sequence's first token row
+        int nb = seqs.blocks(s);
+        int g0 = seqs.blockStart(s);                // and its first block row
+        int kh = (ids[from] % hq) / heads.groupSize();
         float[] k = kv.k();
         float[] v = kv.v();
         int dp = kv.dp();
@@ -194,25 +219,26 @@ final class FlashAttention {
         for (int u = 0; u < count; u++) {
             Unit x = units[u];
             int id = ids[from + u];
-            x.h = (id / nb) % hq;
-            x.m = id % nb;
+            x.h = id % hq;
+            x.m = id / hq - g0;
             x.rows = Math.min(bs, n - x.m * bs);
             x.first = true;
-            transposeQ(q, x, shape, b, bs, bmp, qScale, sc.gather(hq * d));
+            transposeQ(q, x, t0, hq, d, bs, bmp, qScale, sc.gather(hq * d));
             Arrays.fill(x.rowMax, 0, bmp, Float.NEGATIVE_INFINITY);
             Arrays.fill(x.rowSum, 0, bmp, 0f);
             jEnd = Math.max(jEnd, x.m + 1);
         }
 
-        int kvHead = (b * hkv + kh) * nb;           // block 0 of (b, kh) in the packed K
+        int kvHead = hkv * g0 + kh * nb;                                 // block 0 of (s, kh) in the packed K
+        int vHead = A + (hkv * t0 + kh * n) * (dp / DW) * DW;            // key 0 of (s, kh), chunk 0, in the packed V
         for (int j = 0; j < jEnd; j++) {
             int c0 = j * bs;
             int nk = Math.min(bs, n - c0);
             int kBase = (kvHead + j) * bnp * d;
-            int vBase = A + ((b * hkv + kh) * (dp / DW) * n + c0) * DW;   // chunk 0 of key c0 in the packed V
+            int vBase = vHead + c0 * DW;                                   // chunk c is c·N_s·DW further
             for (int u = 0; u < count; u++) {
                 Unit x = units[u];
-                if (j > x.m || mask != null && !mask.keep(b, x.h, x.m, j)) {
+                if (j > x.m || mask != null && !mask.keep(s, x.h, x.m, j)) {
                     continue;
                 }
                 boolean diagonal = j == x.m;
@@ -233,14 +259,14 @@ final class FlashAttention {
         int bound = F.loopBound(d);
         for (int u = 0; u < count; u++) {
             Unit x = units[u];
-            int outBase = ((b * n + x.m * bs) * hq + x.h) * d;
+            int outBase = ((t0 + x.m * bs) * hq + x.h) * d;
+            int targetRow = target == null ? 0 : mapStart[s] + (x.h * nb + x.m) * nb;
             if (x.first) {       // a row with no selected block: zero output, zero target row
                 for (int r = 0; r < x.rows; r++) {
                     Arrays.fill(out, outBase + r * qStride, outBase + r * qStride + d, 0f);
                 }
                 if (target != null) {
-                    int row = ((b * hq + x.h) * nb + x.m) * nb;
-                    Arrays.fill(target, row, row + nb, 0f);
+                    Arrays.fill(target, targetRow, targetRow + nb, 0f);
                 }
                 continue;
             }
@@ -258,12 +284,12 @@ final class FlashAttention {
                 }
             }
             if (target != null) {
-                CpuPooledTarget.row(target, x.blockMax, x.rowMax, x.rowSum, x.rows, bmp,
-                        ((b * hq + x.h) * nb + x.m) * nb, x.m, nb, mask, b, x.h);
+                CpuPooledTarget.row(target, x.blockMax, x.rowMax, x.rowSum, x.rows, bmp, targetRow, x.m, nb, mask, s,
+                        x.h);
             }
-            if (rowMaxima != null) {
+            if (rowMaxima != null) {                      // a batch: sequence s is batch element s
                 for (int r = 0; r < x.rows; r++) {
-                    int row = ((b * hq + x.h) * n + x.m * bs + r) * nb;
+                    int row = ((s * hq + x.h) * n + x.m * bs + r) * nb;
                     for (int j = 0; j < x.m; j++) {
                         rowMaxima[row + j] = VectorMath.exp(x.blockMax[j * bmp + r] - x.rowMax[r]) / x.rowSum[r];
                     }
@@ -277,15 +303,12 @@ final class FlashAttention {
      * Qt[d][r] = q[r0 + r, h, d] · scale (padding rows zero), L rows at a time with one gather per channel (the
      * scalar transpose it replaced was a large part of a sparse run: docs/PERFORMANCE.md).
      */
-    private static void transposeQ(float[] q, Unit x, AttentionShape shape, int b, int bs, int bmp, float qScale,
-                                      int[] gather) {
-        int n = shape.seqLen();
-        int hq = shape.qHeads();
-        int d = shape.headDim();
+    private static void transposeQ(float[] q, Unit x, int t0, int hq, int d, int bs, int bmp, float qScale,
+                                   int[] gather) {
         int rows = x.rows;
         int r0 = x.m * bs;
         int qStride = hq * d;
-        int qBase = ((b * n + r0) * hq + x.h) * d;
+        int qBase = ((t0 + r0) * hq + x.h) * d;
         float[] qt = x.qt;
         int fullRows = rows - rows % L;
         for (int r = 0; r < fullRows; r += L) {

@@ -9,7 +9,6 @@ import static org.seerjava.cpu.Vec.L;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.Checks;
 
 /**
@@ -49,7 +48,9 @@ final class KvPacking {
      * {@code [B, Hkv, Dp / DW, N, DW]} (Dp = D rounded up to DW, zero padded), so that each D chunk of a V block is
      * one contiguous run, which the P·V kernel reads once per 6 rows: in the input layout key rows are Hkv·D apart,
      * which for Hkv·D = 1024 puts every key row on its own 4 KiB page (no hardware prefetch across rows) and all 64
-     * rows of a block in the same few L1 sets.
+     * rows of a block in the same few L1 sets. For sequences of different lengths (a varlen batch) each sequence s is
+     * laid out so after the ones before it: its K at block row Hkv·blockStart[s] ({@code [Hkv, nb_s, BNp / KG, D, KG]}),
+     * its V at token row Hkv·start[s] ({@code [Hkv, Dp / DW, N_s, DW]}).
      */
     record Packed(float[] k, int bnp, float[] v, int dp, float maxK, float maxV) {
     }
@@ -57,22 +58,20 @@ final class KvPacking {
     /**
      * Packs K and V (see {@link Packed}) and finds their largest magnitudes on the way, so that each is read once:
      * the maximum of |x| over a task's rows is NaN or +∞ exactly when one of them is not finite (max propagates NaN).
-     * A task copies the rows of all KV heads of a run of tokens, so it reads the inputs sequentially. A bad value is
-     * reported by {@link Checks#allFinite} (k before v), before any output is written; the magnitudes go to the
-     * range check ({@link org.seerjava.reference.engine.EngineArgs#attentionRange}).
+     * A task copies the rows of all KV heads of a run of one sequence's tokens, so it reads the inputs sequentially. A
+     * bad value is reported by {@link Checks#allFinite} (k before v), before any output is written; the magnitudes go
+     * to the range check ({@link org.seerjava.reference.engine.EngineArgs#attentionRange}).
+     *
+     * @param seqs the sequences of the packed rows of k and v ({@code [total, Hkv, D]})
      */
-    static Packed pack(float[] k, float[] v, AttentionShape shape, int bs) {
-        int batch = shape.batch();
-        int n = shape.seqLen();
-        int hkv = shape.kvHeads();
-        int d = shape.headDim();
+    static Packed pack(float[] k, float[] v, Sequences seqs, int hkv, int d) {
+        int bs = seqs.blockSize();
         int dp = Vec.roundUp(d, DW);
         int dChunks = dp / DW;
-        int nb = shape.blocks(bs);
         int bnp = Vec.roundUp(bs, KG);
         Buffers buffers = BUFFERS.get();
-        long kSize = (long) batch * hkv * nb * bnp * d;
-        long vSize = A + (long) batch * hkv * n * dp;
+        long kSize = (long) hkv * seqs.totalBlocks() * bnp * d;
+        long vSize = A + (long) hkv * seqs.total() * dp;
         float[] kp = buffer(buffers.k, kSize, "packed K");
         float[] vp = buffer(buffers.v, vSize, "packed V");
         if (kp.length <= KEEP_FLOATS) {
@@ -82,14 +81,23 @@ final class KvPacking {
             buffers.v = vp;
         }
         int chunk = Math.max(16, 4096 / Math.max(1, hkv));      // tokens per task
-        int chunks = Math.ceilDiv(n, chunk);
-        float[] maxKs = new float[batch * chunks];
-        float[] maxVs = new float[batch * chunks];
+        int[] firstTask = new int[seqs.count() + 1];             // sequence s's tasks: [firstTask[s], firstTask[s+1])
+        for (int s = 0; s < seqs.count(); s++) {
+            firstTask[s + 1] = firstTask[s] + Math.ceilDiv(seqs.length(s), chunk);
+        }
+        int taskCount = firstTask[seqs.count()];
+        float[] maxKs = new float[taskCount];
+        float[] maxVs = new float[taskCount];
         int bound = F.loopBound(d);
         boolean vectorK = L >= KG && d % L == 0;
-        Parallel.forEach(batch * chunks, task -> {
-            int b = task / chunks;
-            int c = task % chunks;
+        Parallel.forEach(taskCount, task -> {
+            int s = sequenceOfTask(firstTask, task);
+            int c = task - firstTask[s];
+            int n = seqs.length(s);
+            int t0 = seqs.start(s);
+            int nb = seqs.blocks(s);
+            int kHeads = hkv * seqs.blockStart(s);               // block row of (s, kh = 0) in the packed K
+            int vHeads = hkv * t0 * dChunks;                      // token row of (s, kh = 0, chunk 0) in the packed V
             int end = Math.min(n, (c + 1) * chunk);
             FloatVector maxK = FloatVector.zero(F);
             FloatVector maxV = maxK;
@@ -105,10 +113,9 @@ final class KvPacking {
                 int lanes = kl == lastKey ? KG - w : 1;
                 boolean grouped = vectorK && t - w >= c * chunk && t - w + KG <= end && kl - w + KG - 1 <= lastKey;
                 for (int kh = 0; kh < hkv; kh++) {
-                    int src = ((b * n + t) * hkv + kh) * d;
-                    int bkh = b * hkv + kh;
-                    int dstK = ((bkh * nb + j) * bnp + kl - w) * d + w;      // lane w of key kl's group
-                    int dstV = A + (bkh * dChunks * n + t) * DW;    // chunk 0 of token t; chunk j is j·N·DW further
+                    int src = ((t0 + t) * hkv + kh) * d;
+                    int dstK = ((kHeads + kh * nb + j) * bnp + kl - w) * d + w;      // lane w of key kl's group
+                    int dstV = A + (vHeads + kh * dChunks * n + t) * DW;  // chunk 0 of token t; chunk j is j·N·DW further
                     int x = 0;
                     for (; x < bound; x += L) {
                         FloatVector e = FloatVector.fromArray(F, v, src + x);
@@ -152,6 +159,12 @@ final class KvPacking {
             Checks.allFinite("v", v);
         }
         return new Packed(kp, bnp, vp, dp, maxK, maxV);
+    }
+
+    /** The sequence whose tasks {@code [firstTask[s], firstTask[s+1])} hold {@code task}. */
+    private static int sequenceOfTask(int[] firstTask, int task) {
+        int at = Arrays.binarySearch(firstTask, 0, firstTask.length - 1, task);
+        return at >= 0 ? at : -at - 2;
     }
 
     /** Lane i of the first (second) vector of two interleaved lane by lane: lane i / 2 of a or b (of their upper halves). */

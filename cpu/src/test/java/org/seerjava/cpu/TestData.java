@@ -32,4 +32,20 @@ final class TestData {
         }
         return norm == 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
     }
+
+    /**
+     * Requires the same bits element by element ({@link java.util.Arrays#equals(float[], float[])}), naming the first
+     * element that differs; linear in the length, unlike AssertJ's {@code containsExactly}, which compares every
+     * element with every other.
+     */
+    static void assertSameBits(float[] actual, float[] expected, String what) {
+        if (actual.length != expected.length) {
+            throw new AssertionError(what + ": " + actual.length + " elements, expected " + expected.length);
+        }
+        int at = java.util.Arrays.mismatch(actual, expected);
+        if (at >= 0) {
+            throw new AssertionError(what + ": element " + at + " is " + actual[at] + ", expected " + expected[at]
+                    + " (the same bits)");
+        }
+    }
 }

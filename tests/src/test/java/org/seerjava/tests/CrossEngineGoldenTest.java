@@ -59,4 +59,22 @@ class CrossEngineGoldenTest {
                         r.tolerance(), r.note())
                 .isTrue());
     }
+
+    /** The varlen operations on every golden file packed after a prefix of its first sequence (docs/SPEC.md §11). */
+    @ParameterizedTest(name = "{0} on {1}, varlen")
+    @MethodSource("cases")
+    void engineReproducesGoldenFileAsAVarlenBatch(String engineName, String fileName) {
+        EngineProvider provider = Engines.providers().stream().filter(p -> p.name().equals(engineName))
+                .findFirst().orElseThrow();
+        String reason = provider.unavailableReason();
+        if (engineName.equals("cuda")) {
+            CudaRequirement.skipReason(reason);   // -Dseer.requireCuda=true: no skip
+        }
+        Assumptions.assumeTrue(reason == null, () -> engineName + " engine unavailable here: " + reason);
+        List<GoldenCheck.Result> results = GoldenCheck.runVarlen(GOLDEN.resolve(fileName), Engines.byName(engineName));
+        assertThat(results).hasSize(12).allSatisfy(r -> assertThat(r.passed())
+                .as("%s / %s %s: %s %.3e > %.0e %s", engineName, r.caseName(), r.tensor(), r.metric(), r.error(),
+                        r.tolerance(), r.note())
+                .isTrue());
+    }
 }

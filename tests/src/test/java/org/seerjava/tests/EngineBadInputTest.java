@@ -19,6 +19,8 @@ import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.GateType;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.VarlenBatch;
+import org.seerjava.reference.VarlenShape;
 import org.seerjava.reference.engine.Engine;
 import org.seerjava.reference.engine.EngineProvider;
 import org.seerjava.reference.engine.Engines;
@@ -243,7 +245,108 @@ class EngineBadInputTest {
                 (e, o) -> e.distillationLoss(logits, target, o, 1, 2, NB)));
         c.add(new Case("distillationLoss: 0 blocks", "blocks must be > 0, got 0", map,
                 (e, o) -> e.distillationLoss(logits, target, o, 1, 2, 0)));
+        varlenCases(c);
         return c;
+    }
+
+    /** Sequences of 70 (a partial second block) and 3 tokens, packed: total 73, block maps 2·2² + 2·1² = 10. */
+    static final VarlenShape VARLEN = new VarlenShape(VarlenBatch.ofLengths(70, 3), 2, 1, 16);
+
+    /** The varlen operations (docs/SPEC.md §11): offsets, packed rows, per-sequence masks, values and range. */
+    static void varlenCases(List<Case> c) {
+        VarlenBatch batch = VARLEN.batch();
+        int qn = VARLEN.qElements();                                // 73 · 32
+        float[] q = random(qn, 11);
+        float[] k = random(VARLEN.kvElements(), 12);
+        float[] v = random(VARLEN.kvElements(), 13);
+        int maps = batch.mapElements(2, BLOCK);
+        float[] wk = random(GATE.kWeightElements(VARLEN.sequence(0)), 14);
+        float[] scores = random(maps, 15);
+        List<BlockMask> masks = List.of(BlockMask.causal(1, 2, 2), BlockMask.causal(1, 2, 1));
+        List<Pool> max = List.of(Pool.MAX);
+        int pooled = batch.totalBlocks(BLOCK) * 16;                  // x = k as [73, 1, 16], one pool
+
+        c.add(new Case("denseCausalVarlen", null, qn, (e, o) -> e.denseCausalVarlen(q, k, v, o, VARLEN, SCALE)));
+        c.add(new Case("denseCausalVarlen: shape null", "varlen shape must not be null", qn,
+                (e, o) -> e.denseCausalVarlen(q, k, v, o, null, SCALE)));
+        c.add(new Case("denseCausalVarlen: decreasing offsets", "cuSeqLens must be strictly increasing (every "
+                + "sequence has at least one token): cuSeqLens[2] = 73 is not greater than cuSeqLens[1] = 80", qn,
+                (e, o) -> e.denseCausalVarlen(q, k, v, o, new VarlenShape(VarlenBatch.of(0, 80, 73), 2, 1, 16), SCALE)));
+        c.add(new Case("denseCausalVarlen: negative offset", "cuSeqLens[1] must be >= 0, got -3", qn,
+                (e, o) -> e.denseCausalVarlen(q, k, v, o, new VarlenShape(VarlenBatch.of(0, -3, 73), 2, 1, 16), SCALE)));
+        c.add(new Case("denseCausalVarlen: last offset is not the packed rows", "q [total, Hq, D] has 73 rows of 32 "
+                + "elements, but the offsets end at cuSeqLens[2] = 72 (expected 2304 elements)", qn,
+                (e, o) -> e.denseCausalVarlen(q, k, v, o, new VarlenShape(VarlenBatch.of(0, 70, 72), 2, 1, 16), SCALE)));
+        c.add(new Case("denseCausalVarlen: k one element long", "k [total, Hkv, D] has 1169 elements, expected 1168 "
+                + "(cuSeqLens[2] = 73 rows of 16)", qn,
+                (e, o) -> e.denseCausalVarlen(q, Arrays.copyOf(k, 1169), v, o, VARLEN, SCALE)));
+        c.add(new Case("denseCausalVarlen: out null", "out [total, Hq, D] must not be null", 0,
+                (e, o) -> e.denseCausalVarlen(q, k, v, null, VARLEN, SCALE)));
+        c.add(new Case("denseCausalVarlen: NaN in v", "v contains NaN at flat index 1100", qn,
+                (e, o) -> e.denseCausalVarlen(q, k, with(v, 1100, Float.NaN), o, VARLEN, SCALE)));
+        c.add(new Case("denseCausalVarlen: +inf in q (second sequence)", "q contains Infinity at flat index 2300", qn,
+                (e, o) -> e.denseCausalVarlen(with(q, 2300, Float.POSITIVE_INFINITY), k, v, o, VARLEN, SCALE)));
+        c.add(new Case("denseCausalVarlen: scale 0", "scale must be > 0, got 0.0", qn,
+                (e, o) -> e.denseCausalVarlen(q, k, v, o, VARLEN, 0)));
+        c.add(new Case("denseCausalVarlen: v of 1e37 over the longest sequence's 70 keys", "v too large for float32: "
+                + "the softmax-weighted sum of values could overflow (N · max|v| = 7.000e+38", qn,
+                (e, o) -> e.denseCausalVarlen(q, k, with(v, 9, 1e37f), o, VARLEN, SCALE)));
+
+        c.add(new Case("blockSparseVarlen", null, qn, (e, o) -> e.blockSparseVarlen(q, k, v, masks, o, VARLEN, BLOCK,
+                SCALE)));
+        c.add(new Case("blockSparseVarlen: masks null", "block masks must not be null (expected one per sequence, B = 2)",
+                qn, (e, o) -> e.blockSparseVarlen(q, k, v, null, o, VARLEN, BLOCK, SCALE)));
+        c.add(new Case("blockSparseVarlen: one mask for two sequences", "block masks: 1 given, expected one per "
+                + "sequence (B = 2)", qn, (e, o) -> e.blockSparseVarlen(q, k, v, masks.subList(0, 1), o, VARLEN, BLOCK,
+                SCALE)));
+        c.add(new Case("blockSparseVarlen: masks swapped", "block mask of sequence 0 is [1, 2, 1, 1], expected "
+                + "[1, 2, 2, 2] (N_0 = 70, block 64)", qn, (e, o) -> e.blockSparseVarlen(q, k, v,
+                List.of(masks.get(1), masks.get(0)), o, VARLEN, BLOCK, SCALE)));
+        c.add(new Case("blockSparseVarlen: block size 0", "blockSize must be > 0, got 0", qn,
+                (e, o) -> e.blockSparseVarlen(q, k, v, masks, o, VARLEN, 0, SCALE)));
+        c.add(new Case("blockSparseVarlen: NaN in k", "k contains NaN at flat index 1167", qn,
+                (e, o) -> e.blockSparseVarlen(q, with(k, 1167, Float.NaN), v, masks, o, VARLEN, BLOCK, SCALE)));
+
+        c.add(new Case("attentionWithPooledTargetVarlen", null, qn,
+                (e, o) -> e.attentionWithPooledTargetVarlen(q, k, v, o, new float[maps], VARLEN, BLOCK, SCALE)));
+        c.add(new Case("attentionWithPooledTargetVarlen: target of a batch layout", "target Σ_b [Hq, nb_b, nb_b] has 16 "
+                + "elements, expected 10", qn, (e, o) -> e.attentionWithPooledTargetVarlen(q, k, v, o, new float[16],
+                VARLEN, BLOCK, SCALE)));
+        c.add(new Case("attentionWithPooledTargetVarlen: q and k of 1e20", "q and k too large for float32", qn,
+                (e, o) -> e.attentionWithPooledTargetVarlen(with(q, 0, 1e20f), with(k, 0, 1e20f), v, o,
+                        new float[maps], VARLEN, BLOCK, SCALE)));
+
+        c.add(new Case("poolVarlen", null, pooled, (e, o) -> e.poolVarlen(k, o, batch, 1, 16, BLOCK, max)));
+        c.add(new Case("poolVarlen: batch null", "varlen batch must not be null", pooled,
+                (e, o) -> e.poolVarlen(k, o, null, 1, 16, BLOCK, max)));
+        c.add(new Case("poolVarlen: x of another batch", "x [total, heads, dim] has 73 rows of 16 elements, but the "
+                + "offsets end at cuSeqLens[3] = 80", pooled,
+                (e, o) -> e.poolVarlen(k, o, VarlenBatch.ofLengths(70, 3, 7), 1, 16, BLOCK, max)));
+        c.add(new Case("poolVarlen: out of a batch layout", "out [Σ nb_b, heads, dim·pools] has 64 elements, expected "
+                + pooled, 64, (e, o) -> e.poolVarlen(k, o, batch, 1, 16, BLOCK, max)));
+        c.add(new Case("poolVarlen: NaN in x", "x contains NaN at flat index 1150", pooled,
+                (e, o) -> e.poolVarlen(with(k, 1150, Float.NaN), o, batch, 1, 16, BLOCK, max)));
+
+        c.add(new Case("gateScoresVarlen", null, maps,
+                (e, o) -> e.gateScoresVarlen(q, k, null, wk, o, VARLEN, GATE, true)));
+        c.add(new Case("gateScoresVarlen: config null", "gate config must not be null", maps,
+                (e, o) -> e.gateScoresVarlen(q, k, null, wk, o, VARLEN, null, true)));
+        c.add(new Case("gateScoresVarlen: out of a batch layout", "out Σ_b [Hq, nb_b, nb_b] has 16 elements, expected "
+                + "10", 16, (e, o) -> e.gateScoresVarlen(q, k, null, wk, o, VARLEN, GATE, false)));
+        c.add(new Case("gateScoresVarlen: W_k too short", "W_k (mask_linear_k) [2, kdup·D, Dg] has 5 elements, expected "
+                + "1536", maps, (e, o) -> e.gateScoresVarlen(q, k, null, new float[5], o, VARLEN, GATE, false)));
+        c.add(new Case("gateScoresVarlen: NaN in q", "q contains NaN at flat index 2335", maps,
+                (e, o) -> e.gateScoresVarlen(with(q, 2335, Float.NaN), k, null, wk, o, VARLEN, GATE, true)));
+
+        c.add(new Case("selectVarlen", null, 0, (e, o) -> e.selectVarlen(scores, batch, 2, BLOCK, TOP_K)));
+        c.add(new Case("selectVarlen: NaN in scores", "scores contain NaN at flat index 9", 0,
+                (e, o) -> e.selectVarlen(with(scores, 9, Float.NaN), batch, 2, BLOCK, TOP_K)));
+        c.add(new Case("selectVarlen: scores of a batch layout", "scores Σ_b [heads, nb_b, nb_b] has 8 elements, "
+                + "expected 10", 0, (e, o) -> e.selectVarlen(new float[8], batch, 2, BLOCK, TOP_K)));
+        c.add(new Case("selectVarlen: rule null", "selection rule must not be null", 0,
+                (e, o) -> e.selectVarlen(scores, batch, 2, BLOCK, null)));
+        c.add(new Case("selectVarlen: 0 heads", "heads must be > 0, got 0", 0,
+                (e, o) -> e.selectVarlen(scores, batch, 0, BLOCK, TOP_K)));
     }
 
     static Stream<Arguments> enginesAndCases() {

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
-import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.GateType;
@@ -29,57 +28,7 @@ class DefaultVarlenMethodsTest {
     private static final ReferenceEngine REF = new ReferenceEngine();
 
     /** The reference's single-sequence operations, and the interfaces' default varlen methods. */
-    static final Engine SINGLE_SEQUENCE_ONLY = new Engine() {
-        @Override
-        public String name() {
-            return "single-sequence";
-        }
-
-        @Override
-        public String description() {
-            return "the reference's single-sequence operations, varlen through the default methods";
-        }
-
-        @Override
-        public void pool(float[] x, float[] out, int batch, int seqLen, int heads, int dim, int blockSize,
-                         List<Pool> pools) {
-            REF.pool(x, out, batch, seqLen, heads, dim, blockSize, pools);
-        }
-
-        @Override
-        public void gateScores(float[] q, float[] k, float[] wq, float[] wk, float[] out, AttentionShape shape,
-                               GateConfig config, boolean softmax) {
-            REF.gateScores(q, k, wq, wk, out, shape, config, softmax);
-        }
-
-        @Override
-        public BlockMask select(float[] scores, int batch, int heads, int blocks, SelectionRule rule) {
-            return REF.select(scores, batch, heads, blocks, rule);
-        }
-
-        @Override
-        public void denseCausal(float[] q, float[] k, float[] v, float[] out, AttentionShape shape, double scale) {
-            REF.denseCausal(q, k, v, out, shape, scale);
-        }
-
-        @Override
-        public void blockSparse(float[] q, float[] k, float[] v, BlockMask mask, float[] out, AttentionShape shape,
-                                int blockSize, double scale) {
-            REF.blockSparse(q, k, v, mask, out, shape, blockSize, scale);
-        }
-
-        @Override
-        public void attentionWithPooledTarget(float[] q, float[] k, float[] v, float[] out, float[] target,
-                                              AttentionShape shape, int blockSize, double scale) {
-            REF.attentionWithPooledTarget(q, k, v, out, target, shape, blockSize, scale);
-        }
-
-        @Override
-        public double distillationLoss(float[] logits, float[] target, float[] dLogits, int batch, int heads,
-                                       int blocks) {
-            return REF.distillationLoss(logits, target, dLogits, batch, heads, blocks);
-        }
-    };
+    static final Engine SINGLE_SEQUENCE_ONLY = new PerSequenceEngine(REF);
 
     static float[] gaussian(Random random, int n, double std) {
         float[] x = new float[n];

@@ -77,8 +77,10 @@ final class DistillDecodeCommand implements Callable<Integer> {
     int checkpointEvery;
 
     @Option(names = "--backend", defaultValue = "auto",
-            description = "Engine of the capture pass: cpu, reference or auto (default: ${DEFAULT-VALUE}); the "
-                    + "gate's forward and backward run in float64 on the CPU.")
+            description = "Engine of the capture pass: cpu, cuda, reference or auto (default: ${DEFAULT-VALUE}). "
+                    + "With cuda the dense attention, the decode target and the key pooling of every layer run on "
+                    + "the GPU (float32), the model's other layers on the CPU; the gate's forward and backward run in "
+                    + "float64 on the CPU either way.")
     String backend;
 
     @Option(names = "--no-progress", description = "No progress bars.")
@@ -102,9 +104,9 @@ final class DistillDecodeCommand implements Callable<Integer> {
         c.nonNegative("--weight-decay", weightDecay);
         c.atLeast("--checkpoint-every", checkpointEvery, 0);
         c.backend("--backend", backend);
-        if (backend.equalsIgnoreCase("cuda") || backend.equalsIgnoreCase("tornado")) {
-            throw c.bad("--backend " + backend + ": distill-decode runs on the CPU (cpu, reference or auto); "
-                    + "decode-gate distillation on the GPU is not implemented yet");
+        if (backend.equalsIgnoreCase("tornado")) {
+            throw c.bad("--backend tornado: the tornado engine does not implement the SeerAttention-R decode "
+                    + "operations; use cuda, cpu, reference or auto");
         }
         c.outputDirectory("--out", Seer.orDefault(out, "work/distill-decode"));
     }

@@ -53,7 +53,10 @@ import picocli.CommandLine.Spec;
                 "  seer generate --prompt-file chapter.txt --max-new-tokens 500 \\",
                 "      --decode-gates work/distill-decode/decode-gates.safetensors \\",
                 "      --token-budget 1024",
-                "  seer generate --model DIR --prompt \"Hello\" --backend cuda"})
+                "  seer generate --model DIR --prompt \"Hello\" --backend cuda",
+                "  seer generate --backend cuda --prompt-file chapter.txt \\",
+                "      --decode-gates work/distill-decode/decode-gates.safetensors \\",
+                "      --token-budget 2048"})
 final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -82,7 +85,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--decode-gates", paramLabel = "FILE",
             description = "Decode gates (safetensors, official naming, e.g. from seer distill-decode): decode with "
-                    + "SeerAttention-R (cpu backend).")
+                    + "SeerAttention-R (cpu and cuda backends).")
     Path decodeGates;
 
     @Option(names = "--token-budget", paramLabel = "B",

@@ -62,9 +62,9 @@ class DecodeCommandsTest {
         assertThat(missing.exit()).isEqualTo(Seer.ERROR);
         assertThat(missing.err()).contains("no/such.safetensors");
         assertThat(run("distill-decode", "--steps", "5", "--warmup", "5").exit()).isEqualTo(Seer.USAGE);
-        CheckCommandTest.Run cuda = run("distill-decode", "--backend", "cuda");
-        assertThat(cuda.exit()).isEqualTo(Seer.USAGE);
-        assertThat(cuda.err()).contains("not implemented yet");
+        CheckCommandTest.Run tornado = run("distill-decode", "--backend", "tornado");
+        assertThat(tornado.exit()).isEqualTo(Seer.USAGE);
+        assertThat(tornado.err()).contains("does not implement the SeerAttention-R decode operations");
         assertThat(run("eval-decode", "--decode-gates", "nofile").exit()).isEqualTo(Seer.USAGE);
         assertThat(run("eval-decode", "--decode-gates", "a=b", "--prompt", "9000").exit()).isEqualTo(Seer.USAGE);
     }
@@ -75,7 +75,7 @@ class DecodeCommandsTest {
         String[][] bad = {
             {"eval-decode", "--decode-gates", "a=b", "--budgets", "0"},
             {"eval-decode", "--decode-gates", "a=b", "--backend", "nosuch"},
-            {"eval-decode", "--decode-gates", "a=b", "--backend", "cuda"},
+            {"eval-decode", "--decode-gates", "a=b", "--backend", "tornado"},
             {"eval-decode", "--decode-gates", "a=b", "--json", dir.toString()},
             {"eval-decode", "--decode-gates", "a=b", "--from", "15", "--windows", "6"},
             {"eval-decode", "--decode-gates", "a=b", "--context", "64"},

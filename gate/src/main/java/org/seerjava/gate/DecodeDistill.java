@@ -22,11 +22,12 @@ import org.seerjava.reference.engine.Engines;
 import org.seerjava.reference.io.AtomicFiles;
 
 /**
- * Self-distillation of SeerAttention-R decode gates on a frozen model (docs/SPEC.md §7.7), on the CPU: each training
- * window runs once through the model with dense attention, capturing per layer the pre-RoPE queries of the rows
- * that count (the second half of the window, as the official script's {@code loss_slice_ratio = 0.5}, optionally a
- * random subset of them), the pooled keys and the decode target ({@link DecodeCapturePolicy}); then every step
- * computes, in float64,
+ * Self-distillation of SeerAttention-R decode gates on a frozen model (docs/SPEC.md §7.7): each training window
+ * runs once through the model (float32, on the CPU) with dense attention, capturing per layer the pre-RoPE queries of
+ * the rows that count (the second half of the window, as the official script's {@code loss_slice_ratio = 0.5},
+ * optionally a random subset of them), the pooled keys and the decode target ({@link DecodeCapturePolicy}; the
+ * attention, target and pooling on the options' engine, the GPU with {@code cuda}); then every step computes, on the
+ * host in float64,
  * <pre>
  *   loss = 10 · Σ_layers mean_windows KL_mean(log_softmax(gate logits of the rows), target rows)
  * </pre>
@@ -58,7 +59,8 @@ public final class DecodeDistill {
      * @param seed            seed of the initial weights, the windows and the rows
      * @param windows         windows captured once and replayed (each step draws {@code batch} of them)
      * @param checkpointEvery write a checkpoint every N steps (0: never)
-     * @param engine          engine of the capture ({@code cpu}, {@code reference}, {@code auto})
+     * @param engine          engine of the capture's attention, decode target and key pooling ({@code cpu},
+     *                        {@code cuda} on a GPU, {@code reference}, {@code auto})
      * @param progress        progress bars on stderr
      */
     public record Options(Path modelDir, Path corpus, Path outputDir, int blockSize, boolean qkNorm, int seqLen,

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The GPU checks of issue #20 (SeerAttention-R sparse decoding on CUDA) that have not run on a GPU yet, in one device
+# call. Two steps:
+#
+#   tests/gpu-pending.sh stage      here (JDK 25, Maven): builds, jlinks a small Java runtime and stages it with the
+#                                   classes, test classes and jars into .gpu-pending/ (git-ignored, ~22 MB)
+#   tests/gpu-pending.sh run        on the GPU machine, from the repository root, with .gpu-pending carried:
+#                                   run(command="bash tests/gpu-pending.sh run", carry=[".gpu-pending"])
+#   tests/gpu-pending.sh dry        here, after stage: the same run with -Dseer.requireCuda=false (GPU tests skip,
+#                                   the commands run on the cpu backend, no benchmark), to check the staged runtime
+#                                   and class paths before spending device time
+#
+# The run, each section in a slice of a total budget (BUDGET seconds, default 560): (1) the decode GPU tests of
+# module gpu (GpuDecodeOpsTest, SparseDecodeStepTest) and the dense-decode regressions (package org.seerjava.gpu.llm:
+# the decode kernel was split into helpers), (2) the cross-engine decode goldens (module tests), (3) the runtime's
+# CUDA tests (CudaSparseDecodingTest, CudaDecodeDistillTest, CudaRuntimeTest), (4) the speed benchmark
+# CudaDecodeBench (Llama 3.1 8B shape; BENCH_ARGS passes its arguments), (5) the commands: seer distill-decode
+# --backend cuda (a few steps), then seer generate with the gates it wrote, on cuda and on cpu. All with
+# -Dseer.requireCuda=true: a GPU test that would skip fails. Logs go to $OUT (the device's return folder) or
+# ./device-out; a summary is printed last. SECTIONS picks sections (default "gputests goldens runtimetests bench
+# commands").
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+P=$ROOT/.gpu-pending
+MODE=${1:-}
+
+stage() {
+  set -e
+  cd "$ROOT"
+  export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+  ./mvnw -B -q -ntp -DskipTests install -pl cli -am
+  ./mvnw -B -q -ntp -pl gpu,runtime,tests test-compile
+  ./mvnw -B -q -ntp dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4
+  rm -rf "$P" && mkdir -p "$P/lib"
+  M2=~/.m2/repository
+  cp $M2/org/junit/platform/junit-platform-console-standalone/1.11.4/junit-platform-console-standalone-1.11.4.jar \
+    "$P/console.jar"
+  cp cli/target/lib/seer-*.jar cli/target/lib/jackson-*.jar cli/target/lib/picocli-*.jar "$P/lib/"
+  rm -f "$P"/lib/seer-bench-*.jar
+  cp $M2/org/assertj/assertj-core/3.27.3/assertj-core-3.27.3.jar "$P/lib/"
+  cp $M2/org/seerjava/seer-model/0.1.0-SNAPSHOT/seer-model-0.1.0-SNAPSHOT-tests.jar "$P/lib/"
+  for m in cli; do (cd $m/target/classes && "$JAVA_HOME/bin/jar" cf "$P/lib/$m-classes.jar" .); done
+  for m in gpu runtime tests; do (cd $m/target/test-classes && "$JAVA_HOME/bin/jar" cf "$P/$m-tests.jar" .); done
+  rm -rf /tmp/gpu-pending-jdk && "$JAVA_HOME/bin/jlink" --add-modules \
+    java.base,java.logging,java.management,jdk.management,jdk.incubator.vector,jdk.unsupported \
+    --strip-debug --no-header-files --no-man-pages --compress=zip-0 --output /tmp/gpu-pending-jdk/djdk 2>/dev/null
+  rm -f /tmp/gpu-pending-jdk/djdk/lib/server/classes*.jsa
+  strip --strip-unneeded /tmp/gpu-pending-jdk/djdk/lib/server/libjvm.so 2>/dev/null || true
+  tar -C /tmp/gpu-pending-jdk -cf - djdk | xz -9 -T2 > "$P/jdk.tar.xz"
+  rm -rf /tmp/gpu-pending-jdk
+  git -C "$ROOT" rev-parse HEAD > "$P/commit"
+  du -sh "$P"
+  echo "tracked files: $(git -C "$ROOT" ls-files -z | xargs -0 du -cb | tail -1 | cut -f1) bytes (the device takes 64 MiB in all)"
+}
+
+run() {
+  OUT=${OUT:-$PWD/device-out}
+  mkdir -p "$OUT"
+  START=$(date +%s)
+  BUDGET=${BUDGET:-560}
+  left() { echo $(( BUDGET - ($(date +%s) - START) )); }
+  slice() { local want=$1 l; l=$(left); [ "$want" -lt "$l" ] && echo "$want" || echo $(( l > 5 ? l - 5 : 1 )); }
+  if [ ! -x /tmp/djdk/bin/java ]; then
+    tar -xJf "$P/jdk.tar.xz" -C /tmp || { echo "no staged JDK: run 'tests/gpu-pending.sh stage' first"; exit 2; }
+  fi
+  J=/tmp/djdk/bin/java
+  LIB=$(ls "$P"/lib/*.jar | tr '\n' ':')
+  FLAGS="--enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xss4m -Dseer.cuda.cache=/tmp/seer-cuda-cache -Dseer.requireCuda=${REQUIRE:-true}"
+  SUMMARY=$OUT/summary.txt
+  : > "$SUMMARY"
+  note() { echo "$*" | tee -a "$SUMMARY"; }
+  note "gpu-pending (issue #20, CUDA SeerAttention-R) at commit $(cat "$P/commit" 2>/dev/null), $(date -u)"
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,memory.used --format=csv,noheader 2>&1 | head -2 \
+    | tee -a "$SUMMARY"
+  junit() {   # junit NAME SECONDS DIR CLASSPATH-EXTRA SELECTORS...
+    local name=$1 t=$2 dir=$3 extra=$4
+    shift 4
+    (cd "$ROOT/$dir" && timeout -k 10 "$(slice "$t")" $J $FLAGS -jar "$P/console.jar" execute \
+      --class-path "$extra:$LIB" "$@" --disable-banner --details=testfeed > "$OUT/$name.log" 2>&1)
+    local rc=$?
+    local counts
+    counts=$(sed 's/\x1b\[[0-9;]*m//g' "$OUT/$name.log" | grep -E "tests (successful|failed|aborted|skipped)" \
+      | tr -s ' ' | tr '\n' ' ')
+    note "== $name rc=$rc: $counts($(left) s left)"
+    sed 's/\x1b\[[0-9;]*m//g' "$OUT/$name.log" | grep -A2 ":: FAILED" | grep -v "^--" | cut -c1-300 \
+      | head -24 | tee -a "$SUMMARY"
+    grep -E "^\[seer-(gpu|runtime)\]" "$OUT/$name.log" | grep -v "GPU test skipped" | cut -c1-220 \
+      | head -${LINES_PER_SECTION:-40} >> "$SUMMARY"
+  }
+  for s in ${SECTIONS:-gputests goldens runtimetests bench commands}; do
+    case $s in
+    gputests)
+      junit gpu-tests 170 gpu "$P/gpu-tests.jar" --select-class org.seerjava.gpu.GpuDecodeOpsTest \
+        --select-package org.seerjava.gpu.llm ;;
+    goldens)
+      junit goldens 40 tests "$P/tests-tests.jar" --select-class org.seerjava.tests.CrossEngineDecodeGoldenTest ;;
+    runtimetests)
+      junit runtime-tests 180 runtime "$P/runtime-tests.jar" \
+        --select-class org.seerjava.runtime.cuda.CudaSparseDecodingTest \
+        --select-class org.seerjava.runtime.cuda.CudaDecodeDistillTest \
+        --select-class org.seerjava.runtime.cuda.CudaRuntimeTest ;;
+    commands)
+      SEER="$J $FLAGS -Dseer.home=$ROOT -cp $LIB org.seerjava.cli.Seer"
+      W=/tmp/gpu-pending-work && rm -rf $W && mkdir -p $W
+      (cd "$ROOT" && timeout -k 5 "$(slice 90)" $SEER distill-decode --backend ${DISTILL_BACKEND:-cuda} --steps 20 --warmup 4 --seq-len 2048 \
+        --rows 128 --windows 2 --batch 2 --no-progress --out $W/distill > "$OUT/distill-decode.log" 2>&1)
+      note "== seer distill-decode --backend ${DISTILL_BACKEND:-cuda} rc=$? ($(left) s left): $(grep -E "distilled|decode gates" "$OUT/distill-decode.log" | tr '\n' ' ')"
+      for b in ${GENERATE_BACKENDS:-cuda cpu}; do
+        (cd "$ROOT" && head -c 3000 corpus/eval-moby.bin > $W/prompt.txt && timeout -k 5 "$(slice 60)" $SEER generate \
+          --backend $b --prompt-file $W/prompt.txt --max-new-tokens 200 --decode-gates $W/distill/decode-gates.safetensors \
+          --token-budget 1024 > "$OUT/generate-$b.log" 2> "$OUT/generate-$b.err")
+        note "== seer generate --backend $b --decode-gates … --token-budget 1024 rc=$? ($(left) s left)"
+        grep -E "decode:|decode attention|prefill" "$OUT/generate-$b.err" | head -4 | tee -a "$SUMMARY"
+        echo "   text: $(tr '\n' ' ' < "$OUT/generate-$b.log" | cut -c1-160)" | tee -a "$SUMMARY"
+      done ;;
+    bench)
+      (cd "$ROOT" && timeout -k 10 "$(slice 200)" $J $FLAGS -cp "$LIB" org.seerjava.runtime.cuda.CudaDecodeBench \
+        ${BENCH_ARGS:-} > "$OUT/decode-bench.log" 2>&1)
+      note "== CudaDecodeBench rc=$? ($(left) s left)"
+      cat "$OUT/decode-bench.log" >> "$SUMMARY" ;;
+    esac
+  done
+  note "== done in $(( $(date +%s) - START )) s"
+  echo
+  echo "===== summary ($SUMMARY) ====="
+  cat "$SUMMARY"
+}
+
+case "$MODE" in
+  stage) stage ;;
+  run) run ;;
+  dry) REQUIRE=false DISTILL_BACKEND=cpu GENERATE_BACKENDS=cpu SECTIONS=${SECTIONS:-gputests goldens runtimetests commands} run ;;
+  *) echo "usage: tests/gpu-pending.sh stage|run|dry"; exit 2 ;;
+esac

@@ -113,14 +113,15 @@ public final class DecodeKernels {
                         f32("scaleLog2")));
     }
 
-    /** Dynamic shared bytes of the gate query: 32 doubles and g·D + Dg floats. */
+    /** Dynamic shared bytes of the gate query: 32 doubles and max(256, Dg) + g·D + Dg floats. */
     public static int queryShared(int qHeads, int kvHeads, int headDim, int hidden) {
-        return Math.toIntExact(32L * 8 + ((long) qHeads / kvHeads * headDim + hidden) * 4);
+        return Math.toIntExact(32L * 8 + (Math.max(GATE_THREADS, hidden) + (long) qHeads / kvHeads * headDim
+                + hidden) * 4);
     }
 
-    /** Dynamic shared bytes of a block compression: 32 doubles and kdup·D + Dg floats. */
+    /** Dynamic shared bytes of a block compression: 32 doubles and max(256, Dg) + kdup·D + Dg floats. */
     public static int compressShared(int kDup, int headDim, int hidden) {
-        return Math.toIntExact(32L * 8 + ((long) kDup * headDim + hidden) * 4);
+        return Math.toIntExact(32L * 8 + (Math.max(GATE_THREADS, hidden) + (long) kDup * headDim + hidden) * 4);
     }
 
     /** The token budget in blocks for the kernels, or −1 for a threshold. */

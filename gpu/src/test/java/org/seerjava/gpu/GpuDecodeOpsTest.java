@@ -256,7 +256,7 @@ class GpuDecodeOpsTest {
 
     /**
      * Rows longer than the selection kernel's 256 threads (several passes of its ordered loop), budgets of none, a
-     * few, most and more than all the blocks, thresholds that keep nothing and some, ±∞ scores.
+     * few, most and more than all the blocks, thresholds that keep nothing and some, ±∞ and ±0 scores.
      */
     @Test
     void selectionOfLongRowsIsTheReferences() {
@@ -270,6 +270,8 @@ class GpuDecodeOpsTest {
             }
             scores[3] = Float.NEGATIVE_INFINITY;
             scores[blocks + 5] = Float.POSITIVE_INFINITY;
+            scores[9] = -0.0f;                             // ties with +0 (the reference compares doubles)
+            scores[10] = 0.0f;
             boolean[] blockMask = new boolean[blocks];
             for (int i = 0; i < blocks; i++) {
                 blockMask[i] = i >= 7;                     // a left-padded start

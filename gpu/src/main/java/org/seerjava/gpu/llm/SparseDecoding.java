@@ -147,7 +147,7 @@ final class SparseDecoding implements AutoCloseable {
         DecodeKernels.GATE_STEP_BF16.kernel().launch(st, hkv, 2, 1, 256, 1, 1, gateShared, qPre, kPre, qGate,
                 remainder.get(layer), compressed.get(layer), g.wq(), g.wk(), g.qNorm(), g.kNorm(), g.invFreq(), pos, 0,
                 shape.qHeads(), hkv, d, dg, blockSize, g.pooling(), g.kPools(), g.decodeKeyPosition());
-        DecodeKernels.SCORES_SELECT.kernel().launch(st, Math.ceilDiv(maxBlocks, 64), hkv, 1, 256, 1, 1, 0, qGate,
+        DecodeKernels.SCORES_SELECT.kernel().launch(st, Math.ceilDiv(maxBlocks, 64), hkv, 1, 1024, 1, 1, 0, qGate,
                 compressed.get(layer), scores, list, count, arrivals, visits, pos, 0, hkv, dg, blockSize, maxBlocks,
                 (float) w.config().scale(), budget, threshold);
         DecodeKernels.sparsePartialBf16(d, ModelKernels.MAX_GROUP).kernel().launch(st, splits, hkv, 1, 128, 1, 1, 0,

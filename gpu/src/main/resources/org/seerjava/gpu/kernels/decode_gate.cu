@@ -18,7 +18,7 @@
 // bit 1 min, bit 2 avg (SeerKernels.poolBits), features concatenated in that order. Query pooling: 0 Qproj,
 // 1 Qavgproj, 2 Qavg. Positions come from device memory (`pos`, may be null) plus `posAdd`, so that a captured
 // CUDA graph of a decode step can be replayed at every position. Gate kernels: 256 threads, dynamic shared memory
-// (SparseDecodeKernels.*Shared on the host).
+// (DecodeKernels.queryShared / compressShared on the host).
 
 #include "common.cuh"
 
@@ -64,31 +64,36 @@ static __device__ float block_max(float v, float *red) {
     return t;
 }
 
-// Count over the CTA; every thread gets it. red: 32 ints.
-static __device__ int block_count(int v, int *red) {
-    v = (int)__reduce_add_sync(0xffffffffu, (u32)v);
+// CTA-wide counts and prefixes with one barrier each: the warps' partial results go to one of two halves of `red`
+// (64 ints) in turn, so a thread that runs ahead into the next call writes the half nobody is still reading (it has
+// passed a barrier that every reader of the other half reaches only after reading).
+struct BlockScratch {
+    int *red;
+    int half;
+};
+
+// Count over the CTA; every thread gets it.
+static __device__ int block_count(int v, BlockScratch &b) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = (int)__reduce_add_sync(0xffffffffu, (u32)v);
+    int *r = b.red + 32 * b.half;
+    b.half ^= 1;
+    if (lane == 0) r[warp] = v;
     __syncthreads();
-    if (lane == 0) red[warp] = v;
-    __syncthreads();
-    int t = 0;
-    for (int w = 0; w < warps; w++) t += red[w];
-    return t;
+    return (int)__reduce_add_sync(0xffffffffu, lane < warps ? (u32)r[lane] : 0u);
 }
 
-// Exclusive prefix of a flag over the CTA in thread order; *total receives the count. red: 32 ints.
-static __device__ int block_prefix(bool flag, int *total, int *red) {
+// Exclusive prefix of a flag over the CTA in thread order; *total receives the count.
+static __device__ int block_prefix(bool flag, int *total, BlockScratch &b) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     const u32 bal = __ballot_sync(0xffffffffu, flag);
+    int *r = b.red + 32 * b.half;
+    b.half ^= 1;
+    if (lane == 0) r[warp] = __popc(bal);
     __syncthreads();
-    if (lane == 0) red[warp] = __popc(bal);
-    __syncthreads();
-    int before = 0, all = 0;
-    for (int w = 0; w < warps; w++) {
-        before += w < warp ? red[w] : 0;
-        all += red[w];
-    }
-    *total = all;
+    const int mine = lane < warps ? r[lane] : 0;
+    const int before = (int)__reduce_add_sync(0xffffffffu, lane < warp ? (u32)mine : 0u);
+    *total = (int)__reduce_add_sync(0xffffffffu, (u32)mine);
     return before + __popc(bal & ((1u << lane) - 1u));
 }
 
@@ -117,9 +122,32 @@ static __device__ void norm_and_rotate(float *y, const float *normW, const doubl
     }
 }
 
+// y[o] = Σ_{r < rows} x[r] · w[r·Dg + o] for o < Dg, x and y in shared memory: the rows are dealt to
+// blockDim / Dg groups of threads in turn (more loads in flight than one thread per output), whose partial sums
+// (`part`, max(blockDim, Dg) floats of shared memory) are added in group order.
+static __device__ void matvec(const float *x, const float *__restrict__ w, int rows, int Dg, float *y, float *part) {
+    const int width = min((int)blockDim.x, Dg);          // threads per group
+    const int groups = blockDim.x >= Dg ? blockDim.x / Dg : 1;
+    const int grp = threadIdx.x / width;
+    if (grp < groups) {
+        for (int o = threadIdx.x % width; o < Dg; o += width) {
+            float acc = 0.f;
+            for (int r = grp; r < rows; r += groups) acc = fmaf(x[r], w[(long)r * Dg + o], acc);
+            part[grp * Dg + o] = acc;
+        }
+    }
+    __syncthreads();
+    for (int o = threadIdx.x; o < Dg; o += blockDim.x) {
+        float sum = 0.f;
+        for (int q = 0; q < groups; q++) sum += part[q * Dg + o];
+        y[o] = sum;
+    }
+    __syncthreads();
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Gate query of one token per sequence (DecodeGate.query): q [batch, Hq, D] → qGate [batch, Hkv, Dg].
-// Grid (Hkv, batch). Shared: 32 doubles, g·D + Dg floats.
+// Grid (Hkv, batch). Shared: 32 doubles, max(blockDim, Dg) + g·D + Dg floats.
 template <typename T>
 static __device__ void gate_query_body(const T *__restrict__ q, float *__restrict__ qGate, const float *__restrict__ wq,
                                        const float *__restrict__ qNorm, const double *__restrict__ invFreq,
@@ -127,7 +155,8 @@ static __device__ void gate_query_body(const T *__restrict__ q, float *__restric
                                        double *shared) {
     const int g = Hq / Hkv;
     double *red = shared;
-    float *x = reinterpret_cast<float *>(shared + 32);   // the g heads of the group, g·D
+    float *part = reinterpret_cast<float *>(shared + 32);   // matvec's partial sums, max(blockDim, Dg)
+    float *x = part + max((int)blockDim.x, Dg);          // the g heads of the group, g·D
     float *y = x + g * D;                                // the gate query, Dg
     const T *src = q + ((long)b * Hq + (long)kh * g) * D;
     for (int r = threadIdx.x; r < g * D; r += blockDim.x) x[r] = ld(src + r);
@@ -140,20 +169,14 @@ static __device__ void gate_query_body(const T *__restrict__ q, float *__restric
         }
         __syncthreads();
     }
-    for (int o = threadIdx.x; o < Dg; o += blockDim.x) {
-        float acc = 0.f;
-        if (pooling == POOLING_QPROJ) {
-            const float *w = wq + (long)kh * g * D * Dg + o;
-            for (int r = 0; r < g * D; r++) acc = fmaf(x[r], w[(long)r * Dg], acc);
-        } else if (pooling == POOLING_QAVGPROJ) {
-            const float *w = wq + (long)kh * D * Dg + o;
-            for (int i = 0; i < D; i++) acc = fmaf(x[i], w[(long)i * Dg], acc);
-        } else {
-            acc = x[o];                                  // Qavg: Dg = D
-        }
-        y[o] = acc;
+    if (pooling == POOLING_QPROJ) {
+        matvec(x, wq + (long)kh * g * D * Dg, g * D, Dg, y, part);
+    } else if (pooling == POOLING_QAVGPROJ) {
+        matvec(x, wq + (long)kh * D * Dg, D, Dg, y, part);
+    } else {
+        for (int o = threadIdx.x; o < Dg; o += blockDim.x) y[o] = x[o];   // Qavg: Dg = D
+        __syncthreads();
     }
-    __syncthreads();
     norm_and_rotate(y, qNorm, invFreq, position, Dg, red);
     float *dst = qGate + ((long)b * Hkv + kh) * Dg;
     for (int o = threadIdx.x; o < Dg; o += blockDim.x) dst[o] = y[o];
@@ -170,15 +193,16 @@ decode_gate_query_f32(const float *q, float *qGate, const float *wq, const float
 // ---------------------------------------------------------------------------------------------------------------
 // The compressed key of one block (DecodeGate.compressedKeys) into entry[0, Dg): tokens [first, last) of KV head
 // kh, those before p0 read from the remainder rem (slot t − first), the others from in (token t − p0); pooled (the
-// average over last − first tokens), projected by W_k, normed, rotated at `position`. Shared: 32 doubles, kdup·D + Dg
-// floats.
+// average over last − first tokens), projected by W_k, normed, rotated at `position`. Shared: 32 doubles,
+// max(blockDim, Dg) + kdup·D + Dg floats.
 template <typename T>
 static __device__ void compress_block(const T *__restrict__ in, const float *__restrict__ rem, long row, int first,
                                       int last, int p0, float *__restrict__ entry, const float *__restrict__ wk,
                                       const float *__restrict__ kNorm, const double *__restrict__ invFreq, int position,
                                       int kh, int D, int Dg, int kPools, double *shared) {
     double *red = shared;
-    float *f = reinterpret_cast<float *>(shared + 32);   // pooled features, kdup·D
+    float *part = reinterpret_cast<float *>(shared + 32);   // matvec's partial sums, max(blockDim, Dg)
+    float *f = part + max((int)blockDim.x, Dg);          // pooled features, kdup·D
     const int kdup = __popc(kPools & 7);
     float *y = f + kdup * D;
     for (int i = threadIdx.x; i < D; i += blockDim.x) {
@@ -196,13 +220,7 @@ static __device__ void compress_block(const T *__restrict__ in, const float *__r
     }
     __syncthreads();
     const int features = kdup * D;
-    for (int o = threadIdx.x; o < Dg; o += blockDim.x) {
-        const float *w = wk + (long)kh * features * Dg + o;
-        float acc = 0.f;
-        for (int r = 0; r < features; r++) acc = fmaf(f[r], w[(long)r * Dg], acc);
-        y[o] = acc;
-    }
-    __syncthreads();
+    matvec(f, wk + (long)kh * features * Dg, features, Dg, y, part);
     norm_and_rotate(y, kNorm, invFreq, position, Dg, red);
     for (int o = threadIdx.x; o < Dg; o += blockDim.x) entry[o] = y[o];
 }
@@ -316,14 +334,15 @@ decode_gate_logits(const float *qGate, const float *kc, long kcBatch, const u8 *
 // on the order-preserving key of the float (select_topk_warp of ops_fp32.cu, CTA-wide); of the scores equal to the
 // k-th largest, the lowest indices are taken. Writes the selection into mask (or not, when null) and, when list is
 // not null, the visited blocks (selected or = firstBlock, from firstBlock on) in ascending order, their number into
-// *count. The scores must have been written by this CTA (before a barrier) or by an earlier launch. red: 32 ints.
+// *count. The scores must have been written by this CTA (before a barrier) or by an earlier launch. red: 64 ints.
 static __device__ __forceinline__ u32 score_key(float v) {
-    const u32 u = __float_as_uint(v);
+    const u32 u = (__float_as_uint(v) & 0x7fffffffu) == 0 ? 0u : __float_as_uint(v);   // −0 ties with +0
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
 static __device__ void select_row(const float *s, int nb, int budget, double threshold, const u8 *blockMask,
                                   u8 *mask, int *list, int *count, int firstBlock, int *red) {
+    BlockScratch scratch{red, 0};
     const bool tokenBudget = budget >= 0;
     const bool all = tokenBudget && nb <= budget;
     const bool topk = tokenBudget && !all && budget > 0;
@@ -334,11 +353,11 @@ static __device__ void select_row(const float *s, int nb, int budget, double thr
             const u32 cand = thr | (1u << bit);
             int c = 0;
             for (int j = threadIdx.x; j < nb; j += blockDim.x) c += score_key(s[j]) >= cand;
-            if (block_count(c, red) >= budget) thr = cand;
+            if (block_count(c, scratch) >= budget) thr = cand;
         }
         int gt = 0;
         for (int j = threadIdx.x; j < nb; j += blockDim.x) gt += score_key(s[j]) > thr;
-        need = budget - block_count(gt, red);
+        need = budget - block_count(gt, scratch);
     }
     int eqBefore = 0, listed = 0;
     for (int base = 0; base < nb; base += blockDim.x) {  // in index order: ties go to the lower index
@@ -348,7 +367,7 @@ static __device__ void select_row(const float *s, int nb, int budget, double thr
         const u32 key = score_key(sc);
         const bool eq = live && topk && key == thr;
         int eqTotal;
-        const int eqRank = eqBefore + block_prefix(eq, &eqTotal, red);
+        const int eqRank = eqBefore + block_prefix(eq, &eqTotal, scratch);
         eqBefore += eqTotal;
         bool sel = false;
         if (live) {
@@ -364,7 +383,7 @@ static __device__ void select_row(const float *s, int nb, int budget, double thr
         if (list != nullptr) {
             const bool visit = live && j >= firstBlock && (sel || j == firstBlock);
             int total;
-            const int at = listed + block_prefix(visit, &total, red);
+            const int at = listed + block_prefix(visit, &total, scratch);
             if (visit) list[at] = j;
             listed += total;
         }
@@ -376,7 +395,7 @@ static __device__ void select_row(const float *s, int nb, int budget, double thr
 // blockMask [batch, nb] or null. Grid (Hkv, batch), 256 threads.
 extern "C" __global__ void __launch_bounds__(GATE_THREADS)
 decode_select(const float *scores, u8 *mask, const u8 *blockMask, int Hkv, int nb, int budget, double threshold) {
-    __shared__ int red[32];
+    __shared__ int red[64];
     const long row = (long)blockIdx.y * Hkv + blockIdx.x;
     select_row(scores + row * nb, nb, budget, threshold, blockMask == nullptr ? nullptr : blockMask + (long)blockIdx.y * nb,
                mask + row * nb, nullptr, nullptr, 0, red);
@@ -388,7 +407,8 @@ decode_select(const float *scores, u8 *mask, const u8 *blockMask, int Hkv, int n
 extern "C" __global__ void __launch_bounds__(GATE_THREADS)
 decode_block_list(const u8 *mask, const int *first, const int *end, int *list, int *count, int Hkv, int nbMask,
                   int listStride, int B) {
-    __shared__ int red[32];
+    __shared__ int red[64];
+    BlockScratch scratch{red, 0};
     const int kh = blockIdx.x, i = blockIdx.y;
     const long row = (long)i * Hkv + kh;
     const int fb = first[i] / B, lb = (end[i] - 1) / B;
@@ -398,7 +418,7 @@ decode_block_list(const u8 *mask, const int *first, const int *end, int *list, i
         const int n = base + threadIdx.x;
         const bool visit = n <= lb && (n == fb || m[n] != 0);
         int total;
-        const int at = listed + block_prefix(visit, &total, red);
+        const int at = listed + block_prefix(visit, &total, scratch);
         if (visit) list[row * listStride + at] = n;
         listed += total;
     }
@@ -430,13 +450,14 @@ decode_gate_step_bf16(const bf16 *qPre, const bf16 *kPre, float *qGate, float *r
 // CTA of a row to finish (a counter per row, reset by it for the next step) takes the softmax and the selection,
 // and adds the visited and cached blocks to visits[0] and visits[1] (the decode density). scores and list
 // [Hkv, maxBlocks], count and arrivals [Hkv] (arrivals zero before the first step). Grid (ceil(maxBlocks / 64),
-// Hkv), 256 threads.
+// Hkv), 1024 threads (the selection's 32 counting steps are one barrier each: fewer, wider steps).
 #define SCORE_BLOCKS_PER_CTA 64
-extern "C" __global__ void __launch_bounds__(GATE_THREADS)
+#define SCORE_THREADS 1024
+extern "C" __global__ void __launch_bounds__(SCORE_THREADS)
 decode_scores_select(const float *qGate, const float *kc, float *scores, int *list, int *count, unsigned *arrivals,
                      unsigned long long *visits, const int *pos, int posAdd, int Hkv, int Dg, int B, int maxBlocks,
                      float scale, int budget, double threshold) {
-    __shared__ int red[32];
+    __shared__ int red[64];
     __shared__ float redf[32];
     __shared__ double redd[32];
     __shared__ int isLast;
@@ -445,7 +466,7 @@ decode_scores_select(const float *qGate, const float *kc, float *scores, int *li
     float *row = scores + (long)kh * maxBlocks;
     const int warp = threadIdx.x >> 5;
     for (int j = blockIdx.x * SCORE_BLOCKS_PER_CTA + warp; j < min(nb, (int)(blockIdx.x + 1) * SCORE_BLOCKS_PER_CTA);
-         j += GATE_THREADS / 32) {
+         j += SCORE_THREADS / 32) {
         const float logit = gate_logit(qGate + (long)kh * Dg, kc + ((long)j * Hkv + kh) * Dg, Dg, scale);
         if ((threadIdx.x & 31) == 0) row[j] = logit;
     }

@@ -104,13 +104,16 @@ public final class DecodeKernels {
                         i32("Hkv"), i32("nb"), i32("B"), f32("scale")));
     }
 
-    /** Pass 1 of the bf16 block-sparse decode attention of the model runtime (one token, batch 1). */
-    public static KernelSpec sparsePartialBf16(int headDim, int maxGroup) {
-        return new KernelSpec(ATT, Map.of("HEAD_DIM", headDim, "MAX_G", maxGroup), "attn_sparse_decode_partial",
+    /**
+     * The bf16 block-sparse decode attention of the model runtime (one token, batch 1): the splits over the kept
+     * blocks and their merge by the last CTA of each KV head.
+     */
+    public static KernelSpec sparseDecodeBf16(int headDim, int maxGroup) {
+        return new KernelSpec(ATT, Map.of("HEAD_DIM", headDim, "MAX_G", maxGroup), "attn_sparse_decode",
                 List.of(in("q", DType.BF16), in("kCache", DType.BF16), in("vCache", DType.BF16), in("pos", DType.I32),
                         i32("posAdd"), in("list", DType.I32), in("count", DType.I32), i32("listStride"), i32("B"),
-                        out("ml", DType.F32), out("po", DType.F32), i32("Hq"), i32("Hkv"), i32("S"),
-                        f32("scaleLog2")));
+                        out("ml", DType.F32), out("po", DType.F32), out("out", DType.BF16),
+                        inout("arrivals", DType.I32), i32("Hq"), i32("Hkv"), i32("S"), f32("scaleLog2")));
     }
 
     /** Dynamic shared bytes of the gate query: 32 doubles and max(256, Dg) + g·D + Dg floats. */

@@ -14,8 +14,8 @@ import org.seerjava.reference.engine.DecodeGateWeights;
 /**
  * The decode attention of one token on its own (issue #20's speed line): {@code layers} layer-steps of a model shape,
  * dense ({@code attn_decode_partial} + {@code attn_decode_combine}, as {@link Decoder} decodes without gates) or
- * SeerAttention-R ({@link SparseDecoding}'s four kernels: cache push and gate query, scores and selection, the
- * block-sparse attention, the merge), captured once as a CUDA graph and timed with events, as the decoder replays a
+ * SeerAttention-R ({@link SparseDecoding}'s three kernels: cache push and gate query, scores and selection, the
+ * block-sparse attention with its merge), captured once as a CUDA graph and timed with events, as the decoder replays a
  * step. Every layer-step reads a cache of its own (random bf16 keys and values of {@code context} tokens, and for the
  * sparse path the compressed keys of those tokens under random gates, whose selection is arbitrary but of the
  * budget's size), {@code distinct} caches in turn, so that the kept blocks of one layer are not found in L2 by the

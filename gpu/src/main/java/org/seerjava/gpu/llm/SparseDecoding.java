@@ -17,12 +17,12 @@ import org.seerjava.reference.engine.DecodeGateWeights;
  * A decoder's SeerAttention-R state on the device (docs/SPEC.md §7.5): per layer the decode gate and a
  * K-compression cache (compressed keys {@code [ceil(capacity / B), Hkv, Dg]} and the remainder
  * {@code [B, Hkv, D]}, float32), and the buffers of one decode step shared by the layers. A decode step of a layer is
- * four kernels, all reading the position from device memory so that the captured CUDA graph replays at every step:
+ * three kernels, all reading the position from device memory so that the captured CUDA graph replays at every step:
  * <pre>
- *   decode_gate_step_bf16        push kPre into the layer's cache (a completed block is compressed) | gate query
- *   decode_scores_select         logits over the nb = p / B + 1 blocks, softmax, selection → visited-block list
- *   attn_sparse_decode_partial   split-K attention of the token's q over the listed blocks of each KV head
- *   attn_decode_combine          the splits merged into the attention output (as dense decoding)
+ *   decode_gate_step_bf16   push kPre into the layer's cache (a completed block is compressed) | gate query
+ *   decode_scores_select    logits over the nb = p / B + 1 blocks, softmax, selection → visited-block list
+ *   attn_sparse_decode      split-K attention of the token's q over the listed blocks of each KV head, the splits
+ *                           merged by the last CTA of each KV head into the attention output
  * </pre>
  * A prefill's keys enter the caches chunk by chunk ({@link #append}): completed blocks rotated at their first token
  * for the first prefill, at the decode-time position of the gate's configuration for a continuation (as the
@@ -47,6 +47,7 @@ final class SparseDecoding implements AutoCloseable {
     private final DeviceBuffer list;
     private final DeviceBuffer count;
     private final DeviceBuffer arrivals;
+    private final DeviceBuffer attentionArrivals;
     private final DeviceBuffer visits;
     private final DeviceBuffer ml;
     private final DeviceBuffer po;
@@ -78,14 +79,15 @@ final class SparseDecoding implements AutoCloseable {
             count = own((long) s.kvHeads() * 4);
             arrivals = own((long) s.kvHeads() * 4);
             arrivals.fill((byte) 0);
+            attentionArrivals = own((long) s.kvHeads() * 4);
+            attentionArrivals.fill((byte) 0);
             visits = own(16);
             visits.fill((byte) 0);
             ml = own((long) s.qHeads() * splits * 8);
             po = own((long) s.qHeads() * splits * s.headDim() * 4);
             for (var k : List.of(DecodeKernels.GATE_STEP_BF16, DecodeKernels.SCORES_SELECT,
                     DecodeKernels.KCACHE_APPEND_BF16, DecodeKernels.KCACHE_KEEP_BF16,
-                    DecodeKernels.sparsePartialBf16(s.headDim(), ModelKernels.MAX_GROUP),
-                    ModelKernels.decodeCombine(s.headDim()))) {
+                    DecodeKernels.sparseDecodeBf16(s.headDim(), ModelKernels.MAX_GROUP))) {
                 k.kernel();                                  // loaded now: a graph capture must not load any
             }
         } catch (RuntimeException e) {
@@ -119,7 +121,7 @@ final class SparseDecoding implements AutoCloseable {
         }
         int splits = splits(s, capacity, b);
         long step = 2L * s.qDim() + 2L * s.kvDim() + 4L * s.kvHeads() * dg + 8L * s.kvHeads() * blocks
-                + 12L * s.kvHeads() + 16 + (long) s.qHeads() * splits * (8 + 4L * s.headDim());
+                + 16L * s.kvHeads() + 16 + (long) s.qHeads() * splits * (8 + 4L * s.headDim());
         return s.layers() * perLayer + weights + step;
     }
 
@@ -150,11 +152,9 @@ final class SparseDecoding implements AutoCloseable {
         DecodeKernels.SCORES_SELECT.kernel().launch(st, Math.ceilDiv(maxBlocks, 64), hkv, 1, 1024, 1, 1, 0, qGate,
                 compressed.get(layer), scores, list, count, arrivals, visits, pos, 0, hkv, dg, blockSize, maxBlocks,
                 (float) w.config().scale(), budget, threshold);
-        DecodeKernels.sparsePartialBf16(d, ModelKernels.MAX_GROUP).kernel().launch(st, splits, hkv, 1, 128, 1, 1, 0,
-                q, kCache, vCache, pos, 0, list, count, maxBlocks, blockSize, ml, po, shape.qHeads(), hkv, splits,
-                (float) (scale * SeerKernels.LOG2E));
-        ModelKernels.decodeCombine(d).kernel().launch(st, shape.qHeads(), 1, 1, d, 1, 1, 0, ml, po, out,
-                shape.qHeads(), splits);
+        DecodeKernels.sparseDecodeBf16(d, ModelKernels.MAX_GROUP).kernel().launch(st, splits, hkv, 1, 128, 1, 1, 0,
+                q, kCache, vCache, pos, 0, list, count, maxBlocks, blockSize, ml, po, out, attentionArrivals,
+                shape.qHeads(), hkv, splits, (float) (scale * SeerKernels.LOG2E));
     }
 
     /** Blocks attended ÷ blocks cached over the decode steps since the last reset (NaN before the first). */

@@ -167,18 +167,22 @@ attn_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, con
 }
 
 // Block-sparse decoding of one token (SeerAttention-R, SparseDecodeAttention with one unpadded sequence): as
-// attn_decode_partial with T = 1, over the visited blocks of each KV head instead of the whole cache. list
-// [Hkv, listStride] holds the blocks in ascending order and count [Hkv] their number (decode_scores_select of
-// decode_gate.cu); block n is keys [n·B, min((n+1)·B, L)), L = *pos + posAdd + 1. CTA (s, kh) takes list entries
-// [s·e, min(count, (s+1)·e)), e = ceil(count / S), so the splits share the kept keys evenly; it writes (m, l) and o
-// of its split as attn_decode_partial does, and attn_decode_combine (grid (Hq, 1)) finishes.
+// attn_decode_partial with T = 1, over the visited blocks of each KV head instead of the whole cache, and with the
+// merge of the splits done by the last CTA of each KV head instead of a second kernel. list [Hkv, listStride] holds
+// the blocks in ascending order and count [Hkv] their number (decode_scores_select of decode_gate.cu); block n is
+// keys [n·B, min((n+1)·B, L)), L = *pos + posAdd + 1. CTA (s, kh) takes list entries [s·e, min(count, (s+1)·e)),
+// e = ceil(count / S), so the splits share the kept keys evenly, and writes (m, l) and o of its split as
+// attn_decode_partial does; the last of the S CTAs of kh to finish (arrivals[kh] counts them; it resets it for the
+// next step) merges them as attn_decode_combine does into out [Hq, D] bf16 for the g query heads of kh. out may be q:
+// every CTA of kh has read q before it arrives. Grid (S, Hkv), 128 threads.
 extern "C" __global__ void __launch_bounds__(WARPS * 32)
-attn_sparse_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, const bf16 *__restrict__ vc,
-                           const int *__restrict__ pos, int posAdd, const int *__restrict__ list,
-                           const int *__restrict__ count, int listStride, int B, float2 *__restrict__ ml,
-                           float *__restrict__ po, int Hq, int Hkv, int S, float scaleLog2) {
+attn_sparse_decode(const bf16 *q, const bf16 *__restrict__ kc, const bf16 *__restrict__ vc,
+                   const int *__restrict__ pos, int posAdd, const int *__restrict__ list, const int *__restrict__ count,
+                   int listStride, int B, float2 *ml, float *po, bf16 *out, unsigned *arrivals, int Hq, int Hkv, int S,
+                   float scaleLog2) {
     __shared__ float sM[WARPS * KPW][MAX_G], sL[WARPS * KPW][MAX_G];
     __shared__ float sO[WARPS * KPW][MAX_G][HEAD_DIM];
+    __shared__ int isLast;
     const int s = blockIdx.x, kh = blockIdx.y;
     const int g = Hq / Hkv;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -194,6 +198,29 @@ attn_sparse_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ 
         lanes_visit(st, kc, vc, n * B, min(L, (n + 1) * B), kh, Hkv, g, warp, grp, sub);
     }
     lanes_store(st, sM, sL, sO, ml, po, 0, Hq, kh, g, S, s, warp, grp, sub);
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) isLast = atomicAdd(arrivals + kh, 1u) == (unsigned)S - 1;
+    __syncthreads();
+    if (!isLast) return;
+    if (threadIdx.x == 0) arrivals[kh] = 0;
+    __threadfence();
+    for (int idx = threadIdx.x; idx < g * HEAD_DIM; idx += WARPS * 32) {
+        const int i = idx / HEAD_DIM, e = idx % HEAD_DIM;
+        const long row0 = ((long)kh * g + i) * S;
+        float M = -INFINITY;
+        for (int x = 0; x < S; x++) M = fmaxf(M, __ldcg(&ml[row0 + x]).x);
+        float lsum = 0.f, osum = 0.f;
+        if (M != -INFINITY) {
+            for (int x = 0; x < S; x++) {
+                const float2 v = __ldcg(&ml[row0 + x]);
+                const float w = exp2f(v.x - M);
+                lsum = fmaf(w, v.y, lsum);
+                osum = fmaf(w, __ldcg(&po[(row0 + x) * HEAD_DIM + e]), osum);
+            }
+        }
+        out[((long)kh * g + i) * HEAD_DIM + e] = __float2bfloat16_rn(lsum > 0.f ? osum / lsum : 0.f);
+    }
 }
 
 extern "C" __global__ void attn_decode_combine(const float2 *__restrict__ ml, const float *__restrict__ po,

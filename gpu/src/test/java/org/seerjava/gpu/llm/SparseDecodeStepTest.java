@@ -27,7 +27,7 @@ import org.seerjava.reference.engine.Floats;
 
 /**
  * The model runtime's SeerAttention-R decode step ({@link SparseDecoding}: {@code decode_gate_step_bf16},
- * {@code decode_scores_select}, {@code attn_sparse_decode_partial}, {@code attn_decode_combine}; the prefill's and a
+ * {@code decode_scores_select}, {@code attn_sparse_decode} with its merge by the last CTA; the prefill's and a
  * continuation's {@code kcache_append_bf16}) against the float64 reference fed the same bf16 values: a prompt whose
  * last block is partial, a continuation that completes a block begun by the prompt and leaves another partial (the
  * second kernel of an append), then decode steps across block boundaries with the position read from device memory.

@@ -49,7 +49,7 @@ class SparseDecodeStepTest {
                         DecodeGateConfig.DEFAULT_K_POOLS, new DecodeSelectionRule.TokenBudget(64)));
     }
 
-    static float[] uniformBf16(Random r, int n, double a) {
+    static float[] gaussianBf16(Random r, int n, double a) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) {
             x[i] = Dev.bf16((float) (r.nextGaussian() * a));
@@ -74,7 +74,7 @@ class SparseDecodeStepTest {
             }
         }
         DecodeGateWeights gate = new DecodeGateWeights(hq, hkv, d, config,
-                wqn == 0 ? null : uniformBf16(random, wqn, 0.1), uniformBf16(random, hkv * pools.size() * d * d, 0.1),
+                wqn == 0 ? null : gaussianBf16(random, wqn, 0.1), gaussianBf16(random, hkv * pools.size() * d * d, 0.1),
                 norm, norm == null ? null : norm.clone());
         DecoderShape shape = new DecoderShape(hq * d, 4 * hq * d, 1, hq, hkv, d, 256, 1e-5, false, false, false, false);
         int prompt = 45;                                     // 45 = 2·16 + 13: block 2 partial (B = 16)
@@ -82,11 +82,11 @@ class SparseDecodeStepTest {
         int steps = 60;
         int total = prompt + more + steps;
         int kv = hkv * d;
-        float[] kPre = uniformBf16(random, total * kv, 1);
-        float[] qPre = uniformBf16(random, total * hq * d, 1);
-        float[] q = uniformBf16(random, total * hq * d, 1);
-        float[] kCache = uniformBf16(random, total * kv, 1);
-        float[] vCache = uniformBf16(random, total * kv, 1);
+        float[] kPre = gaussianBf16(random, total * kv, 1);
+        float[] qPre = gaussianBf16(random, total * hq * d, 1);
+        float[] q = gaussianBf16(random, total * hq * d, 1);
+        float[] kCache = gaussianBf16(random, total * kv, 1);
+        float[] vCache = gaussianBf16(random, total * kv, 1);
         DecodeGate ref = gate.toReference();
         KCompressionCache refCache = new KCompressionCache(ref, 1);
         double scale = 1 / Math.sqrt(d);

@@ -60,14 +60,30 @@ public final class DecodeKernels {
             in("first", DType.I32), in("end", DType.I32), out("list", DType.I32), out("count", DType.I32),
             i32("Hkv"), i32("nbMask"), i32("listStride"), i32("B"));
     public static final KernelSpec GATE_STEP_BF16 = gate("decode_gate_step_bf16", in("qPre", DType.BF16),
-            in("kPre", DType.BF16), out("qGate", DType.F32), inout("remainder", DType.F32),
-            inout("compressed", DType.F32), in("wq", DType.F32), in("wk", DType.F32), in("qNorm", DType.F32),
-            in("kNorm", DType.F32), in("invFreq", DType.F64), in("pos", DType.I32), i32("posAdd"), i32("Hq"),
-            i32("Hkv"), i32("D"), i32("Dg"), i32("B"), i32("pooling"), i32("kPools"), i32("keyPosMode"));
-    public static final KernelSpec SCORES_SELECT = gate("decode_scores_select", in("qGate", DType.F32),
-            in("kc", DType.F32), out("scores", DType.F32), out("list", DType.I32), out("count", DType.I32),
-            inout("arrivals", DType.I32), inout("visits", DType.U64), in("pos", DType.I32), i32("posAdd"),
-            i32("Hkv"), i32("Dg"), i32("B"), i32("maxBlocks"), f32("scale"), i32("budget"), f64("threshold"));
+            in("kPre", DType.BF16), out("qPart", DType.F32), inout("remainder", DType.F32),
+            inout("compressed", DType.F32), in("wq", DType.F32), in("wk", DType.F32), in("kNorm", DType.F32),
+            in("invFreq", DType.F64), in("pos", DType.I32), i32("posAdd"), i32("Hq"), i32("Hkv"), i32("D"),
+            i32("Dg"), i32("B"), i32("pooling"), i32("kPools"), i32("keyPosMode"), i32("slices"));
+    public static final KernelSpec SCORES_SELECT = gate("decode_scores_select", in("qPart", DType.F32),
+            i32("slices"), in("qNorm", DType.F32), in("invFreq", DType.F64), in("kc", DType.F32),
+            out("scores", DType.F32), out("list", DType.I32), out("count", DType.I32), inout("arrivals", DType.I32),
+            inout("visits", DType.U64), in("pos", DType.I32), i32("posAdd"), i32("Hkv"), i32("Dg"), i32("B"),
+            i32("maxBlocks"), f32("scale"), i32("budget"), f64("threshold"));
+
+    /** Rows of the gate query's linear per CTA of {@code decode_gate_step_bf16}. */
+    public static final int QUERY_ROWS = 32;
+
+    /** Slices of the runtime's gate query: its linear's rows (g·D for Qproj, D otherwise) in groups of 32. */
+    public static int querySlices(org.seerjava.reference.engine.DecodeGateWeights gate) {
+        int rows = gate.config().queryPooling() == org.seerjava.reference.decode.QueryHeadPooling.QProj
+                ? gate.groupSize() * gate.headDim() : gate.headDim();
+        return Math.ceilDiv(rows, QUERY_ROWS);
+    }
+
+    /** Dynamic shared bytes of a gate-query slice: 32 + max(256, Dg) + Dg floats. */
+    public static int querySliceShared(int hidden) {
+        return (QUERY_ROWS + Math.max(GATE_THREADS, hidden) + hidden) * 4;
+    }
 
     private static KernelSpec append(String fn, DType keys) {
         return gate(fn, in("keys", keys), i64("keysBatch"), inout("remainder", DType.F32),

@@ -39,6 +39,10 @@ public record SparseDecode(List<DecodeGateWeights> gates, DecodeSelectionRule ru
                         + g.kvHeads() + ", head_dim " + g.headDim() + ", but the model has heads " + s.qHeads() + "/"
                         + s.kvHeads() + ", head_dim " + s.headDim());
             }
+            if (g.hiddenSize() > 256) {
+                throw new IllegalArgumentException("the GPU decode gate takes a hidden size (head_dim) of at most 256,"
+                        + " got " + g.hiddenSize());
+            }
             if (g.blockSize() != gates.get(0).blockSize()) {
                 throw new IllegalArgumentException("the decode gates must share one block size: layer 0 has "
                         + gates.get(0).blockSize() + ", layer " + l + " has " + g.blockSize());

@@ -19,8 +19,10 @@ import org.seerjava.reference.engine.DecodeGateWeights;
  * {@code [B, Hkv, D]}, float32), and the buffers of one decode step shared by the layers. A decode step of a layer is
  * three kernels, all reading the position from device memory so that the captured CUDA graph replays at every step:
  * <pre>
- *   decode_gate_step_bf16   push kPre into the layer's cache (a completed block is compressed) | gate query
- *   decode_scores_select    logits over the nb = p / B + 1 blocks, softmax, selection → visited-block list
+ *   decode_gate_step_bf16   push kPre into the layer's cache (a completed block is compressed) | the gate query's
+ *                           linear in slices of 32 rows, one CTA each
+ *   decode_scores_select    the slices added, qnorm, RoPE; logits over the nb = p / B + 1 blocks, softmax,
+ *                           selection → visited-block list
  *   attn_sparse_decode      split-K attention of the token's q over the listed blocks of each KV head, the splits
  *                           merged by the last CTA of each KV head into the attention output
  * </pre>
@@ -42,7 +44,8 @@ final class SparseDecoding implements AutoCloseable {
     private final List<DeviceBuffer> remainder = new ArrayList<>();
     final DeviceBuffer qPre;
     final DeviceBuffer kPre;
-    private final DeviceBuffer qGate;
+    private final DeviceBuffer qPart;
+    private final int slices;
     private final DeviceBuffer scores;
     private final DeviceBuffer list;
     private final DeviceBuffer count;
@@ -63,7 +66,8 @@ final class SparseDecoding implements AutoCloseable {
         this.budget = DecodeKernels.budgetBlocks(config.rule(), blockSize);
         this.threshold = DecodeKernels.threshold(config.rule());
         DecodeGateWeights g0 = config.gates().get(0);
-        this.gateShared = Math.max(DecodeKernels.queryShared(s.qHeads(), s.kvHeads(), s.headDim(), g0.hiddenSize()),
+        this.slices = DecodeKernels.querySlices(g0);
+        this.gateShared = Math.max(DecodeKernels.querySliceShared(g0.hiddenSize()),
                 DecodeKernels.compressShared(g0.config().kDup(), s.headDim(), g0.hiddenSize()));
         try {
             for (DecodeGateWeights g : config.gates()) {
@@ -73,7 +77,7 @@ final class SparseDecoding implements AutoCloseable {
             }
             qPre = own((long) s.qDim() * 2);
             kPre = own((long) s.kvDim() * 2);
-            qGate = own((long) s.kvHeads() * g0.hiddenSize() * 4);
+            qPart = own((long) s.kvHeads() * slices * g0.hiddenSize() * 4);
             scores = own((long) s.kvHeads() * maxBlocks * 4);
             list = own((long) s.kvHeads() * maxBlocks * 4);
             count = own((long) s.kvHeads() * 4);
@@ -120,7 +124,8 @@ final class SparseDecoding implements AutoCloseable {
                     + (g.qNorm() == null ? 0 : 2L * g.qNorm().length)) + 8L * dg / 2;
         }
         int splits = splits(s, capacity, b);
-        long step = 2L * s.qDim() + 2L * s.kvDim() + 4L * s.kvHeads() * dg + 8L * s.kvHeads() * blocks
+        long step = 2L * s.qDim() + 2L * s.kvDim() + 4L * s.kvHeads() * dg * DecodeKernels.querySlices(config.gates().get(0))
+                + 8L * s.kvHeads() * blocks
                 + 16L * s.kvHeads() + 16 + (long) s.qHeads() * splits * (8 + 4L * s.headDim());
         return s.layers() * perLayer + weights + step;
     }
@@ -146,12 +151,12 @@ final class SparseDecoding implements AutoCloseable {
         int hkv = shape.kvHeads();
         int d = shape.headDim();
         int dg = w.hiddenSize();
-        DecodeKernels.GATE_STEP_BF16.kernel().launch(st, hkv, 2, 1, 256, 1, 1, gateShared, qPre, kPre, qGate,
-                remainder.get(layer), compressed.get(layer), g.wq(), g.wk(), g.qNorm(), g.kNorm(), g.invFreq(), pos, 0,
-                shape.qHeads(), hkv, d, dg, blockSize, g.pooling(), g.kPools(), g.decodeKeyPosition());
-        DecodeKernels.SCORES_SELECT.kernel().launch(st, Math.ceilDiv(maxBlocks, 64), hkv, 1, 1024, 1, 1, 0, qGate,
-                compressed.get(layer), scores, list, count, arrivals, visits, pos, 0, hkv, dg, blockSize, maxBlocks,
-                (float) w.config().scale(), budget, threshold);
+        DecodeKernels.GATE_STEP_BF16.kernel().launch(st, hkv, 1 + slices, 1, 256, 1, 1, gateShared, qPre, kPre, qPart,
+                remainder.get(layer), compressed.get(layer), g.wq(), g.wk(), g.kNorm(), g.invFreq(), pos, 0,
+                shape.qHeads(), hkv, d, dg, blockSize, g.pooling(), g.kPools(), g.decodeKeyPosition(), slices);
+        DecodeKernels.SCORES_SELECT.kernel().launch(st, Math.ceilDiv(maxBlocks, 64), hkv, 1, 1024, 1, 1, 0, qPart,
+                slices, g.qNorm(), g.invFreq(), compressed.get(layer), scores, list, count, arrivals, visits, pos, 0,
+                hkv, dg, blockSize, maxBlocks, (float) w.config().scale(), budget, threshold);
         DecodeKernels.sparseDecodeBf16(d, ModelKernels.MAX_GROUP).kernel().launch(st, splits, hkv, 1, 128, 1, 1, 0,
                 q, kCache, vCache, pos, 0, list, count, maxBlocks, blockSize, ml, po, out, attentionArrivals,
                 shape.qHeads(), hkv, splits, (float) (scale * SeerKernels.LOG2E));

@@ -427,47 +427,98 @@ decode_block_list(const u8 *mask, const int *first, const int *end, int *list, i
 
 // ---------------------------------------------------------------------------------------------------------------
 // One decode step of the model runtime (batch 1, bf16 qPre/kPre of the token at position p = *pos + posAdd), per
-// layer. decode_gate_step_bf16: CTAs (kh, 0) push kPre into the K-compression cache (kcache_append, one token,
-// keyPosMode of the gate), CTAs (kh, 1) compute the gate query. Grid (Hkv, 2), 256 threads, shared as the larger of
-// the two.
+// layer. The gate query's linear (g·D rows of W_q per KV head for Qproj: 256 KiB at the 8B shape) is spread over
+// many CTAs, QUERY_ROWS rows each, so that many SMs read W_q at once; each writes its partial product
+// qPart [Hkv, slices, Dg], and decode_scores_select adds the slices (in slice order), norms and rotates the query.
+//
+// decode_gate_step_bf16: CTAs (kh, 0) push kPre into the K-compression cache (kcache_append, one token, keyPosMode
+// of the gate); CTAs (kh, 1 + c) compute slice c of the gate query: rows [32c, 32c + 32) of the head pooling's
+// output (the group's heads side by side for Qproj, their mean for Qavgproj and Qavg) times those rows of W_q (for
+// Qavg, whose query is the mean itself, slice c writes its rows of the mean and zeros elsewhere). Grid (Hkv, 1 +
+// slices), 256 threads, shared as the larger of the two.
+#define QUERY_ROWS 32
+template <typename T>
+static __device__ void gate_query_slice(const T *__restrict__ q, float *__restrict__ qPart, const float *__restrict__ wq,
+                                        int Hq, int Hkv, int D, int Dg, int pooling, int kh, int c, int slices,
+                                        float *sh) {
+    const int g = Hq / Hkv;
+    const int rows = pooling == POOLING_QPROJ ? g * D : D;
+    const int r0 = c * QUERY_ROWS, r1 = min(rows, r0 + QUERY_ROWS);
+    float *x = sh;                                       // this slice's rows of the pooled query, QUERY_ROWS
+    float *part = x + QUERY_ROWS;                        // matvec's partial sums, max(blockDim, Dg)
+    float *y = part + max((int)blockDim.x, Dg);          // the slice's product, Dg
+    const T *src = q + (long)kh * g * D;
+    for (int r = threadIdx.x; r < r1 - r0; r += blockDim.x) {
+        const int row = r0 + r;
+        if (pooling == POOLING_QPROJ) {
+            x[r] = ld(src + row);
+        } else {
+            float sum = 0.f;
+            for (int j = 0; j < g; j++) sum += ld(src + j * D + row);
+            x[r] = sum / (float)g;
+        }
+    }
+    __syncthreads();
+    float *dst = qPart + ((long)kh * slices + c) * Dg;
+    if (pooling == POOLING_QAVG) {                       // Dg = D: the mean's own rows, zeros elsewhere
+        for (int o = threadIdx.x; o < Dg; o += blockDim.x) dst[o] = o >= r0 && o < r1 ? x[o - r0] : 0.f;
+        return;
+    }
+    const float *w = wq + (pooling == POOLING_QPROJ ? (long)kh * g * D * Dg : (long)kh * D * Dg) + (long)r0 * Dg;
+    matvec(x, w, r1 - r0, Dg, y, part);
+    for (int o = threadIdx.x; o < Dg; o += blockDim.x) dst[o] = y[o];
+}
+
 extern "C" __global__ void __launch_bounds__(GATE_THREADS)
-decode_gate_step_bf16(const bf16 *qPre, const bf16 *kPre, float *qGate, float *remainder, float *compressed,
-                      const float *wq, const float *wk, const float *qNorm, const float *kNorm, const double *invFreq,
-                      const int *pos, int posAdd, int Hq, int Hkv, int D, int Dg, int B, int pooling, int kPools,
-                      int keyPosMode) {
+decode_gate_step_bf16(const bf16 *qPre, const bf16 *kPre, float *qPart, float *remainder, float *compressed,
+                      const float *wq, const float *wk, const float *kNorm, const double *invFreq, const int *pos,
+                      int posAdd, int Hq, int Hkv, int D, int Dg, int B, int pooling, int kPools, int keyPosMode,
+                      int slices) {
     extern __shared__ double shDyn[];
     const int p = position_of(pos, posAdd);
     if (blockIdx.y == 0)
         kcache_append_body<bf16>(kPre, 0, remainder, compressed, 0, wk, kNorm, invFreq, p, 1, p / B, 0, blockIdx.x,
                                  Hkv, D, Dg, B, kPools, keyPosMode, 1, shDyn);
     else
-        gate_query_body<bf16>(qPre, qGate, wq, qNorm, invFreq, p, Hq, Hkv, D, Dg, pooling, 0, blockIdx.x, shDyn);
+        gate_query_slice<bf16>(qPre, qPart, wq, Hq, Hkv, D, Dg, pooling, blockIdx.x, blockIdx.y - 1, slices,
+                               reinterpret_cast<float *>(shDyn));
 }
 
-// decode_scores_select: the gate scores of the token (softmax of the logits over the nb = p / B + 1 blocks of the
-// cache, as the CPU session's cache.scores) and their selection into the visited-block list of each KV head (first
-// block 0: the runtime's cache is not padded). CTA (x, kh) computes the logits of blocks [64x, 64x + 64); the last
-// CTA of a row to finish (a counter per row, reset by it for the next step) takes the softmax and the selection,
-// and adds the visited and cached blocks to visits[0] and visits[1] (the decode density). scores and list
-// [Hkv, maxBlocks], count and arrivals [Hkv] (arrivals zero before the first step). Grid (ceil(maxBlocks / 64),
-// Hkv), 1024 threads (the selection's 32 counting steps are one barrier each: fewer, wider steps).
+// decode_scores_select: the gate query (the slices of qPart added in order, then qnorm and RoPE at p, by every CTA
+// for itself), the gate scores of the token (softmax of the logits over the nb = p / B + 1 blocks of the cache, as
+// the CPU session's cache.scores) and their selection into the visited-block list of each KV head (first block 0:
+// the runtime's cache is not padded). CTA (x, kh) computes the logits of blocks [64x, 64x + 64); the last CTA of a
+// row to finish (a counter per row, reset by it for the next step) takes the softmax and the selection, and adds the
+// visited and cached blocks to visits[0] and visits[1] (the decode density). scores and list [Hkv, maxBlocks], count
+// and arrivals [Hkv] (arrivals zero before the first step). Grid (ceil(maxBlocks / 64), Hkv), 1024 threads (the
+// selection's 32 counting steps are one barrier each: fewer, wider steps). Dg ≤ 256.
 #define SCORE_BLOCKS_PER_CTA 64
 #define SCORE_THREADS 1024
 extern "C" __global__ void __launch_bounds__(SCORE_THREADS)
-decode_scores_select(const float *qGate, const float *kc, float *scores, int *list, int *count, unsigned *arrivals,
-                     unsigned long long *visits, const int *pos, int posAdd, int Hkv, int Dg, int B, int maxBlocks,
-                     float scale, int budget, double threshold) {
+decode_scores_select(const float *qPart, int slices, const float *qNorm, const double *invFreq, const float *kc,
+                     float *scores, int *list, int *count, unsigned *arrivals, unsigned long long *visits,
+                     const int *pos, int posAdd, int Hkv, int Dg, int B, int maxBlocks, float scale, int budget,
+                     double threshold) {
     __shared__ int red[64];
     __shared__ float redf[32];
     __shared__ double redd[32];
+    __shared__ float qg[256];
     __shared__ int isLast;
     const int kh = blockIdx.y;
-    const int nb = position_of(pos, posAdd) / B + 1;
+    const int p = position_of(pos, posAdd);
+    const int nb = p / B + 1;
+    for (int o = threadIdx.x; o < Dg; o += blockDim.x) {
+        float sum = 0.f;
+        for (int c = 0; c < slices; c++) sum += qPart[((long)kh * slices + c) * Dg + o];
+        qg[o] = sum;
+    }
+    __syncthreads();
+    norm_and_rotate(qg, qNorm, invFreq, p, Dg, redd);
     float *row = scores + (long)kh * maxBlocks;
     const int warp = threadIdx.x >> 5;
     for (int j = blockIdx.x * SCORE_BLOCKS_PER_CTA + warp; j < min(nb, (int)(blockIdx.x + 1) * SCORE_BLOCKS_PER_CTA);
          j += SCORE_THREADS / 32) {
-        const float logit = gate_logit(qGate + (long)kh * Dg, kc + ((long)j * Hkv + kh) * Dg, Dg, scale);
+        const float logit = gate_logit(qg, kc + ((long)j * Hkv + kh) * Dg, Dg, scale);
         if ((threadIdx.x & 31) == 0) row[j] = logit;
     }
     __threadfence();

@@ -24,8 +24,9 @@ import org.seerjava.reference.engine.Engines;
  * Decode-gate distillation with the CUDA engine ({@code seer distill-decode --backend cuda}): the capture pass's
  * dense attention, decode target and key pooling run on the GPU in float32 (the model's other layers on the CPU),
  * the training step on the host in float64 as with the CPU engine. On the embedded model: one window's capture
- * against the CPU engine's (the pre-RoPE queries bit for bit, since the CPU computes them either way; the pooled
- * keys and the targets within 1e-5 relative), then six steps of {@link DecodeDistill#run} on both engines: the same
+ * against the CPU engine's (layer 0's pre-RoPE queries bit for bit, since the CPU computes them either way; the
+ * later layers' queries, which follow the GPU's float32 attention, the pooled keys and the targets within 1e-5
+ * relative), then six steps of {@link DecodeDistill#run} on both engines: the same
  * losses within 1e-4 relative, the gates saved in the official naming.
  */
 class CudaDecodeDistillTest {
@@ -46,8 +47,10 @@ class CudaDecodeDistillTest {
             int[] rows = DecodeDistill.rows(tokens.length, 100, new SplittableRandom(5));
             DecodeGateSample[] cpu = DecodeDistill.capture(m, Engines.byName("cpu"), spec, tokens, rows);
             DecodeGateSample[] cuda = DecodeDistill.capture(m, Engines.byName("cuda"), spec, tokens, rows);
+            assertArrayEquals(cpu[0].qNope(), cuda[0].qNope(), "layer 0's pre-RoPE queries (before any attention)");
             for (int l = 0; l < cpu.length; l++) {
-                assertArrayEquals(cpu[l].qNope(), cuda[l].qNope(), "layer " + l + " pre-RoPE queries");
+                double q = CudaDistillTest.rel(cuda[l].qNope(), cpu[l].qNope());
+                assertTrue(q <= 1e-5, "pre-RoPE queries of layer " + l + ": " + q);
                 double k = CudaDistillTest.rel(cuda[l].kPooled(), cpu[l].kPooled());
                 double t = CudaDistillTest.rel(cuda[l].target(), cpu[l].target());
                 System.out.printf("[seer-runtime] decode capture layer %d: pooled keys rel %.2e, target rel %.2e%n", l,

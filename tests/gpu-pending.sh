@@ -11,8 +11,9 @@
 #                                   and class paths before spending device time
 #
 # The run, each section in a slice of a total budget (BUDGET seconds, default 560): (1) the decode GPU tests of
-# module gpu (GpuDecodeOpsTest, SparseDecodeStepTest) and the dense-decode regressions (package org.seerjava.gpu.llm:
-# the decode kernel was split into helpers), (2) the cross-engine decode goldens (module tests), (3) the runtime's
+# module gpu (GpuDecodeOpsTest, SparseDecodeStepTest) and the dense-decode regressions (AttentionKernelsTest,
+# DecoderTest, ModelKernelsTest: the decode kernel was split into helpers; classes are named, since the console does
+# not find a package inside a jar), (2) the cross-engine decode goldens (module tests), (3) the runtime's
 # CUDA tests (CudaSparseDecodingTest, CudaDecodeDistillTest, CudaRuntimeTest), (4) the speed benchmark
 # CudaDecodeBench (Llama 3.1 8B shape; BENCH_ARGS passes its arguments), (5) the commands: seer distill-decode
 # --backend cuda (a few steps), then seer generate with the gates it wrote, on cuda and on cpu. All with
@@ -91,7 +92,8 @@ run() {
     case $s in
     gputests)
       junit gpu-tests 170 gpu "$P/gpu-tests.jar" --select-class org.seerjava.gpu.GpuDecodeOpsTest \
-        --select-package org.seerjava.gpu.llm ;;
+        --select-class org.seerjava.gpu.llm.SparseDecodeStepTest --select-class org.seerjava.gpu.llm.AttentionKernelsTest \
+        --select-class org.seerjava.gpu.llm.DecoderTest --select-class org.seerjava.gpu.llm.ModelKernelsTest ;;
     goldens)
       junit goldens 40 tests "$P/tests-tests.jar" --select-class org.seerjava.tests.CrossEngineDecodeGoldenTest ;;
     runtimetests)

@@ -64,6 +64,25 @@ class DistillOutputTest {
     }
 
     @Test
+    void noCheckpointAtTheLastStepNorWithoutAnInterval() throws Exception {
+        GateSet gates = GateSet.init(GateSetTest.TINY.spec(GateType.DEFAULT, 64, 64), 1);
+        Path even = dir.resolve("even");
+        DistillOutput output = new DistillOutput(options(even).withSteps(4), "t");
+        for (int done = 1; done <= 4; done++) {
+            output.afterStep(gates, done);
+        }
+        try (var files = Files.list(even)) {                                 // step 4 is the last: gates.safetensors
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("checkpoint-step2.safetensors");
+        }
+        Path never = dir.resolve("never");
+        DistillOutput none = new DistillOutput(options(never).withCheckpointEvery(0), "t");
+        for (int done = 1; done <= 5; done++) {
+            none.afterStep(gates, done);
+        }
+        assertThat(never).doesNotExist();
+    }
+
+    @Test
     void writesNothingWithoutAnOutputDirectory() throws Exception {
         DistillOutput output = new DistillOutput(options(null), "test trainer");
         GateSet gates = GateSet.init(GateSetTest.TINY.spec(GateType.DEFAULT, 64, 64), 1);

@@ -102,13 +102,21 @@ class DistillRunSmallTest {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         Distill.Result r;
+        long t0 = System.nanoTime();
         try {
             r = Distill.run(o);
         } finally {
             System.setErr(err);
         }
+        double wall = (System.nanoTime() - t0) / 1e9;
         List<DistillationTrainer.StepLog> logs = new ArrayList<>();
         assertSameRun(r, byHand(o, logs), logs);
+        // the run's time covers the training's; the file's time is the run's
+        assertThat(r.seconds()).isLessThanOrEqualTo(wall);
+        try (SafeTensors st = SafeTensors.open(r.gateFile())) {
+            assertThat(Double.parseDouble(st.metadata().get("distill_seconds"))).isBetween(
+                    r.history().getLast().seconds() - 0.05, wall + 0.05);
+        }
         // the step's tokens/s is tokens trained on by then (batch × seqLen a step) over the time since training began
         for (DistillationTrainer.StepLog log : r.history()) {
             assertThat(log.seconds()).isPositive();
@@ -143,17 +151,23 @@ class DistillRunSmallTest {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         Distill.Result r;
+        long t0 = System.nanoTime();
         try {
             r = Distill.run(o);
         } finally {
             System.setErr(err);
         }
+        double wall = (System.nanoTime() - t0) / 1e9;
         List<DistillationTrainer.StepLog> logs = new ArrayList<>();
         assertSameRun(r, byHand(o, logs), logs);
         assertThat(r.gateFile()).isNull();
         String progress = captured.toString(StandardCharsets.UTF_8);
-        assertThat(progress).containsPattern("capture 100% \\[#{24}\\] 3/3 \\S+ \\d+ tok/s\\n")
-                .contains("distil 100% [########################] 4/4 ");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("capture 100% \\[#{24}\\] 3/3 \\S+ (\\d+) tok/s\\n")
+                .matcher(progress);
+        assertThat(m.find()).as(progress).isTrue();
+        assertThat(Double.parseDouble(m.group(1))).isGreaterThanOrEqualTo(3 * 64 / wall - 1);   // 3 windows of 64
+        assertThat(progress).contains("distil 100% [########################] 4/4 ");
+        assertThat(r.seconds()).isLessThanOrEqualTo(wall);
     }
 
     @Test

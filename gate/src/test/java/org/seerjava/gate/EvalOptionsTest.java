@@ -214,6 +214,10 @@ class EvalOptionsTest {
         assertThat(ac.rows().get(0).copyBitsPerByte()).isCloseTo((5.0 * 16 + 2.0 * 48) / 64, within(1e-12));
         assertThat(ac.rows().get(0).copyBytes()).isEqualTo(64);
         assertThat(ac.copyWindows()).isEqualTo(3);
+        // a part whose copy test has no bytes yet (NaN bits) adds nothing
+        Evaluate.Report empty = report(1, 1, 1.0, row("dense", null, 100, 64, 1, new double[] {1, 1}, Double.NaN, 0,
+                0), row("gate:java", 0.5, 1, 64, 1, new double[] {1, 1}, Double.NaN, 0, 0));
+        assertThat(Evaluate.merge(List.of(a, empty)).rows().get(0).copyBitsPerByte()).isCloseTo(5.0, within(1e-12));
         // no part with the copy test: no copy figure
         assertThat(Evaluate.merge(List.of(b, b)).rows().get(0).copyBitsPerByte()).isNull();
     }
@@ -241,6 +245,8 @@ class EvalOptionsTest {
                 | dense | 1 (dense) | 1.000 | 1.5000 | +0.0000 | 1.2500 |
                 | gate:java | 0.3 | 0.312 | 1.7500 | +0.2500 | — |
                 """);
+        Evaluate.Report denseLast = report(1, 1, 1.0, r.rows().get(1), r.rows().get(0));
+        assertThat(denseLast.table()).contains("| gate:java | 0.3 | 0.312 | 1.7500 | +0.2500 | — |");
         assertThat(Evaluate.summary(r)).containsExactly(Map.entry("dense", r.rows().get(0).bitsPerByte()),
                 Map.entry("gate:java@0.3", r.rows().get(1).bitsPerByte()));
     }

@@ -81,6 +81,33 @@ class ProgressTest {
     }
 
     @Test
+    void theEstimateScalesTheTimePerStepByTheStepsLeft() throws Exception {
+        long before = System.nanoTime();
+        Progress p = new Progress(out, "t", 6, false, 0);
+        long created = System.nanoTime();
+        Thread.sleep(1100);
+        long lo = System.nanoTime() - created;
+        p.update(2, "");
+        long hi = System.nanoTime() - before;
+        Matcher m = parse(text().split("\n")[0]);
+        // 2 of 6 steps in about 1.1 s: 4 steps left take twice that
+        assertThat(seconds(m, 11)).isBetween((long) (2 * lo / 1e9) - 1, (long) (2 * hi / 1e9) + 1);
+        assertThat(seconds(m, 7)).isBetween((long) (lo / 1e9), (long) (hi / 1e9));
+    }
+
+    @Test
+    void noEstimateBeforeTheFirstStepAndEveryLineIsFlushed() {
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        PrintStream buffered = new PrintStream(new java.io.BufferedOutputStream(sink, 1 << 16), false,
+                StandardCharsets.UTF_8);
+        Progress p = new Progress(buffered, "t", 5, false, 0);
+        p.update(0, "start");
+        String line = sink.toString(StandardCharsets.UTF_8);                 // visible without closing the stream
+        assertThat(line).startsWith("t   0% [........................] 0/5 ").endsWith(" start\n");
+        assertThat(parse(line.strip()).group(10)).isNull();
+    }
+
+    @Test
     void aLogPrintsAtMostEveryIntervalAndOnceAtTheEnd() {
         Progress p = new Progress(out, "distil", 4, false, 3600);
         p.update(1, "a");

@@ -209,4 +209,18 @@ class EvaluateRunTest {
         // 7 methods × (2 windows + 1 copy window) forward passes; a log (not a console) gets the line at the end
         assertThat(progress).contains("evaluate 100% [########################] 21/21 ");
     }
+
+    @Test
+    void aModelThatDoesNotReadBytesIsRefusedBeforeLoading(@TempDir Path root) throws Exception {
+        TinyByteModel model = TinyByteModel.write(root, 11, 100);
+        Path other = root.resolve("vocab300");
+        java.nio.file.Files.createDirectories(other);
+        java.nio.file.Files.writeString(other.resolve("config.json"), model.checkpoint.config.deepCopy()
+                .put("vocab_size", 300).toString());
+        EvalOptions o = new EvalOptions(other, null, List.of(new EvalOptions.Window(model.corpus, 0, 65)), null,
+                false, false, 0, 0, 0, "cpu", null, false);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Evaluate.run(o))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("eval: model " + other + " has a 300-token vocabulary");
+    }
 }

@@ -44,6 +44,9 @@ class KernelNvccTest {
         for (int d : new int[] {32, 64, 128, 256}) {
             u.add(new Unit("attention_decode.cu", Map.of("HEAD_DIM", d, "MAX_G", 8), BOTH));
         }
+        for (int g : new int[] {1, 2, 4}) {                   // the sparse decode kernel's group bound
+            u.add(new Unit("attention_decode.cu", Map.of("HEAD_DIM", 128, "MAX_G", g), BOTH));
+        }
         for (int d : new int[] {64, 128}) {
             u.add(new Unit("ops_fp32.cu", Map.of("HEAD_DIM", d, "ATTN_BLOCK", 64), BOTH));
             u.add(new Unit("attention_bf16.cu", Map.of("HEAD_DIM", d), BOTH));

@@ -91,7 +91,7 @@ final class SparseDecoding implements AutoCloseable {
             po = own((long) s.qHeads() * splits * s.headDim() * 4);
             for (var k : List.of(DecodeKernels.GATE_STEP_BF16, DecodeKernels.SCORES_SELECT,
                     DecodeKernels.KCACHE_APPEND_BF16, DecodeKernels.KCACHE_KEEP_BF16,
-                    DecodeKernels.sparseDecodeBf16(s.headDim(), ModelKernels.MAX_GROUP))) {
+                    DecodeKernels.sparseDecodeBf16(s.headDim(), maxGroup(s)))) {
                 k.kernel();                                  // loaded now: a graph capture must not load any
             }
         } catch (RuntimeException e) {
@@ -106,10 +106,18 @@ final class SparseDecoding implements AutoCloseable {
         return b;
     }
 
-    /** Key splits of the sparse attention: about two CTAs per SM over the KV heads, at most one per block. */
+    /**
+     * Key splits of the sparse attention: about four CTAs per SM over the KV heads (the kept keys are dealt to them
+     * in equal ranges, down to parts of blocks), at most one per 16 keys of the capacity.
+     */
     static int splits(DecoderShape s, int capacity, int blockSize) {
         int sms = CudaContext.get().multiprocessors();
-        return (int) Math.max(1, Math.min(Math.ceilDiv(2L * sms, s.kvHeads()), Math.ceilDiv(capacity, blockSize)));
+        return (int) Math.max(1, Math.min(Math.ceilDiv(4L * sms, s.kvHeads()), Math.ceilDiv(capacity, 16)));
+    }
+
+    /** The sparse attention kernel's head-group bound: g rounded up to a power of two (fewer registers than 8). */
+    static int maxGroup(DecoderShape s) {
+        return Integer.highestOneBit(Math.max(1, s.qHeads() / s.kvHeads() * 2 - 1));
     }
 
     /** Device bytes of the state for a shape, capacity and gates (the gate weights included). */
@@ -157,7 +165,7 @@ final class SparseDecoding implements AutoCloseable {
         DecodeKernels.SCORES_SELECT.kernel().launch(st, Math.ceilDiv(maxBlocks, 64), hkv, 1, 1024, 1, 1, 0, qPart,
                 slices, g.qNorm(), g.invFreq(), compressed.get(layer), scores, list, count, arrivals, visits, pos, 0,
                 hkv, dg, blockSize, maxBlocks, (float) w.config().scale(), budget, threshold);
-        DecodeKernels.sparseDecodeBf16(d, ModelKernels.MAX_GROUP).kernel().launch(st, splits, hkv, 1, 128, 1, 1, 0,
+        DecodeKernels.sparseDecodeBf16(d, maxGroup(shape)).kernel().launch(st, splits, hkv, 1, 128, 1, 1, 0,
                 q, kCache, vCache, pos, 0, list, count, maxBlocks, blockSize, ml, po, out, attentionArrivals,
                 shape.qHeads(), hkv, splits, (float) (scale * SeerKernels.LOG2E));
     }

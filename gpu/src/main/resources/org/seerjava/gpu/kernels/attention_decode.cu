@@ -170,9 +170,9 @@ attn_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, con
 // attn_decode_partial with T = 1, over the visited blocks of each KV head instead of the whole cache, and with the
 // merge of the splits done by the last CTA of each KV head instead of a second kernel. list [Hkv, listStride] holds
 // the blocks in ascending order and count [Hkv] their number (decode_scores_select of decode_gate.cu); block n is
-// keys [n·B, min((n+1)·B, L)), L = *pos + posAdd + 1. CTA (s, kh) takes list entries [s·e, min(count, (s+1)·e)),
-// e = ceil(count / S), so the splits share the kept keys evenly, and writes (m, l) and o of its split as
-// attn_decode_partial does; the last of the S CTAs of kh to finish (arrivals[kh] counts them; it resets it for the
+// keys [n·B, min((n+1)·B, L)), L = *pos + posAdd + 1. The kept keys, count·B of them in list order, are dealt to the
+// S splits in contiguous ranges of ceil(count·B / S) (so a split may take part of a block, and many CTAs share a few
+// blocks); CTA (s, kh) writes (m, l) and o of its range as attn_decode_partial does; the last of the S CTAs of kh to finish (arrivals[kh] counts them; it resets it for the
 // next step) merges them as attn_decode_combine does into out [Hq, D] bf16 for the g query heads of kh. out may be q:
 // every CTA of kh has read q before it arrives. Grid (S, Hkv), 128 threads.
 extern "C" __global__ void __launch_bounds__(WARPS * 32)
@@ -188,14 +188,15 @@ attn_sparse_decode(const bf16 *q, const bf16 *__restrict__ kc, const bf16 *__res
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int grp = lane / LANES, sub = lane % LANES;
     const long L = (long)pos[0] + posAdd + 1;
-    const int cnt = count[kh];
-    const int per = (cnt + S - 1) / S;
-    const int e0 = s * per, e1 = min(cnt, e0 + per);
+    const long total = (long)count[kh] * B;               // kept keys, the current block's unwritten ones included
+    const long per = (total + S - 1) / S;
+    const long k0 = s * per, k1 = min(total, k0 + per);
     DecodeLanes st;
     lanes_init(st, q, 0, Hq, kh, g, sub, scaleLog2);
-    for (int e = e0; e < e1; e++) {
+    for (long e = k0 / B; e * B < k1; e++) {
         const long n = list[(long)kh * listStride + e];
-        lanes_visit(st, kc, vc, n * B, min(L, (n + 1) * B), kh, Hkv, g, warp, grp, sub);
+        const long a = max(k0, e * B) - e * B, b = min(k1, (e + 1) * B) - e * B;
+        lanes_visit(st, kc, vc, n * B + a, min(L, n * B + b), kh, Hkv, g, warp, grp, sub);
     }
     lanes_store(st, sM, sL, sO, ml, po, 0, Hq, kh, g, S, s, warp, grp, sub);
     __threadfence();

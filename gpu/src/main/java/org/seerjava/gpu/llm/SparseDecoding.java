@@ -108,11 +108,12 @@ final class SparseDecoding implements AutoCloseable {
 
     /**
      * Key splits of the sparse attention: about four CTAs per SM over the KV heads (the kept keys are dealt to them
-     * in equal ranges, down to parts of blocks), at most one per 16 keys of the capacity.
+     * in equal ranges, down to parts of blocks), at most one per 16 keys of the capacity and 256 in all.
      */
     static int splits(DecoderShape s, int capacity, int blockSize) {
         int sms = CudaContext.get().multiprocessors();
-        return (int) Math.max(1, Math.min(Math.ceilDiv(4L * sms, s.kvHeads()), Math.ceilDiv(capacity, 16)));
+        long most = Math.min(256, Math.ceilDiv(capacity, 16));     // the kernel's merge takes up to 340 splits
+        return (int) Math.max(1, Math.min(Math.ceilDiv(4L * sms, s.kvHeads()), most));
     }
 
     /** The sparse attention kernel's head-group bound: g rounded up to a power of two (fewer registers than 8). */

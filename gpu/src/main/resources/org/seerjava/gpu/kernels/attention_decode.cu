@@ -28,6 +28,9 @@
 #define LANES (HEAD_DIM / 8)          // lanes per key (16 bytes each)
 #define KPW (32 / LANES)              // keys per warp step
 #define WARPS 4
+// the most splits of attn_sparse_decode: its merge keeps MAX_G·S weights and S·MAX_G (m, l) pairs in the partials'
+// shared scratch, WARPS·KPW·MAX_G·HEAD_DIM floats (3·MAX_G·S floats ≤ that for HEAD_DIM ≥ 32)
+#define SPARSE_MAX_S ((WARPS * KPW * HEAD_DIM / 3) & ~1)   // even: the (m, l) pairs after the weights are 8-byte aligned
 #if 32 % LANES != 0
 #error "attention_decode.cu needs HEAD_DIM / 8 to divide 32"
 #endif
@@ -172,7 +175,7 @@ attn_decode_partial(const bf16 *__restrict__ q, const bf16 *__restrict__ kc, con
 // the blocks in ascending order and count [Hkv] their number (decode_scores_select of decode_gate.cu); block n is
 // keys [n·B, min((n+1)·B, L)), L = *pos + posAdd + 1. The kept keys, count·B of them in list order, are dealt to the
 // S splits in contiguous ranges of ceil(count·B / S) (so a split may take part of a block, and many CTAs share a few
-// blocks); CTA (s, kh) writes (m, l) and o of its range as attn_decode_partial does; the last of the S CTAs of kh to finish (arrivals[kh] counts them; it resets it for the
+// blocks); CTA (s, kh) writes (m, l) and o of its range as attn_decode_partial does (S ≤ SPARSE_MAX_S); the last of the S CTAs of kh to finish (arrivals[kh] counts them; it resets it for the
 // next step) merges them as attn_decode_combine does into out [Hq, D] bf16 for the g query heads of kh. out may be q:
 // every CTA of kh has read q before it arrives. Grid (S, Hkv), 128 threads.
 extern "C" __global__ void __launch_bounds__(WARPS * 32)
@@ -206,21 +209,41 @@ attn_sparse_decode(const bf16 *q, const bf16 *__restrict__ kc, const bf16 *__res
     if (!isLast) return;
     if (threadIdx.x == 0) arrivals[kh] = 0;
     __threadfence();
+    // The merge, in three parallel steps (S ≤ SPARSE_MAX_S): every split's (m, l) into shared memory; per head the
+    // maximum M and each split's weight 2^(m_s − M) / Σ_s 2^(m_s − M) l_s (warp w takes heads w, w + WARPS, …); then
+    // out = Σ_s weight_s · o_s, the splits' rows read in blocks of 8 loads in flight.
+    float *w = &sO[0][0][0];                                // g·S weights, reusing the partials' scratch
+    float2 *sml = reinterpret_cast<float2 *>(w + MAX_G * SPARSE_MAX_S);
+    for (int idx = threadIdx.x; idx < g * S; idx += WARPS * 32) sml[idx] = __ldcg(&ml[(long)kh * g * S + idx]);
+    __syncthreads();
+    for (int i = warp; i < g; i += WARPS) {
+        float M = -INFINITY;
+        for (int x = lane; x < S; x += 32) M = fmaxf(M, sml[i * S + x].x);
+#pragma unroll
+        for (int off = 16; off > 0; off >>= 1) M = fmaxf(M, __shfl_xor_sync(0xffffffffu, M, off));
+        float l = 0.f;
+        for (int x = lane; x < S; x += 32)
+            if (M != -INFINITY) l = fmaf(exp2f(sml[i * S + x].x - M), sml[i * S + x].y, l);
+#pragma unroll
+        for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xffffffffu, l, off);
+        const float inv = l > 0.f ? 1.f / l : 0.f;
+        for (int x = lane; x < S; x += 32) w[i * S + x] = M != -INFINITY ? exp2f(sml[i * S + x].x - M) * inv : 0.f;
+    }
+    __syncthreads();
     for (int idx = threadIdx.x; idx < g * HEAD_DIM; idx += WARPS * 32) {
         const int i = idx / HEAD_DIM, e = idx % HEAD_DIM;
-        const long row0 = ((long)kh * g + i) * S;
-        float M = -INFINITY;
-        for (int x = 0; x < S; x++) M = fmaxf(M, __ldcg(&ml[row0 + x]).x);
-        float lsum = 0.f, osum = 0.f;
-        if (M != -INFINITY) {
-            for (int x = 0; x < S; x++) {
-                const float2 v = __ldcg(&ml[row0 + x]);
-                const float w = exp2f(v.x - M);
-                lsum = fmaf(w, v.y, lsum);
-                osum = fmaf(w, __ldcg(&po[(row0 + x) * HEAD_DIM + e]), osum);
-            }
+        const float *src = po + ((long)kh * g + i) * S * HEAD_DIM + e;
+        float acc = 0.f;
+        int x = 0;
+        for (; x + 8 <= S; x += 8) {
+            float v[8];
+#pragma unroll
+            for (int u = 0; u < 8; u++) v[u] = __ldcg(src + (long)(x + u) * HEAD_DIM);
+#pragma unroll
+            for (int u = 0; u < 8; u++) acc = fmaf(w[i * S + x + u], v[u], acc);
         }
-        out[((long)kh * g + i) * HEAD_DIM + e] = __float2bfloat16_rn(lsum > 0.f ? osum / lsum : 0.f);
+        for (; x < S; x++) acc = fmaf(w[i * S + x], __ldcg(src + (long)x * HEAD_DIM), acc);
+        out[((long)kh * g + i) * HEAD_DIM + e] = __float2bfloat16_rn(acc);
     }
 }
 

@@ -19,7 +19,7 @@
 # --backend cuda (a few steps), then seer generate with the gates it wrote, on cuda and on cpu. All with
 # -Dseer.requireCuda=true: a GPU test that would skip fails. Logs go to $OUT (the device's return folder) or
 # ./device-out; a summary is printed last. SECTIONS picks sections (default "gputests goldens runtimetests bench
-# commands").
+# commands"; also gpuall, api, testsall, runtimeall: every test class of those modules; peers: issue #19's peer harness).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 P=$ROOT/.gpu-pending
@@ -29,19 +29,24 @@ stage() {
   set -e
   cd "$ROOT"
   export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-  ./mvnw -B -q -ntp -DskipTests install -pl cli -am
-  ./mvnw -B -q -ntp -pl gpu,runtime,tests test-compile
+  ./mvnw -B -q -ntp -DskipTests install -pl cli,api -am
+  ./mvnw -B -q -ntp -pl gpu,runtime,tests,api test-compile
   ./mvnw -B -q -ntp dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4
   rm -rf "$P" && mkdir -p "$P/lib"
   M2=~/.m2/repository
   cp $M2/org/junit/platform/junit-platform-console-standalone/1.11.4/junit-platform-console-standalone-1.11.4.jar \
     "$P/console.jar"
   cp cli/target/lib/seer-*.jar cli/target/lib/jackson-*.jar cli/target/lib/picocli-*.jar "$P/lib/"
-  rm -f "$P"/lib/seer-bench-*.jar
+  rm -f "$P"/lib/seer-bench-*.jar "$P"/lib/seer-tornado-*.jar
+  cp api/target/seer-api-*-SNAPSHOT.jar "$P/lib/" && rm -f "$P"/lib/seer-api-*-sources.jar "$P"/lib/seer-api-*-javadoc.jar
+  (cd bench/target/classes && "$JAVA_HOME/bin/jar" cf "$P/bench-classes.jar" org/seerjava/bench/GpuBench*.class)
   cp $M2/org/assertj/assertj-core/3.27.3/assertj-core-3.27.3.jar "$P/lib/"
   cp $M2/org/seerjava/seer-model/0.1.0-SNAPSHOT/seer-model-0.1.0-SNAPSHOT-tests.jar "$P/lib/"
   for m in cli; do (cd $m/target/classes && "$JAVA_HOME/bin/jar" cf "$P/lib/$m-classes.jar" .); done
-  for m in gpu runtime tests; do (cd $m/target/test-classes && "$JAVA_HOME/bin/jar" cf "$P/$m-tests.jar" .); done
+  for m in gpu runtime tests api; do
+    (cd $m/target/test-classes && "$JAVA_HOME/bin/jar" cf "$P/$m-tests.jar" . \
+      && find . -name '*Test.class' ! -name '*$*' | sed 's|^\./||; s|\.class$||; s|/|.|g' | sort > "$P/$m-tests.classes")
+  done
   rm -rf /tmp/gpu-pending-jdk && "$JAVA_HOME/bin/jlink" --add-modules \
     java.base,java.logging,java.management,jdk.management,jdk.incubator.vector,jdk.unsupported \
     --strip-debug --no-header-files --no-man-pages --compress=zip-0 --output /tmp/gpu-pending-jdk/djdk 2>/dev/null
@@ -88,12 +93,35 @@ run() {
     grep -E "^\[seer-(gpu|runtime)\]" "$OUT/$name.log" | grep -v "GPU test skipped" | cut -c1-220 \
       | head -${LINES_PER_SECTION:-40} >> "$SUMMARY"
   }
+  classes() {   # --select-class for every *Test class of a test jar, listed at stage time (the console does not scan
+    # packages inside a jar); CpuOneBillionTest starts a child JVM with the Maven class path, so it runs in CI only
+    grep -vE "${EXCLUDE_CLASSES:-CpuOneBillionTest}" "${1%.jar}.classes" | sed 's/^/--select-class /' | tr '\n' ' ' 
+  }
   for s in ${SECTIONS:-gputests goldens runtimetests bench commands}; do
     case $s in
     gputests)
       junit gpu-tests 170 gpu "$P/gpu-tests.jar" --select-class org.seerjava.gpu.GpuDecodeOpsTest \
         --select-class org.seerjava.gpu.llm.SparseDecodeStepTest --select-class org.seerjava.gpu.llm.AttentionKernelsTest \
         --select-class org.seerjava.gpu.llm.DecoderTest --select-class org.seerjava.gpu.llm.ModelKernelsTest ;;
+    gpuall)       # every test class of module gpu (GpuBf16Test's per-row checks among them)
+      junit gpu-all ${T_GPUALL:-300} gpu "$P/gpu-tests.jar" $(classes "$P/gpu-tests.jar") ;;
+    api)          # the facade against the reference pipeline on every engine, cuda included
+      junit api ${T_API:-90} api "$P/api-tests.jar" --select-class org.seerjava.FacadeMatchesReferencePipelineTest ;;
+    testsall)     # module tests: cross-engine goldens (prefill and decode), bad input, varlen, for every engine
+      junit tests-all ${T_TESTSALL:-150} tests "$P/tests-tests.jar" $(classes "$P/tests-tests.jar") ;;
+    runtimeall)   # module runtime: every test class (the CUDA ones fail rather than skip)
+      junit runtime-all ${T_RUNTIMEALL:-200} runtime "$P/runtime-tests.jar" $(classes "$P/runtime-tests.jar") ;;
+    peers)        # issue #19 line 5: GpuBench and the PyTorch peers on identical masks (gpu/scripts/device-run.sh)
+      PS=${PEER_SPARSE:-8192,32768,131072}; PD=${PEER_DENSE:-8192,32768,131072}
+      (cd "$ROOT/gpu" && timeout -k 5 "$(slice 150)" $J $FLAGS -cp "$P/bench-classes.jar:$LIB" org.seerjava.bench.GpuBench \
+        --sparse $PS --dense $PD > "$OUT/peers-java.log" 2>&1)
+      note "== GpuBench --sparse $PS --dense $PD rc=$? ($(left) s left)"
+      grep '^|' "$OUT/peers-java.log" | tee -a "$SUMMARY"
+      (cd "$ROOT/gpu" && PYTHONUNBUFFERED=1 timeout -k 5 "$(slice 150)" python3 scripts/attention_peers.py --sparse $PS \
+        --dense $PD --json "$OUT/peers.json" > "$OUT/peers-python.log" 2>&1)
+      note "== attention_peers.py rc=$? ($(left) s left)"
+      grep -E '^\||self-check|torch' "$OUT/peers-python.log" | tee -a "$SUMMARY"
+      python3 "$ROOT/gpu/scripts/peer_ratios.py" "$OUT/peers-java.log" "$OUT/peers.json" | tee -a "$SUMMARY" ;;
     goldens)
       junit goldens 40 tests "$P/tests-tests.jar" --select-class org.seerjava.tests.CrossEngineDecodeGoldenTest ;;
     runtimetests)

@@ -57,19 +57,7 @@ if [ "${PEERS:-0}" = 1 ]; then   # issue #19 line 5: our kernels and the PyTorch
   echo "attention_peers.py rc=$?"
   grep -E '^\||self-check|torch' "$OUT/peers-python.log"
   # the masks are the same when the kept-tile counts are: GpuBench's column 4, the harness's "tiles" field
-  python3 - "$OUT/peers-java.log" "$OUT/peers.json" <<'PY'
-import json, sys
-java = {}
-for line in open(sys.argv[1]):
-    c = [x.strip() for x in line.strip().strip("|").split("|")]
-    if len(c) >= 5 and c[1].isdigit() and c[3].isdigit():
-        java[(c[1], "dense" if float(c[2]) == 1.0 else "sparse")] = (int(c[3]), float(c[4]))
-for r in json.load(open(sys.argv[2]))["rows"]:
-    key = (str(r["n"]), "dense" if "dense" in r["what"] else "sparse")
-    tiles, ms = java.get(key, (None, float("nan")))
-    same = "same mask" if tiles == r["tiles"] else f"MASK DIFFERS (ours {tiles} tiles, peer {r['tiles']})"
-    print(f"{r['what']}, N = {r['n']}: peer {r['ms']:.3f} ms, seer-java {ms:.3f} ms, ratio {ms / r['ms']:.3f} ({same})")
-PY
+  python3 scripts/peer_ratios.py "$OUT/peers-java.log" "$OUT/peers.json"
 fi
 if [ "${NCU:-0}" = 1 ]; then
   NCU_BIN=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)

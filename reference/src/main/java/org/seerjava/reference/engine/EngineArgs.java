@@ -22,7 +22,10 @@ import org.seerjava.reference.decode.DecodeSelectionRule;
  * <p>Checked: nulls (arrays, shape, gate config, mask, rule, pooling functions), array lengths against the shape,
  * sizes and the block size (&gt; 0), the attention scale (finite, &gt; 0), the mask's shape, the gate weights'
  * lengths, and the values: no NaN or ±∞ in q, k, v, x, gate weights and logits, no NaN in scores (−∞ marks masked
- * blocks there), a distillation target finite and ≥ 0.
+ * blocks there), a distillation target finite and ≥ 0. The varlen operations (docs/SPEC.md §11) check the packed
+ * rows against the offsets ({@link Checks#packedRows}: an array whose rows are not {@code cuSeqLens[B]} is named as
+ * such), block maps against {@code Σ_b H·nb_b²} and one mask per sequence; their range bounds are the longest
+ * sequence's.
  *
  * <p>Range. Finite inputs can still overflow float32 on the way: q·k of two vectors near 10^20 is beyond its
  * largest value (≈ 3.4·10^38), and the float64 reference would return an answer the float32 engines cannot. So every

@@ -33,6 +33,8 @@ public final class DecodeKernels {
     static final int GATE_THREADS = 256;
     /** Blocks one CTA of {@code decode_scores_select} scores. */
     static final int SCORE_BLOCKS_PER_CTA = 64;
+    /** Most scores {@code decode_scores_select} keeps in shared memory (32 KiB; a longer row stays in global). */
+    static final int SCORE_ROW_SHARED = 8192;
     /** Largest head chunk of the fp32 sparse decode kernel. */
     static final int MAX_G = 8;
 
@@ -69,6 +71,14 @@ public final class DecodeKernels {
             out("scores", DType.F32), out("list", DType.I32), out("count", DType.I32), inout("arrivals", DType.I32),
             inout("visits", DType.U64), in("pos", DType.I32), i32("posAdd"), i32("Hkv"), i32("Dg"), i32("B"),
             i32("maxBlocks"), f32("scale"), i32("budget"), f64("threshold"));
+
+    /**
+     * Dynamic shared bytes of {@code decode_scores_select} for rows of up to {@code maxBlocks} scores: the row when
+     * it fits ({@link #SCORE_ROW_SHARED} floats), else 0 (the kernel then keeps it in global memory).
+     */
+    public static int scoresSelectShared(int maxBlocks) {
+        return maxBlocks <= SCORE_ROW_SHARED ? maxBlocks * 4 : 0;
+    }
 
     /** Rows of the gate query's linear per CTA of {@code decode_gate_step_bf16}. */
     public static final int QUERY_ROWS = 32;

@@ -163,7 +163,8 @@ final class SparseDecoding implements AutoCloseable {
         DecodeKernels.GATE_STEP_BF16.kernel().launch(st, hkv, 1 + slices, 1, 256, 1, 1, gateShared, qPre, kPre, qPart,
                 remainder.get(layer), compressed.get(layer), g.wq(), g.wk(), g.kNorm(), g.invFreq(), pos, 0,
                 shape.qHeads(), hkv, d, dg, blockSize, g.pooling(), g.kPools(), g.decodeKeyPosition(), slices);
-        DecodeKernels.SCORES_SELECT.kernel().launch(st, Math.ceilDiv(maxBlocks, 64), hkv, 1, 1024, 1, 1, 0, qPart,
+        DecodeKernels.SCORES_SELECT.kernel().launch(st, Math.ceilDiv(maxBlocks, 64), hkv, 1, 1024, 1, 1,
+                DecodeKernels.scoresSelectShared(maxBlocks), qPart,
                 slices, g.qNorm(), g.invFreq(), compressed.get(layer), scores, list, count, arrivals, visits, pos, 0,
                 hkv, dg, blockSize, maxBlocks, (float) w.config().scale(), budget, threshold);
         DecodeKernels.sparseDecodeBf16(d, maxGroup(shape)).kernel().launch(st, splits, hkv, 1, 128, 1, 1, 0,

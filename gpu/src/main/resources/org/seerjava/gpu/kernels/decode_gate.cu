@@ -72,15 +72,23 @@ struct BlockScratch {
     int half;
 };
 
-// Count over the CTA; every thread gets it.
-static __device__ int block_count(int v, BlockScratch &b) {
+// Exclusive prefix of per-thread counts over the CTA in thread order; *total receives the sum.
+static __device__ int block_scan(int v, int *total, BlockScratch &b) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    v = (int)__reduce_add_sync(0xffffffffu, (u32)v);
+    int inc = v;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        const int t = __shfl_up_sync(0xffffffffu, inc, o);
+        if (lane >= o) inc += t;
+    }
     int *r = b.red + 32 * b.half;
     b.half ^= 1;
-    if (lane == 0) r[warp] = v;
+    if (lane == 31) r[warp] = inc;
     __syncthreads();
-    return (int)__reduce_add_sync(0xffffffffu, lane < warps ? (u32)r[lane] : 0u);
+    const int mine = lane < warps ? r[lane] : 0;
+    const int before = (int)__reduce_add_sync(0xffffffffu, lane < warp ? (u32)mine : 0u);
+    *total = (int)__reduce_add_sync(0xffffffffu, (u32)mine);
+    return before + inc - v;
 }
 
 // Exclusive prefix of a flag over the CTA in thread order; *total receives the count.
@@ -330,61 +338,146 @@ decode_gate_logits(const float *qGate, const float *kc, long kcBatch, const u8 *
 
 // ---------------------------------------------------------------------------------------------------------------
 // Selection of one row of nb scores by a whole CTA (DecodeSelection.select). budget ≥ 0: token budget of `budget`
-// blocks; budget < 0: threshold τ (score > τ, compared in fp64). The top k are found exactly by a 32-step bisection
-// on the order-preserving key of the float (select_topk_warp of ops_fp32.cu, CTA-wide); of the scores equal to the
-// k-th largest, the lowest indices are taken. Writes the selection into mask (or not, when null) and, when list is
-// not null, the visited blocks (selected or = firstBlock, from firstBlock on) in ascending order, their number into
-// *count. The scores must have been written by this CTA (before a barrier) or by an earlier launch. red: 64 ints.
+// blocks; budget < 0: threshold τ (score > τ, compared in fp64). The top k are found exactly on the order-preserving
+// key of the float by a radix select (radix_select); of the scores equal to the k-th largest, the lowest indices
+// are taken. Writes the selection into mask (or not, when null) and, when list is not null, the visited blocks
+// (selected or = firstBlock, from firstBlock on) in ascending order, their number into *count. The scores (shared
+// or global memory) must have been written by this CTA (before a barrier) or by an earlier launch. Needs blockDim
+// a multiple of 32 and > 32; shared: a SelectScratch.
 static __device__ __forceinline__ u32 score_key(float v) {
     const u32 u = (__float_as_uint(v) & 0x7fffffffu) == 0 ? 0u : __float_as_uint(v);   // −0 ties with +0
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
+#define RADIX_BITS 8
+#define RADIX_BINS (1 << RADIX_BITS)
+#define SELECT_PER_THREAD 2                              // consecutive scores a thread takes in the ordered pass
+
+struct __align__(16) SelectScratch {
+    int hist[2][RADIX_BINS];                             // this pass's digit counts, the next pass's being zeroed
+    int digit, above, inBin;                             // the pass's result, from warp 0
+    int red[64];                                         // BlockScratch
+};
+
+// The budget-th largest key of s[0, nb) (0 < budget < nb), most significant digit first: pass p counts the keys
+// whose higher digits equal the prefix found so far by their digit p (a shared histogram, warp-aggregated atomics),
+// and warp 0 finds the digit at which the count of keys from the top reaches the keys still wanted. On return the
+// keys with (key & *mask) > *prefix are taken, and of those with (key & *mask) == *prefix the *need lowest indices
+// (*ranked false: all of them — the passes stop early once the k-th key's bin holds exactly the keys still wanted).
+static __device__ void radix_select(const float *s, int nb, int budget, SelectScratch &sh, u32 *prefix, u32 *mask,
+                                    int *need, bool *ranked) {
+    const int lane = threadIdx.x & 31;
+    for (int i = threadIdx.x; i < 2 * RADIX_BINS; i += blockDim.x) sh.hist[i / RADIX_BINS][i % RADIX_BINS] = 0;
+    __syncthreads();
+    u32 pre = 0, msk = 0;
+    int want = budget, inBin = 0;
+    for (int pass = 0; pass < 32 / RADIX_BITS; pass++) {
+        const int shift = 32 - RADIX_BITS * (pass + 1);
+        int *h = sh.hist[pass & 1];
+        for (int base = 0; base < nb; base += blockDim.x) {
+            const int j = base + threadIdx.x;
+            const u32 key = j < nb ? score_key(s[j]) : 0u;
+            const bool in = j < nb && (key & msk) == pre;
+            const u32 digit = in ? (key >> shift) & (RADIX_BINS - 1) : (u32)RADIX_BINS;
+            const u32 peers = __match_any_sync(0xffffffffu, digit);
+            if (in && lane == __ffs(peers) - 1) atomicAdd(h + digit, __popc(peers));
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {                          // lane l: bins [8l, 8l + 8)
+            const int4 *h4 = reinterpret_cast<const int4 *>(h) + 2 * lane;
+            const int4 lo = h4[0], hi = h4[1];
+            const int c[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+            int mine = 0;
+#pragma unroll
+            for (int i = 0; i < 8; i++) mine += c[i];
+            int suffix = mine;                           // keys in the bins of lanes ≥ l
+#pragma unroll
+            for (int o = 1; o < 32; o <<= 1) {
+                const int t = __shfl_down_sync(0xffffffffu, suffix, o);
+                if (lane + o < 32) suffix += t;
+            }
+            int above = suffix - mine;                   // keys in higher bins
+#pragma unroll
+            for (int i = 7; i >= 0; i--) {
+                if (above < want && above + c[i] >= want) {   // exactly one bin of the CTA
+                    sh.digit = 8 * lane + i;
+                    sh.above = above;
+                    sh.inBin = c[i];
+                }
+                above += c[i];
+            }
+        } else {                                         // the other buffer: last read by the previous pass's warp 0
+            int *next = sh.hist[(pass + 1) & 1];
+            for (int i = threadIdx.x - 32; i < RADIX_BINS; i += blockDim.x - 32) next[i] = 0;
+        }
+        __syncthreads();
+        pre |= (u32)sh.digit << shift;
+        msk |= (u32)(RADIX_BINS - 1) << shift;
+        want -= sh.above;
+        inBin = sh.inBin;
+        if (inBin == want) break;                        // the whole bin is taken: no lower digit matters
+    }
+    *prefix = pre;
+    *mask = msk;
+    *need = want;
+    *ranked = want < inBin;
+}
+
 static __device__ void select_row(const float *s, int nb, int budget, double threshold, const u8 *blockMask,
-                                  u8 *mask, int *list, int *count, int firstBlock, int *red) {
-    BlockScratch scratch{red, 0};
+                                  u8 *mask, int *list, int *count, int firstBlock, SelectScratch &sh) {
+    BlockScratch scratch{sh.red, 0};
     const bool tokenBudget = budget >= 0;
     const bool all = tokenBudget && nb <= budget;
     const bool topk = tokenBudget && !all && budget > 0;
-    u32 thr = 0;                                         // the budget-th largest key
+    u32 thr = 0, keyMask = 0;                            // keys masked by keyMask: the budget-th largest is thr
     int need = 0;                                        // how many keys equal to thr are taken
-    if (topk) {
-        for (int bit = 31; bit >= 0; bit--) {
-            const u32 cand = thr | (1u << bit);
-            int c = 0;
-            for (int j = threadIdx.x; j < nb; j += blockDim.x) c += score_key(s[j]) >= cand;
-            if (block_count(c, scratch) >= budget) thr = cand;
-        }
-        int gt = 0;
-        for (int j = threadIdx.x; j < nb; j += blockDim.x) gt += score_key(s[j]) > thr;
-        need = budget - block_count(gt, scratch);
-    }
+    bool ranked = false;                                 // fewer than all of them: the lowest indices
+    if (topk) radix_select(s, nb, budget, sh, &thr, &keyMask, &need, &ranked);
     int eqBefore = 0, listed = 0;
-    for (int base = 0; base < nb; base += blockDim.x) {  // in index order: ties go to the lower index
-        const int j = base + threadIdx.x;
-        const bool live = j < nb;
-        const float sc = live ? s[j] : 0.f;
-        const u32 key = score_key(sc);
-        const bool eq = live && topk && key == thr;
-        int eqTotal;
-        const int eqRank = eqBefore + block_prefix(eq, &eqTotal, scratch);
-        eqBefore += eqTotal;
-        bool sel = false;
-        if (live) {
+    for (int base = 0; base < nb; base += SELECT_PER_THREAD * blockDim.x) {   // in index order
+        const int j0 = base + SELECT_PER_THREAD * threadIdx.x;
+        float sc[SELECT_PER_THREAD];
+        u32 key[SELECT_PER_THREAD];
+        int eqs = 0;
+#pragma unroll
+        for (int i = 0; i < SELECT_PER_THREAD; i++) {
+            sc[i] = j0 + i < nb ? s[j0 + i] : 0.f;
+            key[i] = score_key(sc[i]) & keyMask;
+            eqs += j0 + i < nb && topk && key[i] == thr;
+        }
+        int eqRank = 0;
+        if (ranked) {                                    // uniform over the CTA
+            int eqTotal;
+            eqRank = eqBefore + block_scan(eqs, &eqTotal, scratch);
+            eqBefore += eqTotal;
+        }
+        bool sel[SELECT_PER_THREAD];
+        int visits = 0;
+#pragma unroll
+        for (int i = 0; i < SELECT_PER_THREAD; i++) {
+            const int j = j0 + i;
+            sel[i] = false;
+            if (j >= nb) continue;
             if (tokenBudget) {
-                sel = all || (topk && (key > thr || (eq && eqRank < need)));
-                if (blockMask != nullptr) sel = sel && blockMask[j] != 0;
+                const bool eq = topk && key[i] == thr;
+                sel[i] = all || (topk && (key[i] > thr || (eq && (!ranked || eqRank < need))));
+                eqRank += eq;
+                if (blockMask != nullptr) sel[i] = sel[i] && blockMask[j] != 0;
             } else {
-                sel = (double)sc > threshold;
+                sel[i] = (double)sc[i] > threshold;
             }
-            if (j == nb - 1) sel = true;                 // the current block
-            if (mask != nullptr) mask[j] = sel ? 1 : 0;
+            if (j == nb - 1) sel[i] = true;              // the current block
+            if (mask != nullptr) mask[j] = sel[i] ? 1 : 0;
+            visits += j >= firstBlock && (sel[i] || j == firstBlock);
         }
         if (list != nullptr) {
-            const bool visit = live && j >= firstBlock && (sel || j == firstBlock);
             int total;
-            const int at = listed + block_prefix(visit, &total, scratch);
-            if (visit) list[at] = j;
+            int at = listed + block_scan(visits, &total, scratch);
+#pragma unroll
+            for (int i = 0; i < SELECT_PER_THREAD; i++) {
+                const int j = j0 + i;
+                if (j < nb && j >= firstBlock && (sel[i] || j == firstBlock)) list[at++] = j;
+            }
             listed += total;
         }
     }
@@ -395,10 +488,10 @@ static __device__ void select_row(const float *s, int nb, int budget, double thr
 // blockMask [batch, nb] or null. Grid (Hkv, batch), 256 threads.
 extern "C" __global__ void __launch_bounds__(GATE_THREADS)
 decode_select(const float *scores, u8 *mask, const u8 *blockMask, int Hkv, int nb, int budget, double threshold) {
-    __shared__ int red[64];
+    __shared__ SelectScratch sh;
     const long row = (long)blockIdx.y * Hkv + blockIdx.x;
     select_row(scores + row * nb, nb, budget, threshold, blockMask == nullptr ? nullptr : blockMask + (long)blockIdx.y * nb,
-               mask + row * nb, nullptr, nullptr, 0, red);
+               mask + row * nb, nullptr, nullptr, 0, sh);
 }
 
 // The visited blocks of items [items] (a sequence of the left-padded cache, or a teacher-forced row): keys
@@ -490,16 +583,24 @@ decode_gate_step_bf16(const bf16 *qPre, const bf16 *kPre, float *qPart, float *r
 // the runtime's cache is not padded). CTA (x, kh) computes the logits of blocks [64x, 64x + 64); the last CTA of a
 // row to finish (a counter per row, reset by it for the next step) takes the softmax and the selection, and adds the
 // visited and cached blocks to visits[0] and visits[1] (the decode density). scores and list [Hkv, maxBlocks], count
-// and arrivals [Hkv] (arrivals zero before the first step). Grid (ceil(maxBlocks / 64), Hkv), 1024 threads (the
-// selection's 32 counting steps are one barrier each: fewer, wider steps). Dg ≤ 256.
+// and arrivals [Hkv] (arrivals zero before the first step). Grid (ceil(maxBlocks / 64), Hkv), 1024 threads. Dg ≤ 256.
+// Dynamic shared memory: the row of nb floats when it fits (DecodeKernels.scoresSelectShared: maxBlocks floats up
+// to 32 KiB), so that the softmax and the selection's passes read shared memory; else 0, the row stays in global.
 #define SCORE_BLOCKS_PER_CTA 64
 #define SCORE_THREADS 1024
+static __device__ __forceinline__ u32 dynamic_shared_bytes() {
+    u32 n;
+    asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(n));
+    return n;
+}
+
 extern "C" __global__ void __launch_bounds__(SCORE_THREADS)
 decode_scores_select(const float *qPart, int slices, const float *qNorm, const double *invFreq, const float *kc,
                      float *scores, int *list, int *count, unsigned *arrivals, unsigned long long *visits,
                      const int *pos, int posAdd, int Hkv, int Dg, int B, int maxBlocks, float scale, int budget,
                      double threshold) {
-    __shared__ int red[64];
+    extern __shared__ float rowSh[];                     // the row's logits, then its scores (when they fit)
+    __shared__ SelectScratch sel;
     __shared__ float redf[32];
     __shared__ double redd[32];
     __shared__ float qg[256];
@@ -509,17 +610,36 @@ decode_scores_select(const float *qPart, int slices, const float *qNorm, const d
     const int nb = p / B + 1;
     for (int o = threadIdx.x; o < Dg; o += blockDim.x) {
         float sum = 0.f;
+#pragma unroll 8
         for (int c = 0; c < slices; c++) sum += qPart[((long)kh * slices + c) * Dg + o];
         qg[o] = sum;
     }
     __syncthreads();
     norm_and_rotate(qg, qNorm, invFreq, p, Dg, redd);
     float *row = scores + (long)kh * maxBlocks;
-    const int warp = threadIdx.x >> 5;
-    for (int j = blockIdx.x * SCORE_BLOCKS_PER_CTA + warp; j < min(nb, (int)(blockIdx.x + 1) * SCORE_BLOCKS_PER_CTA);
-         j += SCORE_THREADS / 32) {
-        const float logit = gate_logit(qg, kc + ((long)j * Hkv + kh) * Dg, Dg, scale);
-        if ((threadIdx.x & 31) == 0) row[j] = logit;
+    // Warp w takes blocks j0 = 64x + w and j1 = j0 + 32 at once (both loads in flight), each as gate_logit.
+    static_assert(SCORE_BLOCKS_PER_CTA == 2 * (SCORE_THREADS / 32), "two blocks a warp");
+    const int lane = threadIdx.x & 31, jEnd = min(nb, (int)(blockIdx.x + 1) * SCORE_BLOCKS_PER_CTA);
+    const int j0 = blockIdx.x * SCORE_BLOCKS_PER_CTA + (threadIdx.x >> 5), j1 = j0 + SCORE_THREADS / 32;
+    if (j0 < jEnd) {                                     // whole warps
+        const bool two = j1 < jEnd;
+        const float *k0 = kc + ((long)j0 * Hkv + kh) * Dg + lane;
+        const long step = two ? (long)(SCORE_THREADS / 32) * Hkv * Dg : 0;   // the second block, or the first again
+        float dot0 = 0.f, dot1 = 0.f;
+        for (int d = lane; d < Dg; d += 32, k0 += 32) {
+            const float q = qg[d];
+            dot0 = fmaf(q, k0[0], dot0);
+            dot1 = fmaf(q, k0[step], dot1);
+        }
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+            dot0 += __shfl_xor_sync(0xffffffffu, dot0, o);
+            dot1 += __shfl_xor_sync(0xffffffffu, dot1, o);
+        }
+        if (lane == 0) {
+            row[j0] = dot0 * scale;
+            if (two) row[j1] = dot1 * scale;
+        }
     }
     __threadfence();
     __syncthreads();
@@ -528,15 +648,30 @@ decode_scores_select(const float *qPart, int slices, const float *qNorm, const d
     if (!isLast) return;
     if (threadIdx.x == 0) arrivals[kh] = 0;
     __threadfence();
+    // The softmax: each thread takes scores j ≡ threadIdx.x (mod blockDim) in every pass (the fp64 sum's order).
+    const bool inShared = (u32)nb * sizeof(float) <= dynamic_shared_bytes();
     float mx = -INFINITY;
-    for (int j = threadIdx.x; j < nb; j += blockDim.x) mx = fmaxf(mx, __ldcg(row + j));
+    for (int j = threadIdx.x; j < nb; j += blockDim.x) {
+        const float x = __ldcg(row + j);
+        if (inShared) rowSh[j] = x;
+        mx = fmaxf(mx, x);
+    }
     mx = block_max(mx, redf);
     double sum = 0;
-    for (int j = threadIdx.x; j < nb; j += blockDim.x) sum += expf(__ldcg(row + j) - mx);
+    for (int j = threadIdx.x; j < nb; j += blockDim.x) {
+        const float e = expf((inShared ? rowSh[j] : __ldcg(row + j)) - mx);
+        if (inShared) rowSh[j] = e;
+        sum += e;
+    }
     const float inv = (float)(1.0 / block_sum_f64(sum, redd));
-    for (int j = threadIdx.x; j < nb; j += blockDim.x) row[j] = expf(__ldcg(row + j) - mx) * inv;
+    for (int j = threadIdx.x; j < nb; j += blockDim.x) {
+        const float v = (inShared ? rowSh[j] : expf(__ldcg(row + j) - mx)) * inv;
+        if (inShared) rowSh[j] = v;
+        row[j] = v;
+    }
     __syncthreads();
-    select_row(row, nb, budget, threshold, nullptr, nullptr, list + (long)kh * maxBlocks, count + kh, 0, red);
+    select_row(inShared ? rowSh : row, nb, budget, threshold, nullptr, nullptr, list + (long)kh * maxBlocks,
+               count + kh, 0, sel);
     if (threadIdx.x == 0) {
         atomicAdd(visits, (unsigned long long)count[kh]);
         atomicAdd(visits + 1, (unsigned long long)nb);

@@ -26,4 +26,5 @@ for f in "$PTX_DIR"/*.ptx; do
   # a local (shared) array indexed by a 64-bit register is addressed like a heap array: a TornadoVM miscompile
   bad=$(grep -cE 'Arr[0-9]+\[rsd' "$f" || true)
   [ "$bad" = 0 ] || echo "   WARNING: $bad local-array accesses through 64-bit byte offsets"
+  python3 "$HERE/undefined-predicates.py" "$f" || true
 done

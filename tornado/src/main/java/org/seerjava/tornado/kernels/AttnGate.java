@@ -54,17 +54,14 @@ public final class AttnGate {
                 a2 += x.get(x2 + j) * wj;
                 a3 += x.get(x3 + j) * wj;
             }
-            int at = (r0 * outHeads + oh) * out + o;                 // y[r, oh, o]; the next row is outHeads·out on
-            y.set(at, a0);
-            if (r0 + 1 < rows) {
-                y.set(at + outHeads * out, a1);
-            }
-            if (r0 + 2 < rows) {
-                y.set(at + 2 * outHeads * out, a2);
-            }
-            if (r0 + 3 < rows) {
-                y.set(at + 3 * outHeads * out, a3);
-            }
+            // y[r, oh, o]; a row past the end writes the last row's value to the last row (the same bits as its own
+            // work-item: the same x row, weights and order). No branches on the row count: TornadoVM 5.2.0's PTX
+            // backend miscompiles an if whose condition folds to a constant under its scalar specialisation
+            // (tornado/scripts/ptx-inspect finds such branches).
+            y.set((r0 * outHeads + oh) * out + o, a0);
+            y.set((TornadoMath.min(r0 + 1, last) * outHeads + oh) * out + o, a1);
+            y.set((TornadoMath.min(r0 + 2, last) * outHeads + oh) * out + o, a2);
+            y.set((TornadoMath.min(r0 + 3, last) * outHeads + oh) * out + o, a3);
         }
     }
 

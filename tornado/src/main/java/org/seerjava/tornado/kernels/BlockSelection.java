@@ -56,14 +56,15 @@ public final class BlockSelection {
         int limit = causal != 0 ? qBlock + 1 : nb;
         for (int j = tid; j < nb; j += TOPK_THREADS) {
             float sj = row[j];
-            int rank = j < limit ? 0 : k;
-            for (int x = 0; x < limit && rank < k; x++) {
+            int rank = 0;                                 // (starting j ≥ limit at rank k instead made a branch
+            for (int x = 0; x < limit && rank < k; x++) { // that TornadoVM 5.2.0's PTX backend miscompiled)
                 float sx = row[x];
                 if (sx > sj || (sx == sj && x < j)) {
                     rank++;
                 }
             }
-            mask.set(base + j, finish(rank < k, qBlock, j, nb, lastBlockDense, keepDiagonal));
+            boolean keep = rank < k && j < limit;
+            mask.set(base + j, finish(keep, qBlock, j, nb, lastBlockDense, keepDiagonal));
         }
     }
 

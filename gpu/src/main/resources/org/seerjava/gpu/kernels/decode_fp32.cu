@@ -187,7 +187,7 @@ decode_target_f32(const float *__restrict__ q, const float *__restrict__ k, floa
                     float dot = 0.f;
 #pragma unroll
                     for (int d = 0; d < HEAD_DIM; d++) dot = fmaf(qr[d], sK[cc][d], dot);
-                    const float sc = dot * scale;
+                    const float sc = __fmul_rn(dot, scale);   // rounded once, not contracted into sc − mNew
                     const float mNew = fmaxf(m, sc);
                     l = l * expf(m - mNew) + expf(sc - mNew);
                     m = mNew;

@@ -418,7 +418,7 @@ static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q
                 int c = c0 + cc;
                 if (c > r || c >= N) continue;
                 float dot = row_dot(sQ[tid], sK[cc]);
-                blockMax = fmaxf(blockMax, dot * scale);
+                blockMax = fmaxf(blockMax, __fmul_rn(dot, scale));
             }
         }
         if (MODE == 2) rm[n] = blockMax;
@@ -444,7 +444,10 @@ static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q
                 int c = c0 + cc;
                 if (c > r || c >= N) continue;
                 float dot = row_dot(sQ[tid], sK[cc]);
-                float p = expf(dot * scale - mUse);
+                // the score rounded as in pass 1 (__fmul_rn: not contracted into an fma with the subtraction, whose
+                // exact dot·scale − max would be the product's rounding error, up to 2^27 at |score| ≈ 10^15 and
+                // e^that = ∞; found on the H100 by ExtremeInputsTest at |q|, |k| = 10^8)
+                float p = expf(__fmul_rn(dot, scale) - mUse);
                 lRow += p;
 #pragma unroll
                 for (int d = 0; d < HEAD_DIM; d++) acc[d] = fmaf(p, sV[cc][d], acc[d]);

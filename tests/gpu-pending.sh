@@ -39,7 +39,8 @@ stage() {
   cp cli/target/lib/seer-*.jar cli/target/lib/jackson-*.jar cli/target/lib/picocli-*.jar "$P/lib/"
   rm -f "$P"/lib/seer-bench-*.jar "$P"/lib/seer-tornado-*.jar
   cp api/target/seer-api-*-SNAPSHOT.jar "$P/lib/" && rm -f "$P"/lib/seer-api-*-sources.jar "$P"/lib/seer-api-*-javadoc.jar
-  (cd bench/target/classes && "$JAVA_HOME/bin/jar" cf "$P/bench-classes.jar" org/seerjava/bench/GpuBench*.class)
+  (cd bench/target/classes && "$JAVA_HOME/bin/jar" cf "$P/bench-classes.jar" org/seerjava/bench/GpuBench*.class \
+    org/seerjava/bench/kernels)
   cp $M2/org/assertj/assertj-core/3.27.3/assertj-core-3.27.3.jar "$P/lib/"
   cp $M2/org/seerjava/seer-model/0.1.0-SNAPSHOT/seer-model-0.1.0-SNAPSHOT-tests.jar "$P/lib/"
   for m in cli; do (cd $m/target/classes && "$JAVA_HOME/bin/jar" cf "$P/lib/$m-classes.jar" .); done

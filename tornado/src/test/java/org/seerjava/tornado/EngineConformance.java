@@ -38,6 +38,13 @@ abstract class EngineConformance {
     /** (B, N, Hq, Hkv, D) of the random-shape comparisons. */
     abstract Stream<Arguments> shapes();
 
+    /** The gate of {@link #everyOperationMatchesTheReference} (also {@link KernelPtxDump}'s). */
+    static final GateConfig RANDOM_SHAPES_GATE = new GateConfig(GateType.DEFAULT, 64, 96, false,
+            RopeConfig.of(500_000, 96));
+    /** The selection rules of {@link #everyOperationMatchesTheReference} (also {@link KernelPtxDump}'s). */
+    static final List<SelectionRule> RANDOM_SHAPES_RULES = List.of(new SelectionRule.TopK(0.3, true, true),
+            new SelectionRule.Threshold(0.05, false, false));
+
     static Path goldenData() {
         Path home = Path.of(System.getProperty("seer.home", "..")).toAbsolutePath().normalize();
         return home.resolve("golden-data");
@@ -88,15 +95,14 @@ abstract class EngineConformance {
 
         compare("pool", b * nb * hkv * d * 3, o -> engine().pool(k, o, b, n, hkv, d, 64, List.of(Pool.MAX, Pool.MIN,
                 Pool.AVG)), o -> REF.pool(k, o, b, n, hkv, d, 64, List.of(Pool.MAX, Pool.MIN, Pool.AVG)));
-        GateConfig gate = new GateConfig(GateType.DEFAULT, 64, 96, false, RopeConfig.of(500_000, 96));
+        GateConfig gate = RANDOM_SHAPES_GATE;
         float[] wq = scaled(TestData.gaussian(random, gate.qWeightElements(shape)));
         float[] wk = scaled(TestData.gaussian(random, gate.kWeightElements(shape)));
         float[] scores = new float[b * hq * nb * nb];
         compare("gate scores", scores.length, o -> engine().gateScores(q, k, wq, wk, o, shape, gate, true),
                 o -> REF.gateScores(q, k, wq, wk, o, shape, gate, true));
         engine().gateScores(q, k, wq, wk, scores, shape, gate, true);
-        for (SelectionRule rule : new SelectionRule[] {new SelectionRule.TopK(0.3, true, true),
-                                                       new SelectionRule.Threshold(0.05, false, false)}) {
+        for (SelectionRule rule : RANDOM_SHAPES_RULES) {
             assertThat(engine().select(scores, b, hq, nb, rule)).as("%s", rule)
                     .isEqualTo(REF.select(scores, b, hq, nb, rule));
         }

@@ -57,8 +57,7 @@ public final class KernelPtxDump {
 
     private static void conformance() {
         TornadoEngine e = new TornadoEngine();
-        int[][] shapes = {{2, 77, 4, 4, 64}, {2, 130, 4, 2, 128}, {1, 333, 3, 1, 64}, {2, 1000, 4, 1, 128}};
-        for (int[] x : shapes) {
+        for (int[] x : TornadoDeviceTest.SHAPES) {
             AttentionShape s = new AttentionShape(x[0], x[1], x[2], x[3], x[4]);
             int b = x[0];
             int hq = x[2];
@@ -71,12 +70,10 @@ public final class KernelPtxDump {
             e.attentionWithPooledTarget(q, k, k, out, new float[b * hq * nb * nb], s, 64, 0.1);
             e.pool(k, new float[b * nb * x[3] * x[4] * 3], b, x[1], x[3], x[4], 64,
                     List.of(Pool.MAX, Pool.MIN, Pool.AVG));
-            GateConfig g = new GateConfig(GateType.DEFAULT, 64, 96, false,
-                    org.seerjava.reference.RopeConfig.of(500_000, 96));
+            GateConfig g = EngineConformance.RANDOM_SHAPES_GATE;
             float[] scores = new float[b * hq * nb * nb];
             e.gateScores(q, k, new float[g.qWeightElements(s)], new float[g.kWeightElements(s)], scores, s, g, true);
-            for (SelectionRule rule : new SelectionRule[] {new SelectionRule.TopK(0.3, true, true),
-                                                           new SelectionRule.Threshold(0.05, false, false)}) {
+            for (SelectionRule rule : EngineConformance.RANDOM_SHAPES_RULES) {
                 try {
                     e.select(scores, b, hq, nb, rule);
                 } catch (IllegalArgumentException ignored) {

@@ -44,13 +44,12 @@ class TornadoDeviceTest extends EngineConformance {
         return engine;
     }
 
+    /** B, N, Hq, Hkv, D: N not a multiple of 64, GQA 1–4, B = 2, D = 64 and 128 (also {@link KernelPtxDump}'s). */
+    static final int[][] SHAPES = {{2, 77, 4, 4, 64}, {2, 130, 4, 2, 128}, {1, 333, 3, 1, 64}, {2, 1000, 4, 1, 128}};
+
     @Override
     Stream<Arguments> shapes() {
-        return Stream.of(                                  // N not a multiple of 64, GQA 1–4, B = 2, D = 64 and 128
-                Arguments.of(2, 77, 4, 4, 64),
-                Arguments.of(2, 130, 4, 2, 128),
-                Arguments.of(1, 333, 3, 1, 64),
-                Arguments.of(2, 1000, 4, 1, 128));
+        return java.util.Arrays.stream(SHAPES).map(x -> Arguments.of(x[0], x[1], x[2], x[3], x[4]));
     }
 
     @Test

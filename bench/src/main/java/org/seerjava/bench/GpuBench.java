@@ -38,7 +38,9 @@ import org.seerjava.reference.io.DType;
  * diagonal kept. Prints a table; {@link #run(String[])} returns it for {@code seer bench --backend cuda}.
  *
  * <p>Options: {@code --reps R} (timed repetitions, default 20), {@code --quick} (N = 8192 only), {@code --sparse N}
- * (90 % sparse attention at N only, e.g. under a profiler).
+ * (90 % sparse attention at N only, e.g. under a profiler), {@code --dense N} (dense attention at N only),
+ * {@code --fused N} (the fused distillation pass at N only, {@value #FUSED_KV_HEADS} kv heads, printing the bytes of
+ * its scratch and target).
  */
 public final class GpuBench {
     private GpuBench() {
@@ -71,20 +73,22 @@ public final class GpuBench {
         boolean quick = false;
         int[] sparseOnly = {};
         int[] denseOnly = {};
+        int[] fusedOnly = {};
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--quick" -> quick = true;
                 case "--sparse" -> sparseOnly = sizes(args[++i]);
                 case "--dense" -> denseOnly = sizes(args[++i]);
+                case "--fused" -> fusedOnly = sizes(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (expected --reps R, --quick, --sparse N[,N...], --dense N[,N...])");
+                        + " (expected --reps R, --quick, --sparse N[,N...], --dense N[,N...], --fused N[,N...])");
             }
         }
         CudaContext ctx = CudaContext.get();
         System.out.println("GPU: " + ctx + ", " + LocalDate.now());
         List<Row> rows = new ArrayList<>();
-        if (sparseOnly.length > 0 || denseOnly.length > 0) {      // the rows the peer harness times beside us
+        if (sparseOnly.length > 0 || denseOnly.length > 0 || fusedOnly.length > 0) {   // rows the peers time beside us
             try (Stream stream = new Stream()) {
                 for (int n : sparseOnly) {
                     rows.add(attention(stream, n, 0.1, SPARSE, n >= 131072 ? Math.max(3, reps / 4) : reps,
@@ -93,6 +97,11 @@ public final class GpuBench {
                 AttentionKernel dense = AttentionKernel.forDevice(AttentionKernel.Op.DENSE, D);
                 for (int n : denseOnly) {
                     rows.add(attention(stream, n, 1.0, dense, n >= 131072 ? 3 : Math.max(3, reps / 2), Double.NaN));
+                }
+                AttentionKernel target = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, D);
+                for (int n : fusedOnly) {
+                    rows.add(distillation(stream, n, FUSED_KV_HEADS, target, n >= 131072 ? 3 : Math.max(3, reps / 2),
+                            Double.NaN));
                 }
             }
             return rows;
@@ -110,11 +119,12 @@ public final class GpuBench {
                             Double.NaN));
                 }
                 AttentionKernel target = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, D);
-                rows.add(distillation(stream, 32768, target, Math.max(3, reps / 2), 22.6));
+                rows.add(distillation(stream, 32768, H, target, Math.max(3, reps / 2), 22.6));
                 if (target != AttentionKernel.TARGET_SM80) {
-                    rows.add(distillation(stream, 32768, AttentionKernel.TARGET_SM80, Math.max(3, reps / 4),
+                    rows.add(distillation(stream, 32768, H, AttentionKernel.TARGET_SM80, Math.max(3, reps / 4),
                             Double.NaN));
                 }
+                rows.add(distillation(stream, 131072, FUSED_KV_HEADS, target, 3, Double.NaN));
                 rows.addAll(prefill(stream, 32768, reps));
             }
         }
@@ -250,24 +260,44 @@ public final class GpuBench {
         }
     }
 
-    static Row distillation(Stream s, int n, AttentionKernel kernelType, int reps, double targetMs) {
+    /** Kv heads of the fused pass's rows at 131,072 and of {@code --fused} (GQA 32 / 8). */
+    static final int FUSED_KV_HEADS = 8;
+    /** What the fused pass may allocate beyond q, k, v and the output at 131,072 (issue #19): 4 GiB. */
+    static final long FUSED_EXTRA_LIMIT = 4L << 30;
+
+    /**
+     * The fused distillation pass (dense attention and the pooled target) at B = 1, {@value #H} query heads and
+     * {@code hkv} kv heads; prints the bytes of its scratch ({@link SeerKernels#targetScratchBytes}) and target.
+     */
+    static Row distillation(Stream s, int n, int hkv, AttentionKernel kernelType, int reps, double targetMs) {
         int nb = Math.ceilDiv(n, BLOCK);
         long elems = (long) n * H * D;
-        try (DeviceBuffer q = DeviceBuffer.allocate(elems * 2); DeviceBuffer k = DeviceBuffer.allocate(elems * 2);
-             DeviceBuffer v = DeviceBuffer.allocate(elems * 2); DeviceBuffer o = DeviceBuffer.allocate(elems * 2);
-             DeviceBuffer rowmax = DeviceBuffer.allocate(SeerKernels.targetScratchElements(1, H, nb) * 4);
-             DeviceBuffer target = DeviceBuffer.allocate((long) H * nb * nb * 4)) {
+        long kvElems = (long) n * hkv * D;
+        int slots = kernelType.targetScratchSlots();
+        long scratchBytes = SeerKernels.targetScratchBytes(slots, nb);
+        long targetBytes = Math.multiplyExact(Math.multiplyExact((long) H * nb, (long) nb), 4L);
+        try (DeviceBuffer q = DeviceBuffer.allocate(elems * 2); DeviceBuffer k = DeviceBuffer.allocate(kvElems * 2);
+             DeviceBuffer v = DeviceBuffer.allocate(kvElems * 2); DeviceBuffer o = DeviceBuffer.allocate(elems * 2);
+             DeviceBuffer scratch = DeviceBuffer.allocate(scratchBytes);
+             DeviceBuffer target = DeviceBuffer.allocate(targetBytes)) {
+            SeerKernels.clearTargetScratchLocks(scratch, slots, nb, s);
             fill(q, elems, 4, s);
-            fill(k, elems, 5, s);
-            fill(v, elems, 6, s);
+            fill(k, kvElems, 5, s);
+            fill(v, kvElems, 6, s);
             Kernel kernel = kernelType.spec(D).kernel();
             KernelSpec.Launch l = kernelType.launch(nb, H, 1, D);
             float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
             double ms = time(s, reps, () -> kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
-                    l.sharedBytes(), q, k, v, o, rowmax, target, n, H, H, nb, scale));
+                    l.sharedBytes(), q, k, v, o, scratch, target, n, H, hkv, nb, scale, slots));
+            long extra = scratchBytes + targetBytes;
+            System.out.println(String.format(Locale.ROOT, "fused pass %s N %d Hq %d Hkv %d: scratch %d bytes"
+                    + " (%d slots x 128 x %d fp32 + locks; %s), target %d bytes; scratch + target %d bytes"
+                    + " = %.3f GiB (%s 4 GiB)", kernelType.label(), n, H, hkv, scratchBytes, slots, nb,
+                    nb <= kernelType.sharedScratchMaxNb() ? "unused: maxima in shared memory" : "in use",
+                    targetBytes, extra, extra / (double) (1L << 30), extra <= FUSED_EXTRA_LIMIT ? "within" : "OVER"));
             long tiles = (long) H * nb * (nb + 1) / 2;
-            return new Row(kernelType.label(), n, 1.0, tiles, ms, tiles * 4.0 * BLOCK * BLOCK * D / ms / 1e9,
-                    targetMs);
+            return new Row(kernelType.label() + (hkv == H ? "" : ", GQA " + H + "/" + hkv), n, 1.0, tiles, ms,
+                    tiles * 4.0 * BLOCK * BLOCK * D / ms / 1e9, targetMs);
         }
     }
 

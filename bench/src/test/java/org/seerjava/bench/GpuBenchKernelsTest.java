@@ -41,5 +41,7 @@ class GpuBenchKernelsTest {
                 .hasMessageContaining(">= 64, got 63");
         assertThatThrownBy(() -> GpuBench.run(new String[] {"--dense", "32"}))   // refused before the GPU is touched
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("got 32");
+        assertThatThrownBy(() -> GpuBench.run(new String[] {"--fused", "131072,40"}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("got 40");
     }
 }

@@ -3,6 +3,7 @@ package org.seerjava.gpu;
 import static org.seerjava.gpu.graph.KernelSpec.Param.f32;
 import static org.seerjava.gpu.graph.KernelSpec.Param.i32;
 import static org.seerjava.gpu.graph.KernelSpec.Param.in;
+import static org.seerjava.gpu.graph.KernelSpec.Param.inout;
 import static org.seerjava.gpu.graph.KernelSpec.Param.out;
 
 import java.util.ArrayList;
@@ -21,7 +22,8 @@ import org.seerjava.reference.io.DType;
  * <p>Parameters, in order: {@code q, k, v} ({@code [B, N, H, D]}), the mask {@code [B, Hq, nb, nb]} for
  * {@link Op#SPARSE}, {@code out}, the scratch and the pooled {@code target [B, Hq, nb, nb]} for
  * {@link Op#DENSE_TARGET}, then {@code N, Hq, Hkv, nb} and the scale: the attention scale for the fp32 kernels,
- * scale·log2(e) ({@link SeerKernels#LOG2E}) for the tensor-core ones.
+ * scale·log2(e) ({@link SeerKernels#LOG2E}) for the tensor-core ones; last, for the tensor-core target kernels, the
+ * slot count of their scratch ({@link #targetScratchSlots}, {@link SeerKernels#targetScratchElements}).
  */
 public enum AttentionKernel {
     /** fp32 block-sparse attention, one CTA of {@code block} threads per (query block, head, batch). */
@@ -122,10 +124,34 @@ public enum AttentionKernel {
      * The largest block count for which the pooled-target kernels keep every row's block maxima (rows × nb fp32)
      * in shared memory: {@value SeerKernels#TARGET_SHARED_MAX_NB} for the mma.sync kernel (two CTAs still fit on
      * an SM), {@value SeerKernels#TARGET_SHARED_MAX_NB_WG} for the wgmma one (one CTA per SM); above it they use a
-     * global scratch of {@link SeerKernels#targetScratchElements} floats.
+     * global scratch of {@link SeerKernels#targetScratchElements} words.
      */
     public int sharedScratchMaxNb() {
         return path == Path.SM90 ? SeerKernels.TARGET_SHARED_MAX_NB_WG : SeerKernels.TARGET_SHARED_MAX_NB;
+    }
+
+    /**
+     * The slot count of a tensor-core target kernel's global scratch ({@link SeerKernels#targetScratchElements}) on
+     * a GPU of {@code multiprocessors} SMs: one slot for every CTA that can be resident at once, the SMs times the
+     * kernel's CTAs per SM ({@code __launch_bounds__}: 1 for the wgmma kernel, 2 for the mma.sync one), so that no
+     * CTA waits for a slot.
+     *
+     * @throws IllegalArgumentException when this is not a tensor-core target kernel, or multiprocessors is below 1
+     */
+    public int targetScratchSlots(int multiprocessors) {
+        if (op != Op.DENSE_TARGET || path == Path.FP32) {
+            throw new IllegalArgumentException(this + " has no slotted target scratch (only the tensor-core"
+                    + " DENSE_TARGET kernels have)");
+        }
+        if (multiprocessors < 1) {
+            throw new IllegalArgumentException("multiprocessors must be >= 1, got " + multiprocessors);
+        }
+        return Math.multiplyExact(multiprocessors, path == Path.SM90 ? 1 : 2);
+    }
+
+    /** {@link #targetScratchSlots(int)} for this process's GPU ({@link CudaContext#multiprocessors}). */
+    public int targetScratchSlots() {
+        return targetScratchSlots(CudaContext.get().multiprocessors());
     }
 
     /** The kernel for a head dim, at block 64, with the default shared-scratch limit. */
@@ -174,10 +200,14 @@ public enum AttentionKernel {
         }
         p.add(out("out", t));
         if (op == Op.DENSE_TARGET) {
-            p.add(out(path == Path.FP32 ? "rowmax" : "scratch", DType.F32));
+            // the tensor-core kernels' scratch is read too: its lock words (0 before the first launch)
+            p.add(path == Path.FP32 ? out("rowmax", DType.F32) : inout("scratch", DType.F32));
             p.add(out("target", DType.F32));
         }
         p.addAll(List.of(i32("N"), i32("Hq"), i32("Hkv"), i32("nb"), f32(path == Path.FP32 ? "scale" : "scaleLog2")));
+        if (op == Op.DENSE_TARGET && path != Path.FP32) {
+            p.add(i32("slots"));
+        }
         return p;
     }
 

@@ -92,9 +92,54 @@ public final class SeerKernels {
     /** Shared-scratch limit of the wgmma fused kernel. */
     public static final int TARGET_SHARED_MAX_NB_WG = 120;
 
-    /** Floats of the fused target pass's global scratch: [B·Hq, ⌈nb/2⌉, nb, 128] (allocated whatever nb is). */
-    public static long targetScratchElements(int batch, int heads, int nb) {
-        return (long) batch * heads * ((nb + 1) / 2) * nb * 128;
+    /**
+     * 4-byte words of the tensor-core fused target pass's global scratch ({@link AttentionKernel#TARGET_SM90},
+     * {@link AttentionKernel#TARGET_SM80}, used when nb exceeds {@link AttentionKernel#sharedScratchMaxNb}):
+     * {@code slots · (128 · nb + 1)}. It holds {@code slots} slots of {@code [nb][128]} floats — the block maxima
+     * R[r, n] (log2 units) of the 128 query rows of one CTA, row index fastest — followed by {@code slots} int32
+     * lock words (0 = free). A CTA takes a free slot when it starts and frees it when its target rows are written,
+     * so the scratch is sized by the CTAs that run at once, {@link AttentionKernel#targetScratchSlots}, not by the
+     * grid: 132 SMs × 1 × 128 × 2,048 × 4 bytes = 138 MB at N = 131,072 on the wgmma kernel, whatever the heads and
+     * the batch. Any slot count ≥ 1 is correct (a CTA without a slot waits for a running one to finish); the kernel
+     * takes the count as its {@code slots} parameter, which must be the one the buffer was sized with. The lock
+     * words must be zero before the buffer's first launch ({@link #clearTargetScratchLocks}); every CTA leaves its
+     * own zero again.
+     *
+     * @throws IllegalArgumentException when slots or nb is below 1
+     * @throws ArithmeticException      when the size overflows a long
+     */
+    public static long targetScratchElements(int slots, int nb) {
+        if (slots < 1 || nb < 1) {
+            throw new IllegalArgumentException("the target scratch needs slots >= 1 and nb >= 1, got slots " + slots
+                    + ", nb " + nb);
+        }
+        return Math.multiplyExact((long) slots, Math.addExact(Math.multiplyExact(128L, nb), 1L));
+    }
+
+    /** Bytes of {@link #targetScratchElements}. */
+    public static long targetScratchBytes(int slots, int nb) {
+        return Math.multiplyExact(targetScratchElements(slots, nb), 4L);
+    }
+
+    /** Byte offset of the lock words in a target scratch: after the slots' {@code slots · 128 · nb} floats. */
+    public static long targetScratchLockOffset(int slots, int nb) {
+        return targetScratchBytes(slots, nb) - 4L * slots;
+    }
+
+    /**
+     * Zeroes the lock words of a target scratch of {@code slots} slots for nb blocks, in stream order: once, after
+     * allocating it (device memory is not zeroed), before its first launch.
+     *
+     * @throws IllegalArgumentException when the buffer is smaller than {@link #targetScratchBytes}
+     */
+    public static void clearTargetScratchLocks(DeviceBuffer scratch, int slots, int nb, Stream stream) {
+        long need = targetScratchBytes(slots, nb);
+        if (scratch.bytes() < need) {
+            throw new IllegalArgumentException("a target scratch of " + slots + " slots for nb " + nb + " needs "
+                    + need + " bytes, the buffer has " + scratch.bytes());
+        }
+        long locks = targetScratchLockOffset(slots, nb);
+        CudaContext.get().driver().memsetD8Async(scratch.pointer() + locks, (byte) 0, 4L * slots, stream.handle());
     }
 
     /** log2(e), folded into the tensor-core kernels' scale. */

@@ -40,8 +40,13 @@ class AttentionKernelTest {
                 paramNames(AttentionKernel.TARGET_F32.spec(64, 64, 0)));
         assertEquals(List.of("q", "k", "v", "mask", "out", "N", "Hq", "Hkv", "nb", "scaleLog2"),
                 paramNames(AttentionKernel.SPARSE_SM80.spec(128)));
-        assertEquals(List.of("q", "k", "v", "out", "scratch", "target", "N", "Hq", "Hkv", "nb", "scaleLog2"),
+        assertEquals(List.of("q", "k", "v", "out", "scratch", "target", "N", "Hq", "Hkv", "nb", "scaleLog2", "slots"),
                 paramNames(AttentionKernel.TARGET_SM90.spec(128)));
+        assertEquals(paramNames(AttentionKernel.TARGET_SM90.spec(128)),
+                paramNames(AttentionKernel.TARGET_SM80.spec(128)));
+        // the tensor-core kernels read their scratch's lock words: a task graph must declare it (zeroed) first
+        assertEquals(KernelSpec.Kind.INOUT, AttentionKernel.TARGET_SM90.spec(128).params().get(4).kind());
+        assertEquals(KernelSpec.Kind.OUT, AttentionKernel.TARGET_F32.spec(64, 64, 0).params().get(4).kind());
         assertEquals(List.of("q", "k", "v", "out", "N", "Hq", "Hkv", "nb", "scaleLog2"),
                 paramNames(AttentionKernel.DENSE_SM80_64.spec(64)));
     }
@@ -81,6 +86,61 @@ class AttentionKernelTest {
         e = assertThrows(IllegalArgumentException.class, () -> AttentionKernel.DENSE_SM90.spec(96));
         assertTrue(e.getMessage().contains("DENSE_SM90") && e.getMessage().contains("96"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> AttentionKernel.DENSE_SM80.spec(136));
+    }
+
+    @Test
+    void targetScratchHasASlotPerResidentCtaThenTheLockWords() {
+        assertEquals(132, AttentionKernel.TARGET_SM90.targetScratchSlots(132));    // one 384-thread CTA per SM
+        assertEquals(264, AttentionKernel.TARGET_SM80.targetScratchSlots(132));    // two 128-thread CTAs per SM
+        assertEquals(1, AttentionKernel.TARGET_SM90.targetScratchSlots(1));
+        // N = 131,072 (nb = 2048) on 132 SMs: 132 slots of 128 × 2048 floats, then 132 lock words, whatever the
+        // heads and the batch; with the target (32 heads × 2048² floats) well within 4 GiB
+        assertEquals(132L * (128 * 2048 + 1), SeerKernels.targetScratchElements(132, 2048));
+        assertEquals(132L * 128 * 2048 * 4 + 132 * 4, SeerKernels.targetScratchBytes(132, 2048));
+        assertEquals(132L * 128 * 2048 * 4, SeerKernels.targetScratchLockOffset(132, 2048));
+        assertTrue(SeerKernels.targetScratchBytes(264, 2048) + 32L * 2048 * 2048 * 4 < 4L << 30);
+        assertEquals((128 + 1) * 4, SeerKernels.targetScratchBytes(1, 1));
+        assertEquals(3 * 128 * 5 * 4, SeerKernels.targetScratchLockOffset(3, 5));
+    }
+
+    @Test
+    void targetScratchSizesAreCheckedBeforeAllocating() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SeerKernels.targetScratchElements(0, 5));
+        assertTrue(e.getMessage().contains("slots 0, nb 5"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> SeerKernels.targetScratchBytes(3, 0));
+        assertTrue(e.getMessage().contains("slots 3, nb 0"), e.getMessage());
+        assertThrows(ArithmeticException.class, () -> SeerKernels.targetScratchElements(Integer.MAX_VALUE,
+                Integer.MAX_VALUE));
+        // the words fit a long, the bytes do not
+        assertThrows(ArithmeticException.class, () -> SeerKernels.targetScratchBytes(Integer.MAX_VALUE, 1 << 24));
+        for (AttentionKernel k : List.of(AttentionKernel.TARGET_F32, AttentionKernel.DENSE_SM90,
+                AttentionKernel.SPARSE_SM80)) {
+            e = assertThrows(IllegalArgumentException.class, () -> k.targetScratchSlots(132));
+            assertTrue(e.getMessage().contains(k.name()), e.getMessage());
+        }
+        e = assertThrows(IllegalArgumentException.class, () -> AttentionKernel.TARGET_SM80.targetScratchSlots(0));
+        assertTrue(e.getMessage().contains("got 0"), e.getMessage());
+    }
+
+    /**
+     * The CTAs per SM behind {@link AttentionKernel#targetScratchSlots} are those of the kernel source: its entry
+     * point's {@code __launch_bounds__} minimum, and the first slot it tries ({@code %smid} times that).
+     */
+    @Test
+    void slotsPerSmMatchTheKernelsLaunchBounds() {
+        for (AttentionKernel k : List.of(AttentionKernel.TARGET_SM90, AttentionKernel.TARGET_SM80)) {
+            int perSm = k.targetScratchSlots(1);
+            List<String> lines = KernelCompiler.resource(k.spec(128).resource()).lines().toList();
+            int entry = lines.indexOf(k.function() + "(const __nv_bfloat16 *q, const __nv_bfloat16 *k,"
+                    + " const __nv_bfloat16 *v,");
+            assertTrue(entry > 0, k + ": entry point not found");
+            assertEquals("extern \"C\" __global__ void __launch_bounds__(NTHREADS, " + perSm + ")",
+                    lines.get(entry - 1), k + ": launch bounds");
+            assertEquals(1, lines.stream().filter(l -> l.contains(
+                    "scratch_slot_acquire(scratch_locks(scratch, slots, nb), slots, " + perSm + ")")).count(),
+                    k + ": first slot tried");
+        }
     }
 
     @Test

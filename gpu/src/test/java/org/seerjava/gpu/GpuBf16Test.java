@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -46,6 +48,25 @@ class GpuBf16Test {
         return t.withHost(a.allocate(t.bytes(), 8));
     }
 
+    /**
+     * A tensor-core target kernel's scratch of {@code slots} slots for nb blocks
+     * ({@link SeerKernels#targetScratchElements}) with zero host memory, to be transferred once: its lock words start
+     * at 0.
+     */
+    static Tensor targetScratch(Arena a, String name, int slots, int nb) {
+        Tensor t = Tensor.of(name, DType.F32, SeerKernels.targetScratchElements(slots, nb));
+        return t.withHost(a.allocate(t.bytes(), 8));
+    }
+
+    /** The lock words of a target scratch read back to the host: every CTA must have left its own at 0. */
+    static void assertLocksFree(String what, Tensor scratch, int slots, int nb) {
+        MemorySegment host = scratch.host();
+        long at = SeerKernels.targetScratchLockOffset(slots, nb);
+        for (int i = 0; i < slots; i++) {
+            assertEquals(0, host.get(ValueLayout.JAVA_INT, at + 4L * i), what + ": lock word of slot " + i);
+        }
+    }
+
     static float[] readBf16(Tensor t) {
         return Gpu.fromBf16(t.host().toArray(ValueLayout.JAVA_SHORT));
     }
@@ -83,19 +104,20 @@ class GpuBf16Test {
             Tensor sparse = bf16Out(a, "sparse", B, N, Hq, D);
             Tensor dense = bf16Out(a, "dense", B, N, Hq, D);
             Tensor fused = bf16Out(a, "fused", B, N, Hq, D);
-            Tensor rowmax = Tensor.of("scratch", DType.F32, SeerKernels.targetScratchElements(B, Hq, nb));
+            int slots = targetKernel.targetScratchSlots();
+            Tensor rowmax = targetScratch(a, "scratch", slots, nb);
             Tensor target = Tensor.of("target", DType.F32, B, Hq, nb, nb);
             target.withHost(a.allocate(target.bytes(), 8));
             var launch = AttentionKernel.SPARSE_SM80.launch(nb, Hq, B, D);
             TaskGraph tg = new TaskGraph("bf16")
-                    .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt, mt)
+                    .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt, mt, rowmax)
                     .task("sparse", AttentionKernel.SPARSE_SM80.spec(D), launch, qt, kt, vt, mt, sparse, N, Hq, Hkv,
                             nb, sl)
                     .task("dense", denseKernel.spec(D),
                             denseKernel.launch(nb, Hq, B, D), qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
                     .task("fused", targetKernel.spec(D),
                             targetKernel.launch(nb, Hq, B, D), qt, kt, vt, fused, rowmax, target,
-                            N, Hq, Hkv, nb, sl)
+                            N, Hq, Hkv, nb, sl, slots)
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, sparse, dense, fused, target);
             try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot()).withPoison(sparse, dense, fused, target)) {
                 float[] wantSparse = new float[(int) shape.qElements()];
@@ -160,14 +182,16 @@ class GpuBf16Test {
             Tensor fused = bf16Out(a, "fused", B, N, Hq, D);
             Tensor dense2 = bf16Out(a, "dense2", B, N, Hq, D);
             Tensor fused2 = bf16Out(a, "fused2", B, N, Hq, D);
-            Tensor scratch = Tensor.of("scratch", DType.F32, SeerKernels.targetScratchElements(B, Hq, nb));
-            Tensor scratch2 = Tensor.of("scratch2", DType.F32, SeerKernels.targetScratchElements(B, Hq, nb));
+            int slots = targetKernel.targetScratchSlots();
+            int slots2 = AttentionKernel.TARGET_SM80.targetScratchSlots();
+            Tensor scratch = targetScratch(a, "scratch", slots, nb);
+            Tensor scratch2 = targetScratch(a, "scratch2", slots2, nb);
             Tensor target = Tensor.of("target", DType.F32, B, Hq, nb, nb);
             target.withHost(a.allocate(target.bytes(), 8));
             Tensor target2 = Tensor.of("target2", DType.F32, B, Hq, nb, nb);
             target2.withHost(a.allocate(target2.bytes(), 8));
             TaskGraph tg = new TaskGraph("bf16.fused")
-                    .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt)
+                    .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt, scratch, scratch2)
                     .task("dense", denseKernel.spec(D),
                             denseKernel.launch(nb, Hq, B, D), qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
                     .task("dense64", AttentionKernel.DENSE_SM80_64.spec(D),
@@ -175,12 +199,12 @@ class GpuBf16Test {
                             nb, sl)
                     .task("fused", targetKernel.spec(D, 64, sharedMaxNb),
                             targetKernel.launch(nb, Hq, B, D, 64, sharedMaxNb), qt, kt, vt, fused,
-                            scratch, target, N, Hq, Hkv, nb, sl)
+                            scratch, target, N, Hq, Hkv, nb, sl, slots)
                     .task("dense2", AttentionKernel.DENSE_SM80.spec(D),
                             AttentionKernel.DENSE_SM80.launch(nb, Hq, B, D), qt, kt, vt, dense2, N, Hq, Hkv, nb, sl)
                     .task("fused2", AttentionKernel.TARGET_SM80.spec(D, 64, sharedMaxNb),
                             AttentionKernel.TARGET_SM80.launch(nb, Hq, B, D, 64, sharedMaxNb), qt, kt, vt, fused2,
-                            scratch2, target2, N, Hq, Hkv, nb, sl)
+                            scratch2, target2, N, Hq, Hkv, nb, sl, slots2)
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, dense, dense64, fused, target, dense2, fused2,
                             target2);
             try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot())
@@ -200,6 +224,88 @@ class GpuBf16Test {
                         float[] tg1 = readF32(t);
                         Gpu.assertAllFinite(tag + " " + t.name(), tg1);
                         Gpu.assertClose(tag + " pooled " + t.name(), tg1, tref, TOL);
+                    }
+                }
+            }
+        }
+        System.out.println("[seer-gpu] " + tag + " ok");
+    }
+
+    /**
+     * The fused kernels' global scratch with fewer slots than CTAs that run at once (1 and 3, the shared-memory limit
+     * forced to 0): CTAs wait for one another's slots. Outputs within bf16 rounding row by row and targets within
+     * {@link #TOL} of the reference as in {@link #denseAndFusedTarget}; bitwise equal to the same kernel with a slot
+     * for every resident CTA (the slot count changes no arithmetic); every lock word back at 0 after each run.
+     */
+    @ParameterizedTest
+    @CsvSource({"2, 4100, 3, 1, 64, 1", "1, 2560, 4, 2, 128, 3", "2, 1000, 2, 2, 128, 1", "1, 7680, 2, 1, 128, 3",
+            "1, 65, 2, 1, 128, 1"})
+    void fusedTargetWithFewerSlotsThanCtas(int B, int N, int Hq, int Hkv, int D, int slots) {
+        Random r = new Random(13L * N + Hq + slots);
+        AttentionShape shape = new AttentionShape(B, N, Hq, Hkv, D);
+        int nb = shape.blocks(64);
+        AttentionKernel device = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, D);
+        List<AttentionKernel> kernels = device == AttentionKernel.TARGET_SM80 ? List.of(device)
+                : List.of(device, AttentionKernel.TARGET_SM80);
+        String tag = "fused B" + B + " N" + N + " Hq" + Hq + " Hkv" + Hkv + " D" + D + " nb" + nb + ", " + slots
+                + " slot(s), global scratch";
+        float[] q = Gpu.roundBf16(Gpu.random(r, shape.qElements()));
+        float[] k = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
+        float[] v = Gpu.roundBf16(Gpu.random(r, shape.kvElements()));
+        for (int i = 0; i < q.length; i++) {
+            q[i] *= 3;                                   // sharper rows: targets far from uniform
+        }
+        q = Gpu.roundBf16(q);
+        double scale = 1 / Math.sqrt(D);
+        float sl = (float) (scale * SeerKernels.LOG2E);
+        try (Arena a = Arena.ofConfined()) {
+            Tensor qt = bf16(a, "q", q, B, N, Hq, D);
+            Tensor kt = bf16(a, "k", k, B, N, Hkv, D);
+            Tensor vt = bf16(a, "v", v, B, N, Hkv, D);
+            TaskGraph tg = new TaskGraph("bf16.fewSlots")
+                    .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt);
+            List<Tensor[]> runs = new ArrayList<>();          // {out, target, scratch} with few slots, then all slots
+            List<Tensor> poisoned = new ArrayList<>();
+            for (AttentionKernel kernel : kernels) {
+                for (int n : new int[] {slots, kernel.targetScratchSlots()}) {
+                    String name = kernel.name() + "." + n;
+                    Tensor out = bf16Out(a, "out." + name, B, N, Hq, D);
+                    Tensor target = Tensor.of("target." + name, DType.F32, B, Hq, nb, nb);
+                    target.withHost(a.allocate(target.bytes(), 8));
+                    Tensor scratch = targetScratch(a, "scratch." + name, n, nb);
+                    tg.transferToDevice(DataTransferMode.FIRST_EXECUTION, scratch)
+                            .task(name, kernel.spec(D, 64, 0), kernel.launch(nb, Hq, B, D, 64, 0), qt, kt, vt, out,
+                                    scratch, target, N, Hq, Hkv, nb, sl, n)
+                            .transferToHost(DataTransferMode.EVERY_EXECUTION, out, target, scratch);
+                    runs.add(new Tensor[] {out, target, scratch});
+                    poisoned.add(out);
+                    poisoned.add(target);
+                }
+            }
+            try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot()).withPoison(poisoned.toArray(new Tensor[0]))) {
+                float[] want = new float[(int) shape.qElements()];
+                float[] tref = new float[B * Hq * nb * nb];
+                ref.attentionWithPooledTarget(q, k, v, want, tref, shape, 64, scale);
+                double[] absDense = Gpu.absWeightedV(q, k, v, null, shape, 64, scale);
+                for (int run = 0; run < 2; run++) {
+                    plan.execute();
+                    for (int i = 0; i < runs.size(); i += 2) {
+                        Tensor[] few = runs.get(i);
+                        Tensor[] all = runs.get(i + 1);
+                        String what = tag + ", " + kernels.get(i / 2).label() + ", run " + run;
+                        float[] o = readBf16(few[0]);
+                        Gpu.assertAllFinite(what + " output", o);
+                        Gpu.assertRowsWithinBf16(what + " output", o, want, absDense, shape);
+                        float[] t = readF32(few[1]);
+                        Gpu.assertAllFinite(what + " target", t);
+                        Gpu.assertClose(what + " pooled target", t, tref, TOL);
+                        GpuKernelRowsTest.assertBitwiseEqual(what + " output vs a slot per resident CTA", o,
+                                readBf16(all[0]));
+                        GpuKernelRowsTest.assertBitwiseEqual(what + " target vs a slot per resident CTA", t,
+                                readF32(all[1]));
+                        assertLocksFree(what, few[2], slots, nb);
+                        assertLocksFree(what + " (a slot per resident CTA)", all[2],
+                                kernels.get(i / 2).targetScratchSlots(), nb);
                     }
                 }
             }

@@ -99,14 +99,16 @@ class GpuKernelRowsTest {
                 outs.put(name, bf16Out(a, name, B, N, Hq, D));
             }
             List<Tensor> o = new ArrayList<>(outs.values());
-            Tensor scratch = Tensor.of("scratch", DType.F32, SeerKernels.targetScratchElements(B, Hq, nb));
-            Tensor scratch2 = Tensor.of("scratch2", DType.F32, SeerKernels.targetScratchElements(B, Hq, nb));
+            int slots = target.targetScratchSlots();
+            int slots2 = AttentionKernel.TARGET_SM80.targetScratchSlots();
+            Tensor scratch = GpuBf16Test.targetScratch(a, "scratch", slots, nb);
+            Tensor scratch2 = GpuBf16Test.targetScratch(a, "scratch2", slots2, nb);
             Tensor tg1 = Tensor.of("target", DType.F32, B, Hq, nb, nb);
             tg1.withHost(a.allocate(tg1.bytes(), 8));
             Tensor tg2 = Tensor.of("target2", DType.F32, B, Hq, nb, nb);
             tg2.withHost(a.allocate(tg2.bytes(), 8));
             TaskGraph tg = new TaskGraph("rows")
-                    .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt, mt)
+                    .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt, mt, scratch, scratch2)
                     .task("sparse", AttentionKernel.SPARSE_SM80.spec(D), AttentionKernel.SPARSE_SM80.launch(nb, Hq, B, D),
                             qt, kt, vt, mt, o.get(0), N, Hq, Hkv, nb, sl)
                     .task("dense", dense.spec(D), dense.launch(nb, Hq, B, D), qt, kt, vt, o.get(1), N, Hq, Hkv, nb, sl)
@@ -115,9 +117,9 @@ class GpuKernelRowsTest {
                     .task("dense128", AttentionKernel.DENSE_SM80.spec(D), AttentionKernel.DENSE_SM80.launch(nb, Hq, B, D),
                             qt, kt, vt, o.get(3), N, Hq, Hkv, nb, sl)
                     .task("fused", target.spec(D), target.launch(nb, Hq, B, D), qt, kt, vt, o.get(4), scratch, tg1,
-                            N, Hq, Hkv, nb, sl)
+                            N, Hq, Hkv, nb, sl, slots)
                     .task("fused2", AttentionKernel.TARGET_SM80.spec(D), AttentionKernel.TARGET_SM80.launch(nb, Hq, B, D),
-                            qt, kt, vt, o.get(5), scratch2, tg2, N, Hq, Hkv, nb, sl)
+                            qt, kt, vt, o.get(5), scratch2, tg2, N, Hq, Hkv, nb, sl, slots2)
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, o.toArray(new Tensor[0]))
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, tg1, tg2);
             List<Tensor> all = new ArrayList<>(o);

@@ -360,9 +360,13 @@ public final class Decoder implements AutoCloseable {
                 bigBytes = Math.max(bigBytes, gp.gateBytes());
             }
         }
+        // the capture's fused pass keeps its block maxima in one slot per CTA resident at once
+        int targetSlots = capture ? AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, s.headDim())
+                .targetScratchSlots() : 0;
+        long targetScratchBytes = capture ? SeerKernels.targetScratchBytes(targetSlots, gp.nb) : 0;
         checkFree(prefillBytes(s, n, chunkTokens, afterCache, splits) - (long) c * Math.max(s.qkvDim(),
-                3L * s.intermediate()) * 2 + bigBytes + (gp == null ? 0 : gp.pooledBytes()), "a prefill of " + n
-                + " tokens");
+                3L * s.intermediate()) * 2 + bigBytes + (gp == null ? 0 : gp.pooledBytes()) + targetScratchBytes,
+                "a prefill of " + n + " tokens");
         List<DeviceBuffer> tmp = new ArrayList<>();
         Arena gateArena = Arena.ofConfined();
         try {
@@ -378,9 +382,10 @@ public final class Decoder implements AutoCloseable {
                 keptBlocks.fill((byte) 0);
             }
             SeerBuffers sb = seer ? new SeerBuffers(gp, (DecoderAttention.Seer) attention, tmp, gateArena) : null;
-            DeviceBuffer scratch = !capture ? null : alloc(tmp, gp.nb > AttentionKernel.forDevice(
-                    AttentionKernel.Op.DENSE_TARGET, s.headDim()).sharedScratchMaxNb()
-                    ? SeerKernels.targetScratchElements(1, s.qHeads(), gp.nb) * 4 : 16);
+            DeviceBuffer scratch = capture ? alloc(tmp, targetScratchBytes) : null;
+            if (scratch != null) {
+                SeerKernels.clearTargetScratchLocks(scratch, targetSlots, gp.nb, stream);
+            }
             DeviceBuffer ml = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * 8) : null;
             DeviceBuffer po = afterCache ? alloc(tmp, (long) c * s.qHeads() * splits * s.headDim() * 4) : null;
             try (Arena a = Arena.ofConfined()) {
@@ -434,7 +439,7 @@ public final class Decoder implements AutoCloseable {
                 } else if (seer) {
                     seerAttention(l, sb, q, big, n);
                 } else if (capture) {
-                    captureAttention(l, cap, q, scratch, n);
+                    captureAttention(l, cap, q, scratch, targetSlots, n);
                 } else {
                     denseAttention(l, q, n);
                 }
@@ -732,8 +737,12 @@ public final class Decoder implements AutoCloseable {
                 1, 0, mask, cells, keptBlocks);
     }
 
-    /** Dense attention fused with the pooled target, written over q; the target goes to the layer's capture. */
-    private void captureAttention(int l, GateTraining.LayerCapture cap, DeviceBuffer q, DeviceBuffer scratch, int n) {
+    /**
+     * Dense attention fused with the pooled target, written over q; the target goes to the layer's capture. The
+     * scratch has {@code slots} slots ({@link SeerKernels#targetScratchElements}).
+     */
+    private void captureAttention(int l, GateTraining.LayerCapture cap, DeviceBuffer q, DeviceBuffer scratch,
+                                  int slots, int n) {
         int nb = cap.blocks();
         int d = s.headDim();
         AttentionKernel kernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, d);
@@ -741,7 +750,7 @@ public final class Decoder implements AutoCloseable {
         kernel.spec(d).kernel().launch(stream, launch.gx(), launch.gy(), launch.gz(), launch.bx(), launch.by(),
                 launch.bz(), launch.sharedBytes(), q.pointer(), kCache.get(l).pointer(), vCache.get(l).pointer(),
                 q.pointer(), scratch.pointer(), cap.target().pointer(), n, s.qHeads(), s.kvHeads(), nb,
-                (float) (scale * SeerKernels.LOG2E));
+                (float) (scale * SeerKernels.LOG2E), slots);
     }
 
     /** Pools the pre-RoPE rows of one chunk ({@code rows} tokens of {@code heads} heads) into its blocks. */

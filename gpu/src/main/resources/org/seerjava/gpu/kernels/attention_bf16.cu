@@ -330,7 +330,8 @@ attn_dense_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloa
 // Warps whose rows all precede a key block skip it; only tiles crossing the diagonal (or N) are masked.
 // MODE 1: dense. MODE 2: dense + the pooled distillation target: every row's block maxima (log2 units, fp32) go to
 // a per-CTA scratch [nb][128] (row index fastest, so the 8 row-owning lanes of a warp write one 32-byte sector):
-// in shared memory when nb <= SCRATCH_SMEM_NB, else in global memory [B*Hq, ceil(nb/2), nb, 128]; at the end of the
+// in shared memory when nb <= SCRATCH_SMEM_NB, else in one of the `slots` slots of the global scratch that the CTA
+// holds while it runs (common.cuh, scratch_slot_acquire; two CTAs per SM); at the end of the
 // CTA, target[m, n] = max_r 2^(R[r, n] - m_r) / l_r = max_r 2^(R[r, n] - c_r) (c_r = m_r + log2 l_r) over the
 // block's real rows, normalised over n (one warp per n).
 #define BM2 128
@@ -343,12 +344,13 @@ static __device__ __forceinline__ void attention2_body(
         const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__restrict__ k,
         const __nv_bfloat16 *__restrict__ v, __nv_bfloat16 *__restrict__ out,
         float *__restrict__ scratch, float *__restrict__ target,
-        int N, int Hq, int Hkv, int nb, float scaleLog2) {
+        int N, int Hq, int Hkv, int nb, float scaleLog2, int slots) {
     extern __shared__ __align__(128) unsigned char smem_raw[];
     __nv_bfloat16 *sQ = reinterpret_cast<__nv_bfloat16 *>(smem_raw);   // 128 rows (2 tiles); later the output
     __nv_bfloat16 *sK = sQ + 2 * TILE_ELEMS;                            // 2 stages
     __nv_bfloat16 *sV = sK + 2 * TILE_ELEMS;                            // 2 stages
     __shared__ float sRowC[BM2], sRed[2][NWARPS];
+    __shared__ int sSlot;                         // the global scratch slot this CTA holds (MODE 2)
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int np2 = (nb + 1) >> 1;
@@ -362,17 +364,23 @@ static __device__ __forceinline__ void attention2_body(
     const __nv_bfloat16 *vBase = v + (long)b * N * kvStride + (long)kh * HEAD_DIM;
     const int qRows = min(BM2, N - row0);
     const int count = min(2 * p + 2, nb);         // key blocks 0 .. count - 1
-    float *sc = nullptr;
-    if (MODE == 2) {
-        sc = nb <= SCRATCH_SMEM_NB ? reinterpret_cast<float *>(sV + 2 * TILE_ELEMS)
-                                   : scratch + (((long)b * Hq + h) * np2 + p) * (long)nb * BM2;
-    }
 
     load_tile_s(sQ, qBase, qStride, min(BM, qRows), tid, qBase);
     load_tile_s(sQ + TILE_ELEMS, qBase + (long)BM * qStride, qStride, qRows - BM, tid, qBase);
     load_tile(sK, kBase, kvStride, min(BN, N), tid);
     load_tile(sV, vBase, kvStride, min(BN, N), tid);
     cp_commit();
+
+    float *sc = nullptr;
+    if (MODE == 2) {
+        if (nb <= SCRATCH_SMEM_NB) {
+            sc = reinterpret_cast<float *>(sV + 2 * TILE_ELEMS);
+        } else {                                  // a slot of the global scratch, while the first tiles land
+            if (tid == 0) sSlot = scratch_slot_acquire(scratch_locks(scratch, slots, nb), slots, 2);
+            __syncthreads();
+            sc = scratch + (long)sSlot * nb * BM2;
+        }
+    }
 
     const int g = lane >> 2, t = lane & 3;
     const int wRow0 = row0 + warp * 32;           // this warp's first query row
@@ -539,18 +547,20 @@ static __device__ __forceinline__ void attention2_body(
         pooled_target_maxima<NWARPS, NTHREADS>(sc, sRowC, target, sRed, N, Hq, nb, b, h, p, tid);
         __syncthreads();
         pooled_target_normalise<NWARPS, NTHREADS>(target, sRed, Hq, nb, b, h, p, tid);
+        // every thread is done reading the slot (the barrier between the target's two steps)
+        if (nb > SCRATCH_SMEM_NB && tid == 0) scratch_slot_release(scratch_locks(scratch, slots, nb) + sSlot);
     }
 }
 
 extern "C" __global__ void __launch_bounds__(NTHREADS, 2)
 attn2_dense_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
                  __nv_bfloat16 *out, int N, int Hq, int Hkv, int nb, float scaleLog2) {
-    attention2_body<1>(q, k, v, out, nullptr, nullptr, N, Hq, Hkv, nb, scaleLog2);
+    attention2_body<1>(q, k, v, out, nullptr, nullptr, N, Hq, Hkv, nb, scaleLog2, 0);
 }
 
 extern "C" __global__ void __launch_bounds__(NTHREADS, 2)
 attn2_target_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
                   __nv_bfloat16 *out, float *scratch, float *target, int N, int Hq, int Hkv, int nb,
-                  float scaleLog2) {
-    attention2_body<2>(q, k, v, out, scratch, target, N, Hq, Hkv, nb, scaleLog2);
+                  float scaleLog2, int slots) {
+    attention2_body<2>(q, k, v, out, scratch, target, N, Hq, Hkv, nb, scaleLog2, slots);
 }

@@ -21,7 +21,8 @@
 // D / 64 column halves of [rows][64] bf16, the 16-byte chunk c of row r at chunk position c ^ (r % 8).
 //
 // MODE 2 (target): as in attn2_target_bf16, every row's 64-key block maxima (log2 units) go to a scratch [nb][128 rows],
-// in shared memory when nb <= SCRATCH_SMEM_NB, else in global memory [B*Hq, ceil(nb/2), nb, 128]; at the end
+// in shared memory when nb <= SCRATCH_SMEM_NB, else in one of the `slots` slots of the global scratch that the CTA
+// holds while it runs (common.cuh, scratch_slot_acquire; one CTA per SM); at the end
 // target[m, n] = max_r 2^(R[r, n] - c_r), c_r = m_r + log2 l_r, normalised over n.
 //
 // Compile-time constants (-D): HEAD_DIM (64 or 128), STAGES, SCRATCH_SMEM_NB.
@@ -347,10 +348,11 @@ static __device__ __forceinline__ void attention_wg_body(
         const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__restrict__ k,
         const __nv_bfloat16 *__restrict__ v, __nv_bfloat16 *__restrict__ out,
         float *__restrict__ scratch, float *__restrict__ target,
-        int N, int Hq, int Hkv, int nb, float scaleLog2) {
+        int N, int Hq, int Hkv, int nb, float scaleLog2, int slots) {
     extern __shared__ unsigned char smem_raw[];
     __shared__ __align__(8) Pipes pipes;
     __shared__ float sRowC[BM], sRed[2][8];
+    __shared__ int sSlot;                                  // the global scratch slot this CTA holds (MODE 2)
 
     // 1024-byte aligned base (the swizzle pattern follows address bits 4-9): Q (2 x 64 rows), K ring, V ring
     const u32 base = (smem_u32(smem_raw) + 1023u) & ~1023u;
@@ -367,12 +369,6 @@ static __device__ __forceinline__ void attention_wg_body(
     const long qStride = (long)Hq * HEAD_DIM, kvStride = (long)Hkv * HEAD_DIM;
     const int row0 = p * BM;
     const int count = p + 1;                               // key tiles 0 .. p (128 keys each; row0 + 127 < N + 127)
-    float *sc = nullptr;
-    if (MODE == 2) {
-        sc = nb <= SCRATCH_SMEM_NB
-                ? reinterpret_cast<float *>(baseGen + 2 * Q_WG_BYTES + 2 * STAGES * KV_TILE_BYTES)
-                : scratch + (((long)b * Hq + h) * np2 + p) * (long)nb * BM;
-    }
 
     if (tid == 0) {
 #pragma unroll
@@ -383,8 +379,16 @@ static __device__ __forceinline__ void attention_wg_body(
             mbar_init(smem_u32(&pipes.emptyV[s]), 8);
         }
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+        if (MODE == 2 && nb > SCRATCH_SMEM_NB)   // a slot of the global scratch; one CTA per SM
+            sSlot = scratch_slot_acquire(scratch_locks(scratch, slots, nb), slots, 1);
     }
     __syncthreads();
+    float *sc = nullptr;
+    if (MODE == 2) {
+        sc = nb <= SCRATCH_SMEM_NB
+                ? reinterpret_cast<float *>(baseGen + 2 * Q_WG_BYTES + 2 * STAGES * KV_TILE_BYTES)
+                : scratch + (long)sSlot * nb * BM;
+    }
 
     if (warp >= 8) {
         // ---------------- producer warpgroup ----------------
@@ -408,18 +412,21 @@ static __device__ __forceinline__ void attention_wg_body(
         asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(CONSUMER_REGS));
         consumer<MODE>(q, out, target, N, Hq, nb, scaleLog2, sQ, sK, sV, baseGen, sc, pipes, sRowC, sRed, tid, p, h,
                        b, row0, count, qStride);
+        // every consumer thread is done reading the slot (the barrier between the target's two steps)
+        if (MODE == 2 && nb > SCRATCH_SMEM_NB && tid == 0)
+            scratch_slot_release(scratch_locks(scratch, slots, nb) + sSlot);
     }
 }
 
 extern "C" __global__ void __launch_bounds__(NTHREADS, 1)
 attn3_dense_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
                  __nv_bfloat16 *out, int N, int Hq, int Hkv, int nb, float scaleLog2) {
-    attention_wg_body<1>(q, k, v, out, nullptr, nullptr, N, Hq, Hkv, nb, scaleLog2);
+    attention_wg_body<1>(q, k, v, out, nullptr, nullptr, N, Hq, Hkv, nb, scaleLog2, 0);
 }
 
 extern "C" __global__ void __launch_bounds__(NTHREADS, 1)
 attn3_target_bf16(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v,
                   __nv_bfloat16 *out, float *scratch, float *target, int N, int Hq, int Hkv, int nb,
-                  float scaleLog2) {
-    attention_wg_body<2>(q, k, v, out, scratch, target, N, Hq, Hkv, nb, scaleLog2);
+                  float scaleLog2, int slots) {
+    attention_wg_body<2>(q, k, v, out, scratch, target, N, Hq, Hkv, nb, scaleLog2, slots);
 }

@@ -42,6 +42,34 @@ static __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
     return *reinterpret_cast<u32 *>(&v);
 }
 
+// The fused target pass's global scratch, for block counts whose row maxima do not fit in shared memory: `slots`
+// slots of [nb][128 rows] floats, then `slots` int lock words (0 = free). A CTA holds a slot only while it runs, so
+// the scratch is sized by the CTAs that can be resident at once (SMs x CTAs per SM), not by the grid. The lock words
+// must be 0 before the first launch on a buffer; every CTA leaves its own 0 again.
+static __device__ __forceinline__ int *scratch_locks(float *scratch, int slots, int nb) {
+    return reinterpret_cast<int *>(scratch + (long)slots * nb * 128);
+}
+// Takes a free slot; one thread of the CTA calls it and hands the slot to the others through shared memory behind a
+// barrier. Tries from slot %smid x ctasPerSm (the SM's own slots when slots = SMs x CTAs per SM), atomicCAS(lock, 0, 1)
+// round robin over every slot until one is taken. Whatever the slot count it ends: a CTA waits only for slots held by
+// CTAs that are resident and running, and they release theirs without waiting for anything.
+static __device__ __forceinline__ int scratch_slot_acquire(int *locks, int slots, int ctasPerSm) {
+    u32 smid;
+    asm volatile("mov.u32 %0, %%smid;\n" : "=r"(smid));
+    int s = (int)((smid * (u32)ctasPerSm) % (u32)slots);
+    for (int tries = 1; atomicCAS(&locks[s], 0, 1) != 0; tries++) {
+        s = s + 1 == slots ? 0 : s + 1;
+        if (tries % slots == 0) asm volatile("nanosleep.u32 500;\n");   // a whole round without a free slot
+    }
+    __threadfence();   // acquire: the previous owner's accesses to the slot (fenced before it released) come first
+    return s;
+}
+// Frees a slot, once a barrier has ordered every access of the CTA to it before the calling thread's fence.
+static __device__ __forceinline__ void scratch_slot_release(int *lock) {
+    __threadfence();   // release: this CTA's writes and reads of the slot before the next owner's
+    atomicExch(lock, 0);
+}
+
 // The pooled distillation target of query blocks 2p and 2p + 1 (the 128 rows of a dense CTA), step 1 of 2: from
 // the CTA's row maxima R, scratch [nb][128 rows] (log2 units), and the rows' log-sum-exp c [128],
 // target[m, n] = max_r 2^(R[r, n] - c_r) over the block's real rows for n <= m, 0 after, not yet normalised.

@@ -114,20 +114,22 @@ class AttentionKernelsTest {
         }, d);
         var spec = kernel.spec(d);
         var l = kernel.launch(nb, hq, 1, d);
+        int slots = mode.equals("target") ? kernel.targetScratchSlots() : 1;
         try (Stream s = new Stream(); DeviceBuffer qb = Dev.bf16Buffer(q); DeviceBuffer kb = Dev.bf16Buffer(k);
              DeviceBuffer vb = Dev.bf16Buffer(v); DeviceBuffer mb = DeviceBuffer.of(mask);
              DeviceBuffer out = DeviceBuffer.allocate((long) n * hq * d * 2);
-             DeviceBuffer scratch = DeviceBuffer.allocate(SeerKernels.targetScratchElements(1, hq, nb) * 4);
+             DeviceBuffer scratch = DeviceBuffer.allocate(SeerKernels.targetScratchBytes(slots, nb));
              DeviceBuffer t1 = DeviceBuffer.allocate((long) hq * nb * nb * 4);
              DeviceBuffer t2 = DeviceBuffer.allocate((long) hq * nb * nb * 4)) {
+            SeerKernels.clearTargetScratchLocks(scratch, slots, nb, s);
             Object[] separate = switch (mode) {
                 case "sparse" -> new Object[] {qb, kb, vb, mb, out, n, hq, hkv, nb, sl};
-                case "target" -> new Object[] {qb, kb, vb, out, scratch, t1, n, hq, hkv, nb, sl};
+                case "target" -> new Object[] {qb, kb, vb, out, scratch, t1, n, hq, hkv, nb, sl, slots};
                 default -> new Object[] {qb, kb, vb, out, n, hq, hkv, nb, sl};
             };
             Object[] inPlace = switch (mode) {
                 case "sparse" -> new Object[] {qb, kb, vb, mb, qb, n, hq, hkv, nb, sl};
-                case "target" -> new Object[] {qb, kb, vb, qb, scratch, t2, n, hq, hkv, nb, sl};
+                case "target" -> new Object[] {qb, kb, vb, qb, scratch, t2, n, hq, hkv, nb, sl, slots};
                 default -> new Object[] {qb, kb, vb, qb, n, hq, hkv, nb, sl};
             };
             spec.kernel().launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(), l.sharedBytes(), separate);

@@ -45,7 +45,9 @@ public enum KernelMutant {
     FP32_DIAGONAL_DROPPED("ops_fp32.cu", "if (keepDiagonal && j == i) keep = true;", ";", 0, 3, Tests.FP32),
     FP32_SCALE_1_OVER_D("ops_fp32.cu", "int kh = h / (Hq / Hkv);",
             "int kh = h / (Hq / Hkv); scale *= rsqrtf((float)HEAD_DIM);", 0, 1, Tests.FP32),
-    FP32_GQA_HEAD_MAP("ops_fp32.cu", "int kh = h / (Hq / Hkv);", "int kh = h % Hkv;", 0, 1, Tests.FP32);
+    FP32_GQA_HEAD_MAP("ops_fp32.cu", "int kh = h / (Hq / Hkv);", "int kh = h % Hkv;", 0, 1, Tests.FP32),
+    /** Both fused target kernels take their first slot of the global scratch without its lock. */
+    SLOT_LOCK_DROPPED("common.cuh", "atomicCAS(&locks[s], 0, 1) != 0", "false", 0, 1, Tests.SLOTS);
 
     /** The JUnit console selectors of the GPU tests a mutant of each kernel family must fail. */
     static final class Tests {
@@ -53,6 +55,8 @@ public enum KernelMutant {
                 + "tensorCoreKernelsRowByRowAndBitwiseRepeatable(int,int,int,int,int)";
         static final String FP32 = "--select-method org.seerjava.gpu.GpuOpsTest#randomShapes(int,int,int,int,int)"
                 + " --select-method org.seerjava.gpu.GpuKernelRowsTest#selectionKeepsTheDiagonal()";
+        static final String SLOTS = "--select-method org.seerjava.gpu.GpuBf16Test#"
+                + "fusedTargetWithFewerSlotsThanCtas(int,int,int,int,int,int)";
 
         private Tests() {
         }

@@ -19,7 +19,8 @@
 # --backend cuda (a few steps), then seer generate with the gates it wrote, on cuda and on cpu. All with
 # -Dseer.requireCuda=true: a GPU test that would skip fails. Logs go to $OUT (the device's return folder) or
 # ./device-out; a summary is printed last. SECTIONS picks sections (default "gputests goldens runtimetests bench
-# commands"; also gpuall, api, testsall, runtimeall: every test class of those modules; peers: issue #19's peer harness).
+# commands"; also gpuall, api, testsall, runtimeall: every test class of those modules; gpuclasses: the classes named in
+# GPU_CLASSES; gpubench: GpuBench's table; peers: issue #19's peer harness).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 P=$ROOT/.gpu-pending
@@ -104,6 +105,13 @@ run() {
       junit gpu-tests 170 gpu "$P/gpu-tests.jar" --select-class org.seerjava.gpu.GpuDecodeOpsTest \
         --select-class org.seerjava.gpu.llm.SparseDecodeStepTest --select-class org.seerjava.gpu.llm.AttentionKernelsTest \
         --select-class org.seerjava.gpu.llm.DecoderTest --select-class org.seerjava.gpu.llm.ModelKernelsTest ;;
+    gpuclasses)   # named test classes of module gpu: GPU_CLASSES="org.seerjava.gpu.GpuBf16Test ..."
+      junit gpu-classes ${T_GPUCLASSES:-200} gpu "$P/gpu-tests.jar" $(for c in ${GPU_CLASSES:-}; do echo "--select-class $c"; done) ;;
+    gpubench)     # issue #19: GpuBench's whole table (sparse wgmma / mma.sync, density 0.5 vs dense, fused, prefill)
+      (cd "$ROOT/gpu" && timeout -k 5 "$(slice ${T_GPUBENCH:-200})" $J $FLAGS -cp "$P/bench-classes.jar:$LIB" \
+        org.seerjava.bench.GpuBench ${GPUBENCH_ARGS:-} > "$OUT/gpubench.log" 2>&1)
+      note "== GpuBench ${GPUBENCH_ARGS:-} rc=$? ($(left) s left)"
+      grep -E '^\||prefill tasks' "$OUT/gpubench.log" | tee -a "$SUMMARY" ;;
     gpuall)       # every test class of module gpu (GpuBf16Test's per-row checks among them)
       junit gpu-all ${T_GPUALL:-300} gpu "$P/gpu-tests.jar" $(classes "$P/gpu-tests.jar") ;;
     api)          # the facade against the reference pipeline on every engine, cuda included

@@ -91,7 +91,7 @@ public final class GpuBench {
         if (sparseOnly.length > 0 || denseOnly.length > 0 || fusedOnly.length > 0) {   // rows the peers time beside us
             try (Stream stream = new Stream()) {
                 for (int n : sparseOnly) {
-                    rows.add(attention(stream, n, 0.1, SPARSE, n >= 131072 ? Math.max(3, reps / 4) : reps,
+                    rows.add(attention(stream, n, 0.1, sparse(), n >= 131072 ? Math.max(3, reps / 4) : reps,
                             Double.NaN));
                 }
                 AttentionKernel dense = AttentionKernel.forDevice(AttentionKernel.Op.DENSE, D);
@@ -108,12 +108,20 @@ public final class GpuBench {
         }
         try (Stream stream = new Stream()) {
             for (int n : quick ? new int[] {8192} : new int[] {8192, 32768, 131072}) {
-                rows.add(attention(stream, n, 0.1, SPARSE, n == 131072 ? Math.max(3, reps / 4) : reps,
+                rows.add(attention(stream, n, 0.1, sparse(), n == 131072 ? Math.max(3, reps / 4) : reps,
                         n == 8192 ? 0.312 : n == 32768 ? 3.77 : 60.3));
             }
             if (!quick) {
+                if (sparse() != AttentionKernel.SPARSE_SM80) {                 // the mma.sync kernel, for comparison
+                    rows.add(attention(stream, 32768, 0.1, AttentionKernel.SPARSE_SM80, Math.max(3, reps / 4),
+                            Double.NaN));
+                }
                 AttentionKernel dense = AttentionKernel.forDevice(AttentionKernel.Op.DENSE, D);
-                rows.add(attention(stream, 32768, 1.0, dense, Math.max(3, reps / 2), 25.2));
+                Row denseRow = attention(stream, 32768, 1.0, dense, Math.max(3, reps / 2), 25.2);
+                // issue #19: block-sparse at density 0.5 within 0.55x of dense attention's time
+                rows.add(attention(stream, 32768, 0.5, sparse(), Math.max(3, reps / 2), 0.55 * denseRow.medianMs()));
+                rows.add(denseRow);
+                }
                 if (dense != AttentionKernel.DENSE_SM80) {                  // the mma.sync kernel, for comparison
                     rows.add(attention(stream, 32768, 1.0, AttentionKernel.DENSE_SM80, Math.max(3, reps / 4),
                             Double.NaN));
@@ -219,10 +227,25 @@ public final class GpuBench {
         return (float) Math.max(0, Math.min(1, (density * causal - nb) / off));
     }
 
-    /** The block-sparse kernel (the same on every tensor-core GPU). */
-    static final AttentionKernel SPARSE = AttentionKernel.SPARSE_SM80;
+    /** The block-sparse kernel this GPU runs (the wgmma one on Hopper, else mma.sync). */
+    static AttentionKernel sparse() {
+        return AttentionKernel.forDevice(AttentionKernel.Op.SPARSE, D);
+    }
 
     static Row attention(Stream s, int n, double density, AttentionKernel kernelType, int reps, double targetMs) {
+        return attention(s, n, density, kernelType, kernelType.spec(D), kernelType.label(), reps, targetMs);
+    }
+
+    /** A kernel's variant: its spec with extra compile-time constants (experiments; see the table's label). */
+    static KernelSpec variant(AttentionKernel kernelType, Map<String, Object> extra) {
+        KernelSpec base = kernelType.spec(D);
+        Map<String, Object> defines = new java.util.TreeMap<>(base.defines());
+        defines.putAll(extra);
+        return new KernelSpec(base.resource(), defines, base.function(), base.params());
+    }
+
+    static Row attention(Stream s, int n, double density, AttentionKernel kernelType, KernelSpec spec, String label,
+                         int reps, double targetMs) {
         int nb = Math.ceilDiv(n, BLOCK);
         long elems = (long) n * H * D;
         long maskBytes = (long) H * nb * nb;
@@ -233,7 +256,6 @@ public final class GpuBench {
             fill(k, elems, 2, s);
             fill(v, elems, 3, s);
             boolean dense = kernelType.op() != AttentionKernel.Op.SPARSE;
-            KernelSpec spec = kernelType.spec(D);
             KernelSpec.Launch l = kernelType.launch(nb, H, 1, D);
             Kernel kernel = spec.kernel();
             float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
@@ -256,7 +278,7 @@ public final class GpuBench {
             });
             double realDensity = tiles / ((double) H * nb * (nb + 1) / 2);
             double flops = tiles * 4.0 * BLOCK * BLOCK * D;
-            return new Row(kernelType.label(), n, realDensity, tiles, ms, flops / ms / 1e9, targetMs);
+            return new Row(label, n, realDensity, tiles, ms, flops / ms / 1e9, targetMs);
         }
     }
 
@@ -347,8 +369,8 @@ public final class GpuBench {
                 DeviceBuffer mask = plan.buffer(g.mask());
                 long maskBytes = (long) H * nb * nb;
                 long tiles = count(mask, maskBytes, s);
-                Kernel kernel = SPARSE.spec(D).kernel();
-                KernelSpec.Launch l = SPARSE.launch(nb, H, 1, D);
+                Kernel kernel = sparse().spec(D).kernel();
+                KernelSpec.Launch l = sparse().launch(nb, H, 1, D);
                 float scale = (float) (SeerKernels.LOG2E / Math.sqrt(D));
                 double attMs = time(s, reps, () -> kernel.launch(s, l.gx(), l.gy(), l.gz(), l.bx(), l.by(), l.bz(),
                         l.sharedBytes(), qb, kb, vb, mask, ob, n, H, hkv, nb, scale));

@@ -34,6 +34,11 @@ public enum AttentionKernel {
     TARGET_F32(Op.DENSE_TARGET, Path.FP32, 0, SeerKernels.OPS, "attn_dense_target_f32"),
     /** bf16 block-sparse attention, 64-row tiles, mma.sync. */
     SPARSE_SM80(Op.SPARSE, Path.SM80, 64, SeerKernels.ATT, "attn_sparse_bf16"),
+    /**
+     * bf16 block-sparse attention, 64-row tiles, warpgroup MMA: one consumer warpgroup per query block and a
+     * producer warpgroup loading the kept blocks' K/V rings, two CTAs per SM.
+     */
+    SPARSE_SM90(Op.SPARSE, Path.SM90, 64, SeerKernels.WG_SPARSE, "attn3_sparse_bf16"),
     /** bf16 dense attention, 64-row tiles, mma.sync. */
     DENSE_SM80_64(Op.DENSE, Path.SM80, 64, SeerKernels.ATT, "attn_dense_bf16"),
     /** bf16 dense attention, 128-row tiles, mma.sync. */
@@ -107,14 +112,14 @@ public enum AttentionKernel {
     }
 
     /**
-     * The tensor-core kernel this device runs for an operation: the warpgroup-MMA ones for the dense operations
-     * where {@link SeerKernels#usesWgmma} holds, the 128-row mma.sync ones elsewhere, and the 64-row mma.sync
-     * kernel for block-sparse attention.
+     * The tensor-core kernel this device runs for an operation: the warpgroup-MMA ones where
+     * {@link SeerKernels#usesWgmma} holds, else the mma.sync ones (64-row tiles for block-sparse attention, 128-row
+     * tiles for the dense operations).
      */
     public static AttentionKernel forDevice(Op op, int headDim) {
         boolean wgmma = SeerKernels.usesWgmma(headDim);
         return switch (op) {
-            case SPARSE -> SPARSE_SM80;
+            case SPARSE -> wgmma ? SPARSE_SM90 : SPARSE_SM80;
             case DENSE -> wgmma ? DENSE_SM90 : DENSE_SM80;
             case DENSE_TARGET -> wgmma ? TARGET_SM90 : TARGET_SM80;
         };
@@ -185,7 +190,7 @@ public enum AttentionKernel {
         }
         Map<String, Object> defines = switch (this) {
             case TARGET_SM80 -> Map.of("HEAD_DIM", headDim, "SCRATCH_SMEM_NB", sharedScratchMaxNb);
-            case DENSE_SM90 -> Map.of("HEAD_DIM", headDim, "STAGES", SeerKernels.WG_STAGES);
+            case DENSE_SM90, SPARSE_SM90 -> Map.of("HEAD_DIM", headDim, "STAGES", SeerKernels.WG_STAGES);
             case TARGET_SM90 -> Map.of("HEAD_DIM", headDim, "STAGES", SeerKernels.WG_STAGES,
                     "SCRATCH_SMEM_NB", sharedScratchMaxNb);
             default -> Map.of("HEAD_DIM", headDim);
@@ -227,8 +232,11 @@ public enum AttentionKernel {
             case SM80 -> rows == 64
                     ? new Launch(nb, heads, batch, 128, 1, 1, SeerKernels.attentionBf16Shared(headDim, nb))
                     : new Launch((nb + 1) / 2, heads, batch, 128, 1, 1, 6 * 64 * headDim * 2 + scratch);
-            // 2 consumer warpgroups + 1 producer; 1 KB alignment slack, Q (128 rows), the K and V rings, the scratch
-            case SM90 -> new Launch((nb + 1) / 2, heads, batch, 384, 1, 1, 1024 + 128 * headDim * 2
+            // sparse: 1 consumer warpgroup + 1 producer, two CTAs per SM
+            case SM90 -> rows == 64
+                    ? new Launch(nb, heads, batch, 256, 1, 1, SeerKernels.sparseWgmmaShared(headDim, nb))
+            // dense: 2 consumer warpgroups + 1 producer; 1 KB alignment slack, Q (128 rows), the K and V rings, the scratch
+                    : new Launch((nb + 1) / 2, heads, batch, 384, 1, 1, 1024 + 128 * headDim * 2
                     + SeerKernels.WG_STAGES * 2 * SeerKernels.WG_KEYS * headDim * 2 + scratch);
         };
     }

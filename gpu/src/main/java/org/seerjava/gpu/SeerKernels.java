@@ -32,6 +32,7 @@ public final class SeerKernels {
     static final String OPS = "ops_fp32.cu";
     static final String ATT = "attention_bf16.cu";
     static final String WG = "attention_wgmma.cu";
+    static final String WG_SPARSE = "attention_sparse_wgmma.cu";
 
     /** Stages of the wgmma kernels' key ring and value ring (tiles of {@link #WG_KEYS} keys). */
     static final int WG_STAGES = 2;
@@ -39,8 +40,8 @@ public final class SeerKernels {
     static final int WG_KEYS = 128;
 
     /**
-     * Whether the dense and fused-target operations run the Hopper warpgroup-MMA kernels
-     * ({@link AttentionKernel.Path#SM90}, {@code attention_wgmma.cu}): on an sm_90a device (compute capability 9.0)
+     * Whether the attention operations run the Hopper warpgroup-MMA kernels ({@link AttentionKernel.Path#SM90},
+     * {@code attention_wgmma.cu} and {@code attention_sparse_wgmma.cu}): on an sm_90a device (compute capability 9.0)
      * for head dims 64 and 128; elsewhere the {@code mma.sync} ones. {@code -Dseer.cuda.wgmma=false} turns them off.
      */
     public static boolean usesWgmma(int headDim) {
@@ -148,6 +149,14 @@ public final class SeerKernels {
     /** 2 × (K, V) tiles of 64 × D bf16 (Q shares V's second stage), plus the kept-block list (u16). */
     public static int attentionBf16Shared(int headDim, int nb) {
         return 4 * 64 * headDim * 2 + ((nb * 2 + 15) & ~15);
+    }
+
+    /**
+     * Dynamic shared memory of the wgmma block-sparse kernel: 1 KB alignment slack, Q (64 × D bf16), the K and V rings
+     * ({@link #WG_STAGES} tiles of 64 × D each) and the kept-block list (u16, nb entries).
+     */
+    public static int sparseWgmmaShared(int headDim, int nb) {
+        return 1024 + (1 + 2 * WG_STAGES) * 64 * headDim * 2 + ((nb * 2 + 15) & ~15);
     }
 
     /** Top-k selection as tasks' launch: a warp per row when nb ≤ 2048, else a CTA per row. */

@@ -70,6 +70,11 @@ class AttentionKernelTest {
         // the target kernels keep 128 rows × nb block maxima in shared memory up to their limit
         assertEquals(6 * 64 * 128 * 2 + 128 * 5 * 4, AttentionKernel.TARGET_SM80.launch(5, 3, 2, 128).sharedBytes());
         assertEquals(6 * 64 * 128 * 2, AttentionKernel.TARGET_SM80.launch(30, 3, 2, 128).sharedBytes());
+        // the wgmma block-sparse kernel: a CTA per query block, 2 warpgroups, Q + K/V rings + the kept-block list
+        assertEquals(new Launch(5, 3, 2, 256, 1, 1, 1024 + (1 + 2 * SeerKernels.WG_STAGES) * 64 * 128 * 2 + 16),
+                AttentionKernel.SPARSE_SM90.launch(5, 3, 2, 128));
+        assertEquals(1024 + (1 + 2 * SeerKernels.WG_STAGES) * 64 * 64 * 2 + 4096,
+                AttentionKernel.SPARSE_SM90.launch(2048, 32, 1, 64).sharedBytes());
         Launch wg = AttentionKernel.TARGET_SM90.launch(5, 3, 2, 128);
         assertEquals(384, wg.bx());
         assertEquals(1024 + 128 * 128 * 2 + SeerKernels.WG_STAGES * 2 * SeerKernels.WG_KEYS * 128 * 2 + 128 * 5 * 4,
@@ -151,5 +156,10 @@ class AttentionKernelTest {
         }
         assertEquals("dense attention + pooled target, 128-row wgmma (sm90)", AttentionKernel.TARGET_SM90.label());
         assertEquals("block-sparse attention, 64-row mma.sync (sm80)", AttentionKernel.SPARSE_SM80.label());
+        assertEquals("block-sparse attention, 64-row wgmma (sm90)", AttentionKernel.SPARSE_SM90.label());
+        assertEquals(Map.of("HEAD_DIM", 64, "STAGES", SeerKernels.WG_STAGES),
+                AttentionKernel.SPARSE_SM90.spec(64).defines());
+        assertEquals(AttentionKernel.SPARSE_SM80.spec(128).params(), AttentionKernel.SPARSE_SM90.spec(128).params());
+        assertThrows(IllegalArgumentException.class, () -> AttentionKernel.SPARSE_SM90.spec(96));
     }
 }

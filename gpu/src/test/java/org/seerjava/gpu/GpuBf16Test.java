@@ -76,12 +76,14 @@ class GpuBf16Test {
     }
 
     @ParameterizedTest
-    @CsvSource({"2, 200, 8, 8, 128", "2, 333, 8, 4, 128", "2, 130, 8, 2, 64", "2, 77, 8, 1, 128", "2, 256, 8, 2, 128"})
+    @CsvSource({"2, 200, 8, 8, 128", "2, 333, 8, 4, 128", "2, 130, 8, 2, 64", "2, 77, 8, 1, 128", "2, 256, 8, 2, 128",
+            "1, 2500, 8, 1, 64", "1, 3001, 2, 2, 128"})
     void tensorCoreAttention(int B, int N, int Hq, int Hkv, int D) {
         Random r = new Random(7L * N + Hkv + D);
         AttentionShape shape = new AttentionShape(B, N, Hq, Hkv, D);
         AttentionKernel denseKernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE, D);
         AttentionKernel targetKernel = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, D);
+        AttentionKernel sparseKernel = AttentionKernel.forDevice(AttentionKernel.Op.SPARSE, D);
         int nb = shape.blocks(64);
         String tag = "bf16 B" + B + " N" + N + " Hq" + Hq + " Hkv" + Hkv + " D" + D;
         float[] q = Gpu.roundBf16(Gpu.random(r, shape.qElements()));
@@ -102,24 +104,27 @@ class GpuBf16Test {
             Tensor vt = bf16(a, "v", v, B, N, Hkv, D);
             Tensor mt = Tensor.of("mask", DType.U8, B, Hq, nb, nb).withHost(a.allocateFrom(ValueLayout.JAVA_BYTE, bits));
             Tensor sparse = bf16Out(a, "sparse", B, N, Hq, D);
+            Tensor sparse80 = bf16Out(a, "sparse80", B, N, Hq, D);
             Tensor dense = bf16Out(a, "dense", B, N, Hq, D);
             Tensor fused = bf16Out(a, "fused", B, N, Hq, D);
             int slots = targetKernel.targetScratchSlots();
             Tensor rowmax = targetScratch(a, "scratch", slots, nb);
             Tensor target = Tensor.of("target", DType.F32, B, Hq, nb, nb);
             target.withHost(a.allocate(target.bytes(), 8));
-            var launch = AttentionKernel.SPARSE_SM80.launch(nb, Hq, B, D);
             TaskGraph tg = new TaskGraph("bf16")
                     .transferToDevice(DataTransferMode.FIRST_EXECUTION, qt, kt, vt, mt, rowmax)
-                    .task("sparse", AttentionKernel.SPARSE_SM80.spec(D), launch, qt, kt, vt, mt, sparse, N, Hq, Hkv,
-                            nb, sl)
+                    .task("sparse", sparseKernel.spec(D), sparseKernel.launch(nb, Hq, B, D), qt, kt, vt, mt, sparse,
+                            N, Hq, Hkv, nb, sl)
+                    .task("sparse80", AttentionKernel.SPARSE_SM80.spec(D), AttentionKernel.SPARSE_SM80.launch(nb, Hq,
+                            B, D), qt, kt, vt, mt, sparse80, N, Hq, Hkv, nb, sl)
                     .task("dense", denseKernel.spec(D),
                             denseKernel.launch(nb, Hq, B, D), qt, kt, vt, dense, N, Hq, Hkv, nb, sl)
                     .task("fused", targetKernel.spec(D),
                             targetKernel.launch(nb, Hq, B, D), qt, kt, vt, fused, rowmax, target,
                             N, Hq, Hkv, nb, sl, slots)
-                    .transferToHost(DataTransferMode.EVERY_EXECUTION, sparse, dense, fused, target);
-            try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot()).withPoison(sparse, dense, fused, target)) {
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, sparse, sparse80, dense, fused, target);
+            try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot())
+                    .withPoison(sparse, sparse80, dense, fused, target)) {
                 float[] wantSparse = new float[(int) shape.qElements()];
                 ref.blockSparse(q, k, v, mask, wantSparse, shape, 64, scale);
                 float[] want = new float[(int) shape.qElements()];
@@ -131,7 +136,12 @@ class GpuBf16Test {
                     plan.execute();
                     float[] o = readBf16(sparse);
                     Gpu.assertAllFinite(tag + " sparse", o);
-                    Gpu.assertRowsWithinBf16(tag + " sparse (empty rows = 0)", o, wantSparse, absSparse, shape);
+                    Gpu.assertRowsWithinBf16(tag + " sparse " + sparseKernel.label() + " (empty rows = 0)", o,
+                            wantSparse, absSparse, shape);
+                    float[] o80 = readBf16(sparse80);
+                    Gpu.assertAllFinite(tag + " sparse80", o80);
+                    Gpu.assertRowsWithinBf16(tag + " sparse " + AttentionKernel.SPARSE_SM80.label(), o80, wantSparse,
+                            absSparse, shape);
                     float[] dn = readBf16(dense);
                     Gpu.assertAllFinite(tag + " dense", dn);
                     Gpu.assertRowsWithinBf16(tag + " dense", dn, want, absDense, shape);

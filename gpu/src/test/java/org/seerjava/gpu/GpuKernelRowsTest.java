@@ -78,6 +78,7 @@ class GpuKernelRowsTest {
         float sl = (float) (scale * SeerKernels.LOG2E);
         AttentionKernel dense = AttentionKernel.forDevice(AttentionKernel.Op.DENSE, D);
         AttentionKernel target = AttentionKernel.forDevice(AttentionKernel.Op.DENSE_TARGET, D);
+        AttentionKernel sparseKernel = AttentionKernel.forDevice(AttentionKernel.Op.SPARSE, D);
 
         float[] wantSparse = new float[(int) shape.qElements()];
         ref.blockSparse(q, k, v, mask, wantSparse, shape, 64, scale);
@@ -95,7 +96,8 @@ class GpuKernelRowsTest {
             Map<String, Tensor> outs = new LinkedHashMap<>();
             for (String name : List.of("sparse " + AttentionKernel.SPARSE_SM80.label(), "dense " + dense.label(),
                     "dense " + AttentionKernel.DENSE_SM80_64.label(), "dense " + AttentionKernel.DENSE_SM80.label(),
-                    "fused " + target.label(), "fused " + AttentionKernel.TARGET_SM80.label())) {
+                    "fused " + target.label(), "fused " + AttentionKernel.TARGET_SM80.label(),
+                    "sparse (this device's) " + sparseKernel.label())) {
                 outs.put(name, bf16Out(a, name, B, N, Hq, D));
             }
             List<Tensor> o = new ArrayList<>(outs.values());
@@ -120,6 +122,8 @@ class GpuKernelRowsTest {
                             N, Hq, Hkv, nb, sl, slots)
                     .task("fused2", AttentionKernel.TARGET_SM80.spec(D), AttentionKernel.TARGET_SM80.launch(nb, Hq, B, D),
                             qt, kt, vt, o.get(5), scratch2, tg2, N, Hq, Hkv, nb, sl, slots2)
+                    .task("sparseDevice", sparseKernel.spec(D), sparseKernel.launch(nb, Hq, B, D), qt, kt, vt, mt, o.get(6), N, Hq,
+                            Hkv, nb, sl)
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, o.toArray(new Tensor[0]))
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, tg1, tg2);
             List<Tensor> all = new ArrayList<>(o);
@@ -146,7 +150,7 @@ class GpuKernelRowsTest {
                                 first.get(t), all.get(t).host().toArray(ValueLayout.JAVA_BYTE));
                     }
                 }
-                System.out.println("[seer-gpu] " + tag + " 8 outputs bitwise equal over 3 executions");
+                System.out.println("[seer-gpu] " + tag + " " + all.size() + " outputs bitwise equal over 3 executions");
             }
         }
     }

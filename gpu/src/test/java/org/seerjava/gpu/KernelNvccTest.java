@@ -52,6 +52,8 @@ class KernelNvccTest {
             u.add(new Unit("attention_bf16.cu", Map.of("HEAD_DIM", d), BOTH));
             u.add(new Unit("attention_wgmma.cu", Map.of("HEAD_DIM", d, "STAGES", SeerKernels.WG_STAGES),
                     List.of("sm_90a")));
+            u.add(new Unit("attention_sparse_wgmma.cu", Map.of("HEAD_DIM", d, "STAGES", SeerKernels.WG_STAGES),
+                    List.of("sm_90a")));
         }
         u.add(new Unit("model_bf16.cu", Map.of(), BOTH));
         u.add(new Unit("gate_train.cu", Map.of(), BOTH));

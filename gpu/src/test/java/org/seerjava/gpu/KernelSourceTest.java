@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class KernelSourceTest {
     @Test
     void localIncludesArePastedOnceWithLineDirectives() {
-        for (String file : List.of("attention_bf16.cu", "attention_wgmma.cu", "ops_fp32.cu")) {
+        for (String file : List.of("attention_bf16.cu", "attention_wgmma.cu", "attention_sparse_wgmma.cu", "ops_fp32.cu")) {
             String src = KernelCompiler.resource(file);
             assertFalse(src.lines().anyMatch(l -> l.strip().startsWith("#include \"")), file + " keeps a local #include");
             assertTrue(src.contains("#line 1 \"common.cuh\""), file);
@@ -21,8 +21,8 @@ class KernelSourceTest {
         }
         String wg = KernelCompiler.resource("attention_wgmma.cu");
         String[] lines = wg.split("\n");
-        int at = -1;
-        for (int i = 0; i < lines.length && at < 0; i++) {
+        int at = -1;                                     // the last resumption (after common.cuh and wgmma.cuh)
+        for (int i = 0; i < lines.length; i++) {
             if (lines[i].startsWith("#line ") && lines[i].endsWith("\"attention_wgmma.cu\"")) {
                 at = i;
             }

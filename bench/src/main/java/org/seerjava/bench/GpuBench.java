@@ -121,7 +121,6 @@ public final class GpuBench {
                 // issue #19: block-sparse at density 0.5 within 0.55x of dense attention's time
                 rows.add(attention(stream, 32768, 0.5, sparse(), Math.max(3, reps / 2), 0.55 * denseRow.medianMs()));
                 rows.add(denseRow);
-                }
                 if (dense != AttentionKernel.DENSE_SM80) {                  // the mma.sync kernel, for comparison
                     rows.add(attention(stream, 32768, 1.0, AttentionKernel.DENSE_SM80, Math.max(3, reps / 4),
                             Double.NaN));

@@ -13,6 +13,8 @@ import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.Pool;
 import org.seerjava.reference.SelectionRule;
+import org.seerjava.reference.VarlenBatch;
+import org.seerjava.reference.VarlenShape;
 import org.seerjava.reference.decode.DecodeSelectionRule;
 import org.seerjava.reference.engine.CompressedKeyCache;
 import org.seerjava.reference.engine.DecodeGateWeights;
@@ -30,6 +32,11 @@ import org.seerjava.reference.io.DType;
  * tensor-core path is used through {@link Prefill} and task graphs, and the model runtime's bf16 sparse decoding
  * through {@link DecodeKernels}. Arguments are checked on the host by {@link EngineArgs}, as in every engine, before
  * anything is copied to the GPU.
+ *
+ * <p>Varlen batches (docs/SPEC.md §11): pooling and the three attention operations run the packed batch in one launch
+ * of their fp32 varlen kernel ({@link CudaVarlen}), every sequence's query blocks in one grid; the gate and selection
+ * run each sequence in turn (the interfaces' default methods). A left-padded batch runs as its varlen form
+ * ({@link org.seerjava.reference.LeftPadding}: unpad, the varlen operation, pad).
  */
 public final class CudaEngine implements Engine, DecodeOps {
     private static final EngineArgs ARGS = EngineArgs.SCALAR;
@@ -50,20 +57,20 @@ public final class CudaEngine implements Engine, DecodeOps {
         return context.toString() + ", kernels for " + context.architecture();
     }
 
-    private static void copyBack(Tensor t, float[] out) {
+    static void copyBack(Tensor t, float[] out) {
         java.lang.foreign.MemorySegment.copy(t.host(), ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
     }
 
-    private static Tensor input(Arena a, String name, float[] x, long... shape) {
+    static Tensor input(Arena a, String name, float[] x, long... shape) {
         return Tensor.of(name, DType.F32, shape).withHost(a.allocateFrom(ValueLayout.JAVA_FLOAT, x));
     }
 
-    private static Tensor output(Arena a, String name, long... shape) {
+    static Tensor output(Arena a, String name, long... shape) {
         Tensor t = Tensor.of(name, DType.F32, shape);
         return t.withHost(a.allocate(t.bytes(), 8));
     }
 
-    private static void run(TaskGraph tg) {
+    static void run(TaskGraph tg) {
         try (ExecutionPlan plan = new ExecutionPlan(tg.snapshot())) {
             plan.execute();
         }
@@ -192,6 +199,35 @@ public final class CudaEngine implements Engine, DecodeOps {
                 copyBack(tt, target);
             }
         }
+    }
+
+    // ---- varlen batches (docs/SPEC.md §11): one launch over the packed batch, the offsets on the device ------------
+
+    @Override
+    public void poolVarlen(float[] x, float[] out, VarlenBatch batch, int heads, int dim, int blockSize,
+                           List<Pool> pools) {
+        ARGS.poolVarlen(x, out, batch, heads, dim, blockSize, pools);
+        CudaVarlen.pool(x, out, batch, heads, dim, blockSize, pools);
+    }
+
+    @Override
+    public void denseCausalVarlen(float[] q, float[] k, float[] v, float[] out, VarlenShape shape, double scale) {
+        ARGS.denseCausalVarlen(q, k, v, out, shape, scale);
+        CudaVarlen.attention(AttentionKernel.Op.DENSE, q, k, v, null, out, null, shape, 64, scale);
+    }
+
+    @Override
+    public void blockSparseVarlen(float[] q, float[] k, float[] v, List<BlockMask> masks, float[] out,
+                                  VarlenShape shape, int blockSize, double scale) {
+        ARGS.blockSparseVarlen(q, k, v, masks, out, shape, blockSize, scale);
+        CudaVarlen.attention(AttentionKernel.Op.SPARSE, q, k, v, masks, out, null, shape, blockSize, scale);
+    }
+
+    @Override
+    public void attentionWithPooledTargetVarlen(float[] q, float[] k, float[] v, float[] out, float[] target,
+                                                VarlenShape shape, int blockSize, double scale) {
+        ARGS.attentionWithPooledTargetVarlen(q, k, v, out, target, shape, blockSize, scale);
+        CudaVarlen.attention(AttentionKernel.Op.DENSE_TARGET, q, k, v, null, out, target, shape, blockSize, scale);
     }
 
     @Override

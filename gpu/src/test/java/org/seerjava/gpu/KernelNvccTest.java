@@ -55,6 +55,7 @@ class KernelNvccTest {
             u.add(new Unit("attention_sparse_wgmma.cu", Map.of("HEAD_DIM", d, "STAGES", SeerKernels.WG_STAGES),
                     List.of("sm_90a")));
         }
+        u.add(new Unit("ops_fp32.cu", Map.of("HEAD_DIM", 72, "ATTN_BLOCK", 16), BOTH));   // blocks < 64 (tests use 16)
         u.add(new Unit("model_bf16.cu", Map.of(), BOTH));
         u.add(new Unit("gate_train.cu", Map.of(), BOTH));
         return u;

@@ -39,6 +39,24 @@ static __device__ __forceinline__ PoolCell pool_cell(long idx, int inner, int H,
     return c;
 }
 
+// One pooled cell: channel d of head h over the token rows [first, end) of x [rows, H, D], reduced in token order,
+// written to o (the cell's [npools, D] features).
+template <typename T>
+static __device__ __forceinline__ void pool_rows(const T *__restrict__ x, float *__restrict__ o, long first, long end,
+                                                 int H, int h, int D, int d, int pools) {
+    float mx = -INFINITY, mn = INFINITY, sum = 0.f;
+    for (long tkn = first; tkn < end; tkn++) {
+        float val = to_f<T>(x[(tkn * H + h) * D + d]);
+        mx = fmaxf(mx, val);
+        mn = fminf(mn, val);
+        sum += val;
+    }
+    int f = 0;
+    if (pools & 1) o[(f++) * D + d] = mx;
+    if (pools & 2) o[(f++) * D + d] = mn;
+    if (pools & 4) o[(f++) * D + d] = sum / (float)(end - first);
+}
+
 template <typename T>
 static __device__ __forceinline__ void pool_body(const T *__restrict__ x, float *__restrict__ out, int B, int N,
                                                  int H, int D, int blockSize, int pools) {
@@ -47,25 +65,47 @@ static __device__ __forceinline__ void pool_body(const T *__restrict__ x, float 
     long total = (long)B * nb * H * D;
     for (long idx = blockIdx.x * (long)blockDim.x + threadIdx.x; idx < total; idx += (long)gridDim.x * blockDim.x) {
         PoolCell c = pool_cell(idx, D, H, nb, N, blockSize);
-        int b = c.b, blk = c.blk, h = c.h, d = c.i, first = c.first, end = c.end;
-        float mx = -INFINITY, mn = INFINITY, sum = 0.f;
-        for (int tkn = first; tkn < end; tkn++) {
-            float val = to_f<T>(x[(((long)b * N + tkn) * H + h) * D + d]);
-            mx = fmaxf(mx, val);
-            mn = fminf(mn, val);
-            sum += val;
-        }
-        float *o = out + (((long)b * nb + blk) * H + h) * (long)D * npools;
-        int f = 0;
-        if (pools & 1) o[(f++) * D + d] = mx;
-        if (pools & 2) o[(f++) * D + d] = mn;
-        if (pools & 4) o[(f++) * D + d] = sum / (float)(end - first);
+        long row0 = (long)c.b * N;
+        pool_rows<T>(x, out + (((long)c.b * nb + c.blk) * H + c.h) * (long)D * npools, row0 + c.first, row0 + c.end,
+                     H, c.h, D, c.i, pools);
     }
 }
 
 extern "C" __global__ void pool_f32(const float *x, float *out, int B, int N, int H, int D, int blockSize, int pools) {
     pool_body<float>(x, out, B, N, H, D, blockSize, pools);
 }
+// The sequence b of a varlen batch whose blocks [cuBlocks[b], cuBlocks[b+1]) hold block blk of the batch (docs/SPEC.md
+// §11): the largest b < B with cuBlocks[b] <= blk, by bisection (the offsets are strictly increasing).
+static __device__ __forceinline__ int varlen_sequence(const int *__restrict__ cuBlocks, int B, int blk) {
+    int lo = 0, hi = B - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) >> 1;
+        if (cuBlocks[mid] <= blk) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+// Pooling of a varlen batch: x [total, H, D] -> out [sum nb_b, H, D * npools]; offsets [2, B + 1] = cu (token
+// offsets), cuBlocks (block offsets). Batch block blk is block blk - cuBlocks[b] of its sequence b, cut from the
+// sequence's first token cu[b]; the same reduction as pool_f32 on the sequence alone.
+extern "C" __global__ void pool_varlen_f32(const float *x, float *out, const int *offsets, int B, int H, int D,
+                                           int blockSize, int pools) {
+    const int *cu = offsets, *cuBlocks = offsets + B + 1;
+    int npools = __popc(pools & 7);
+    long total = (long)cuBlocks[B] * H * D;
+    for (long idx = blockIdx.x * (long)blockDim.x + threadIdx.x; idx < total; idx += (long)gridDim.x * blockDim.x) {
+        int d = (int)(idx % D);
+        long rest = idx / D;
+        int h = (int)(rest % H);
+        int blk = (int)(rest / H);
+        int b = varlen_sequence(cuBlocks, B, blk);
+        long first = cu[b] + (long)(blk - cuBlocks[b]) * blockSize;
+        long end = min(first + blockSize, (long)cu[b + 1]);
+        pool_rows<float>(x, out + ((long)blk * H + h) * (long)D * npools, first, end, H, h, D, d, pools);
+    }
+}
+
 // bf16 input, 8 channels per thread with 16-byte loads (D % 8 == 0).
 static __device__ __forceinline__ void pool_acc8(uint4 raw, float (&mx)[8], float (&mn)[8], float (&sum)[8]) {
     const __nv_bfloat162 *v2 = reinterpret_cast<const __nv_bfloat162 *>(&raw);
@@ -361,13 +401,20 @@ extern "C" __global__ void select_topk_warp(const float *scores, u8 *mask, long 
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// fp32 attention (exactness reference on the GPU). One CTA of 64 threads per (query block m, h, b); thread = row.
-// MODE 0 sparse (mask), 1 dense causal, 2 dense + pooled target (rowmax scratch [B*Hq, nb*64, nb]).
+// fp32 attention (exactness reference on the GPU). One CTA of ATTN_BLOCK threads per (query block m, head h) of one
+// sequence; thread = row. MODE 0 sparse (mask), 1 dense causal, 2 dense + pooled target (rowmax scratch
+// [Hq, nb * ATTN_BLOCK, nb] per sequence). A batch [B, N, H, D] runs its sequences in grid z; a varlen batch
+// (docs/SPEC.md §11) runs every sequence's (query block, head) pairs in one grid, each CTA finding its sequence.
 #ifndef ATTN_BLOCK
 #define ATTN_BLOCK 64
 #endif
 #define FB ATTN_BLOCK
 #define KC 8
+// CTAs per SM asked of ptxas: shared memory holds 5 at D = 128 (41 KB each). Left to itself, ptxas gave these kernels
+// 168 or 254 registers (5 or 4 CTAs per SM) depending on the kernel and on unrelated code in the file, so that a
+// varlen kernel and the single-sequence kernel of the same operation did not run alike; with the bound every one takes
+// 168 at D = 128 (nvcc 13.0, sm_80 and sm_90), fewer at D = 64.
+#define ATTN_MIN_CTAS 5
 // q · k over HEAD_DIM channels, fp32 FMA in channel order.
 static __device__ __forceinline__ float row_dot(const float *q, const float *k) {
     float dot = 0.f;
@@ -376,17 +423,19 @@ static __device__ __forceinline__ float row_dot(const float *q, const float *k) 
     return dot;
 }
 
+// Query block m of head h of one sequence of N tokens: q, out [N, Hq, D] and k, v [N, Hkv, D] start at the sequence's
+// first token, mask and target [Hq, nb, nb] and rowmax [Hq, nb * FB, nb] at the sequence's own maps.
 template <int MODE>
 static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q, const float *__restrict__ k,
                                                      const float *__restrict__ v, const u8 *__restrict__ mask,
                                                      float *__restrict__ out, float *__restrict__ rowmax,
-                                                     float *__restrict__ target, int N, int Hq, int Hkv, int nb,
-                                                     float scale) {
+                                                     float *__restrict__ target, int m, int h, int N, int Hq, int Hkv,
+                                                     int nb, float scale) {
     __shared__ float sQ[FB][HEAD_DIM + 1];
     __shared__ float sK[KC][HEAD_DIM];
     __shared__ float sV[KC][HEAD_DIM];
     __shared__ float sM[FB], sL[FB], sRed[FB];
-    int m = blockIdx.x, h = blockIdx.y, b = blockIdx.z, tid = threadIdx.x;
+    int tid = threadIdx.x;
     int kh = h / (Hq / Hkv);
     long qS = (long)Hq * HEAD_DIM, kS = (long)Hkv * HEAD_DIM;
     int r = m * FB + tid;
@@ -394,14 +443,14 @@ static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q
     for (int e = tid; e < FB * HEAD_DIM; e += FB) {
         int rr = e / HEAD_DIM, d = e % HEAD_DIM;
         int gr = m * FB + rr;
-        sQ[rr][d] = gr < N ? q[((long)b * N + gr) * qS + (long)h * HEAD_DIM + d] : 0.f;
+        sQ[rr][d] = gr < N ? q[(long)gr * qS + (long)h * HEAD_DIM + d] : 0.f;
     }
     float acc[HEAD_DIM];
 #pragma unroll
     for (int d = 0; d < HEAD_DIM; d++) acc[d] = 0.f;
     float mRow = -INFINITY, lRow = 0.f;
-    const u8 *mrow = mask ? mask + (((long)b * Hq + h) * nb + m) * (long)nb : nullptr;
-    float *rm = MODE == 2 ? rowmax + ((((long)b * Hq + h) * nb + m) * FB + tid) * (long)nb : nullptr;
+    const u8 *mrow = mask ? mask + ((long)h * nb + m) * (long)nb : nullptr;
+    float *rm = MODE == 2 ? rowmax + (((long)h * nb + m) * FB + tid) * (long)nb : nullptr;
     for (int n = 0; n <= m; n++) {
         if (MODE == 0 && mrow[n] == 0) continue;
         float blockMax = -INFINITY;
@@ -411,7 +460,7 @@ static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q
             for (int e = tid; e < KC * HEAD_DIM; e += FB) {
                 int cc = e / HEAD_DIM, d = e % HEAD_DIM;
                 int gc = c0 + cc;
-                sK[cc][d] = gc < N ? k[((long)b * N + gc) * kS + (long)kh * HEAD_DIM + d] : 0.f;
+                sK[cc][d] = gc < N ? k[(long)gc * kS + (long)kh * HEAD_DIM + d] : 0.f;
             }
             __syncthreads();
             for (int cc = 0; cc < KC; cc++) {
@@ -435,7 +484,7 @@ static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q
             for (int e = tid; e < KC * HEAD_DIM; e += FB) {
                 int cc = e / HEAD_DIM, d = e % HEAD_DIM;
                 int gc = c0 + cc;
-                long off = ((long)b * N + gc) * kS + (long)kh * HEAD_DIM + d;
+                long off = (long)gc * kS + (long)kh * HEAD_DIM + d;
                 sK[cc][d] = gc < N ? k[off] : 0.f;
                 sV[cc][d] = gc < N ? v[off] : 0.f;
             }
@@ -456,7 +505,7 @@ static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q
     }
     if (live) {
         float inv = lRow > 0.f ? 1.f / lRow : 0.f;
-        float *o = out + ((long)b * N + r) * qS + (long)h * HEAD_DIM;
+        float *o = out + (long)r * qS + (long)h * HEAD_DIM;
 #pragma unroll
         for (int d = 0; d < HEAD_DIM; d++) o[d] = acc[d] * inv;
     }
@@ -464,8 +513,8 @@ static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q
         sM[tid] = mRow;
         sL[tid] = lRow;
         __syncthreads();
-        const float *rmb = rowmax + ((((long)b * Hq + h) * nb + m) * FB) * (long)nb;
-        float *tg = target + (((long)b * Hq + h) * nb + m) * (long)nb;
+        const float *rmb = rowmax + (((long)h * nb + m) * FB) * (long)nb;
+        float *tg = target + ((long)h * nb + m) * (long)nb;
         int rows = min(FB, N - m * FB);
         float partial = 0.f;
         for (int n = tid; n < nb; n += FB) {
@@ -484,20 +533,66 @@ static __device__ __forceinline__ void attn_f32_body(const float *__restrict__ q
     }
 }
 
-extern "C" __global__ void __launch_bounds__(FB)
+// Sequence blockIdx.z of a batch [B, N, H, D]: query block blockIdx.x, head blockIdx.y.
+template <int MODE>
+static __device__ __forceinline__ void attn_f32_batch(const float *q, const float *k, const float *v, const u8 *mask,
+                                                      float *out, float *rowmax, float *target, int N, int Hq, int Hkv,
+                                                      int nb, float scale) {
+    long b = blockIdx.z, qAt = b * N * Hq * HEAD_DIM, kAt = b * N * Hkv * HEAD_DIM, map = b * Hq * nb * (long)nb;
+    attn_f32_body<MODE>(q + qAt, k + kAt, v + kAt, MODE == 0 ? mask + map : nullptr, out + qAt,
+                        MODE == 2 ? rowmax + map * FB : nullptr, MODE == 2 ? target + map : nullptr, blockIdx.x,
+                        blockIdx.y, N, Hq, Hkv, nb, scale);
+}
+
+// A varlen batch (docs/SPEC.md §11): q, out [total, Hq, D], k, v [total, Hkv, D]; offsets [3, B + 1] = cu (token
+// offsets), cuBlocks (query-block offsets, blocks of FB), cuMaps (offsets of the maps [Hq, nb_b, nb_b]: masks, targets;
+// rowmax at FB * cuMaps[b]). A one-dimensional grid of cuBlocks[B] * Hq CTAs, taken from the end: the batch's last
+// query block (the longest rows of the last sequence), all heads, first, so the cheapest CTAs come last.
+template <int MODE>
+static __device__ __forceinline__ void attn_f32_varlen(const float *q, const float *k, const float *v, const u8 *mask,
+                                                       float *out, float *rowmax, float *target,
+                                                       const int *__restrict__ offsets, int B, int Hq, int Hkv,
+                                                       float scale) {
+    const int *cu = offsets, *cuBlocks = offsets + B + 1, *cuMaps = offsets + 2 * (B + 1);
+    long cell = (long)gridDim.x - 1 - blockIdx.x;
+    int blk = (int)(cell / Hq), h = (int)(cell % Hq);
+    int b = varlen_sequence(cuBlocks, B, blk);
+    long start = cu[b], map = cuMaps[b];
+    long qAt = start * Hq * HEAD_DIM, kAt = start * Hkv * HEAD_DIM;
+    attn_f32_body<MODE>(q + qAt, k + kAt, v + kAt, MODE == 0 ? mask + map : nullptr, out + qAt,
+                        MODE == 2 ? rowmax + map * FB : nullptr, MODE == 2 ? target + map : nullptr,
+                        blk - cuBlocks[b], h, cu[b + 1] - cu[b], Hq, Hkv, cuBlocks[b + 1] - cuBlocks[b], scale);
+}
+
+extern "C" __global__ void __launch_bounds__(FB, ATTN_MIN_CTAS)
 attn_sparse_f32(const float *q, const float *k, const float *v, const u8 *mask, float *out, int N, int Hq, int Hkv,
                 int nb, float scale) {
-    attn_f32_body<0>(q, k, v, mask, out, nullptr, nullptr, N, Hq, Hkv, nb, scale);
+    attn_f32_batch<0>(q, k, v, mask, out, nullptr, nullptr, N, Hq, Hkv, nb, scale);
 }
-extern "C" __global__ void __launch_bounds__(FB)
+extern "C" __global__ void __launch_bounds__(FB, ATTN_MIN_CTAS)
 attn_dense_f32(const float *q, const float *k, const float *v, float *out, int N, int Hq, int Hkv, int nb,
                float scale) {
-    attn_f32_body<1>(q, k, v, nullptr, out, nullptr, nullptr, N, Hq, Hkv, nb, scale);
+    attn_f32_batch<1>(q, k, v, nullptr, out, nullptr, nullptr, N, Hq, Hkv, nb, scale);
 }
-extern "C" __global__ void __launch_bounds__(FB)
+extern "C" __global__ void __launch_bounds__(FB, ATTN_MIN_CTAS)
 attn_dense_target_f32(const float *q, const float *k, const float *v, float *out, float *rowmax, float *target,
                       int N, int Hq, int Hkv, int nb, float scale) {
-    attn_f32_body<2>(q, k, v, nullptr, out, rowmax, target, N, Hq, Hkv, nb, scale);
+    attn_f32_batch<2>(q, k, v, nullptr, out, rowmax, target, N, Hq, Hkv, nb, scale);
+}
+extern "C" __global__ void __launch_bounds__(FB, ATTN_MIN_CTAS)
+attn_sparse_varlen_f32(const float *q, const float *k, const float *v, const u8 *mask, float *out,
+                       const int *offsets, int B, int Hq, int Hkv, float scale) {
+    attn_f32_varlen<0>(q, k, v, mask, out, nullptr, nullptr, offsets, B, Hq, Hkv, scale);
+}
+extern "C" __global__ void __launch_bounds__(FB, ATTN_MIN_CTAS)
+attn_dense_varlen_f32(const float *q, const float *k, const float *v, float *out, const int *offsets, int B, int Hq,
+                      int Hkv, float scale) {
+    attn_f32_varlen<1>(q, k, v, nullptr, out, nullptr, nullptr, offsets, B, Hq, Hkv, scale);
+}
+extern "C" __global__ void __launch_bounds__(FB, ATTN_MIN_CTAS)
+attn_dense_target_varlen_f32(const float *q, const float *k, const float *v, float *out, float *rowmax,
+                             float *target, const int *offsets, int B, int Hq, int Hkv, float scale) {
+    attn_f32_varlen<2>(q, k, v, nullptr, out, rowmax, target, offsets, B, Hq, Hkv, scale);
 }
 
 // ---------------------------------------------------------------------------------------------------------

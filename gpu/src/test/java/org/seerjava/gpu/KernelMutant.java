@@ -47,7 +47,12 @@ public enum KernelMutant {
             "int kh = h / (Hq / Hkv); scale *= rsqrtf((float)HEAD_DIM);", 0, 1, Tests.FP32),
     FP32_GQA_HEAD_MAP("ops_fp32.cu", "int kh = h / (Hq / Hkv);", "int kh = h % Hkv;", 0, 1, Tests.FP32),
     /** Both fused target kernels take their first slot of the global scratch without its lock. */
-    SLOT_LOCK_DROPPED("common.cuh", "atomicCAS(&locks[s], 0, 1) != 0", "false", 0, 1, Tests.SLOTS);
+    SLOT_LOCK_DROPPED("common.cuh", "atomicCAS(&locks[s], 0, 1) != 0", "false", 0, 1, Tests.SLOTS),
+    VARLEN_SEQUENCE_OF_FIRST_BLOCK("ops_fp32.cu", "if (cuBlocks[mid] <= blk) lo = mid;",
+            "if (cuBlocks[mid] < blk) lo = mid;", 0, 1, Tests.VARLEN),
+    VARLEN_MAPS_OFF_BY_ONE("ops_fp32.cu", "map = cuMaps[b];", "map = cuMaps[b] - (b > 0);", 0, 1, Tests.VARLEN),
+    VARLEN_SEQUENCE_START_OF_NEXT("ops_fp32.cu", "long first = cu[b] + (long)(blk - cuBlocks[b]) * blockSize;",
+            "long first = cu[b] + 1 + (long)(blk - cuBlocks[b]) * blockSize;", 0, 1, Tests.VARLEN);
 
     /** The JUnit console selectors of the GPU tests a mutant of each kernel family must fail. */
     static final class Tests {
@@ -57,6 +62,8 @@ public enum KernelMutant {
                 + " --select-method org.seerjava.gpu.GpuKernelRowsTest#selectionKeepsTheDiagonal()";
         static final String SLOTS = "--select-method org.seerjava.gpu.GpuBf16Test#"
                 + "fusedTargetWithFewerSlotsThanCtas(int,int,int,int,int,int)";
+        static final String VARLEN = "--select-method org.seerjava.gpu.GpuVarlenTest#"
+                + "theNativeVarlenLaunchGivesEachSequenceItsOwnBits(int,int,int,int)";
 
         private Tests() {
         }

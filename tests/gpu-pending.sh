@@ -19,8 +19,12 @@
 # --backend cuda (a few steps), then seer generate with the gates it wrote, on cuda and on cpu. All with
 # -Dseer.requireCuda=true: a GPU test that would skip fails. Logs go to $OUT (the device's return folder) or
 # ./device-out; a summary is printed last. SECTIONS picks sections (default "gputests goldens runtimetests bench
-# commands"; also gpuall, api, testsall, runtimeall: every test class of those modules; gpuclasses: the classes named in
-# GPU_CLASSES; gpubench: GpuBench's table; peers: issue #19's peer harness).
+# commands"; also gpuall, api, testsall, runtimeall: every test class of those modules; gpuclasses: the
+# classes named in GPU_CLASSES; gpubench: GpuBench's table; peers: issue #19's peer harness;
+# varlentests: the CUDA varlen kernels' tests (GpuVarlenTest, GpuOpsTest, GpuKernelRowsTest of module gpu; the
+# cross-engine varlen, golden, bad-input and extreme-input tests of module tests); varlen: issue #19 line 4's
+# benchmark, VarlenRatios on the cuda engine, a batch of 4 sequences of 4k-32k tokens against the sum of their
+# single-sequence times; VARLEN_ENGINE and VARLEN_ARGS change its engine and arguments).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 P=$ROOT/.gpu-pending
@@ -41,7 +45,7 @@ stage() {
   rm -f "$P"/lib/seer-bench-*.jar "$P"/lib/seer-tornado-*.jar
   cp api/target/seer-api-*-SNAPSHOT.jar "$P/lib/" && rm -f "$P"/lib/seer-api-*-sources.jar "$P"/lib/seer-api-*-javadoc.jar
   (cd bench/target/classes && "$JAVA_HOME/bin/jar" cf "$P/bench-classes.jar" org/seerjava/bench/GpuBench*.class \
-    org/seerjava/bench/kernels)
+    org/seerjava/bench/kernels org/seerjava/bench/VarlenRatios*.class org/seerjava/bench/Inputs*.class)
   cp $M2/org/assertj/assertj-core/3.27.3/assertj-core-3.27.3.jar "$P/lib/"
   cp $M2/org/seerjava/seer-model/0.1.0-SNAPSHOT/seer-model-0.1.0-SNAPSHOT-tests.jar "$P/lib/"
   for m in cli; do (cd $m/target/classes && "$JAVA_HOME/bin/jar" cf "$P/lib/$m-classes.jar" .); done
@@ -131,6 +135,19 @@ run() {
       note "== attention_peers.py rc=$? ($(left) s left)"
       grep -E '^\||self-check|torch' "$OUT/peers-python.log" | tee -a "$SUMMARY"
       python3 "$ROOT/gpu/scripts/peer_ratios.py" "$OUT/peers-java.log" "$OUT/peers.json" | tee -a "$SUMMARY" ;;
+    varlentests)  # issue #19 line 4: the native varlen launches (ops_fp32.cu) and the refactored fp32 kernels
+      junit varlen-gpu-tests ${T_VARLENGPU:-120} gpu "$P/gpu-tests.jar" --select-class org.seerjava.gpu.GpuVarlenTest \
+        --select-class org.seerjava.gpu.GpuOpsTest --select-class org.seerjava.gpu.GpuKernelRowsTest
+      junit varlen-tests ${T_VARLENTESTS:-150} tests "$P/tests-tests.jar" \
+        --select-class org.seerjava.tests.CrossEngineVarlenTest --select-class org.seerjava.tests.CrossEngineGoldenTest \
+        --select-class org.seerjava.tests.EngineBadInputTest --select-class org.seerjava.tests.ExtremeInputsTest ;;
+    varlen)       # issue #19 line 4: batch time / sum of the sequences' times, within 1.1x (docs/PERFORMANCE.md)
+      (cd "$ROOT" && timeout -k 5 "$(slice ${T_VARLEN:-100})" $J $FLAGS -cp "$P/bench-classes.jar:$LIB" \
+        org.seerjava.bench.VarlenRatios --engine ${VARLEN_ENGINE:-cuda} ${VARLEN_ARGS:---warmup 1 5 4100 8200 16400 32700} \
+        > "$OUT/varlen.log" 2>&1)
+      note "== VarlenRatios --engine ${VARLEN_ENGINE:-cuda} rc=$? ($(left) s left)"
+      grep -E '^(engine|date|\|)' "$OUT/varlen.log" | tee -a "$SUMMARY"
+      grep -E 'Exception|Error' "$OUT/varlen.log" | head -5 | tee -a "$SUMMARY" ;;
     goldens)
       junit goldens 40 tests "$P/tests-tests.jar" --select-class org.seerjava.tests.CrossEngineDecodeGoldenTest ;;
     runtimetests)
@@ -168,6 +185,7 @@ run() {
 case "$MODE" in
   stage) stage ;;
   run) run ;;
-  dry) REQUIRE=false DISTILL_BACKEND=cpu GENERATE_BACKENDS=cpu SECTIONS=${SECTIONS:-gputests goldens runtimetests commands} run ;;
+  dry) REQUIRE=false DISTILL_BACKEND=cpu GENERATE_BACKENDS=cpu VARLEN_ENGINE=cpu \
+    VARLEN_ARGS=${VARLEN_ARGS:---warmup 0 1 300 700 1100 1500} SECTIONS=${SECTIONS:-gputests goldens runtimetests commands} run ;;
   *) echo "usage: tests/gpu-pending.sh stage|run|dry"; exit 2 ;;
 esac

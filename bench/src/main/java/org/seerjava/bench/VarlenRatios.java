@@ -5,24 +5,31 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
-import org.seerjava.cpu.CpuEngine;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
 import org.seerjava.reference.SelectionRule;
 import org.seerjava.reference.VarlenBatch;
 import org.seerjava.reference.VarlenShape;
+import org.seerjava.reference.engine.Engine;
+import org.seerjava.reference.engine.Engines;
 
 /**
- * A varlen batch against the sum of its sequences run one at a time, on the CPU engine (issue #19 line 4; docs/SPEC.md
- * §11): for each call — dense causal attention, the SeerAttention prefill (gate scores, top-k selection, block-sparse
+ * A varlen batch against the sum of its sequences run one at a time, on the CPU engine or another (issue #19 line 4;
+ * docs/SPEC.md §11): for each call — dense causal attention, the SeerAttention prefill (gate scores, top-k selection, block-sparse
  * attention) and the fused distillation pass (dense attention with the pooled target) — a round times the varlen call
  * on the packed batch and, right before or after it (the order alternates from round to round), the single-sequence
  * call on each sequence; the table gives the medians and the median over rounds of batch time ÷ sum of the
  * sequences' times. Same JVM, same inputs (each sequence's q, k, v are the packed rows, copied out once before
  * timing). Shapes as the other CPU benchmarks: fp32, Hq = Hkv = 8, D = 128, block 64, gate {@link Inputs#GATE}.
+ * Every call is timed from the host arrays to the host arrays, as a caller of the engine sees it: on {@code cuda} the
+ * copies to and from the GPU are in both columns (the same bytes), and the GPU kernels run the batch in one launch
+ * per attention call and the gate and selection one sequence at a time.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar org.seerjava.bench.VarlenRatios [rounds] [N…]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar org.seerjava.bench.VarlenRatios
+ *     [--engine cpu|cuda|…] [--warmup W] [rounds] [N…]</pre>
+ * {@code --engine}: an engine name of {@link Engines#byName} (default {@code cpu}); {@code --warmup}: untimed passes
+ * of every call before the rounds (default 2).
  */
 public final class VarlenRatios {
     private static final int HEADS = 8;
@@ -35,14 +42,25 @@ public final class VarlenRatios {
     }
 
     public static void main(String[] args) {
-        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-        int[] lengths = args.length > 1
-                ? Arrays.stream(args, 1, args.length).mapToInt(Integer::parseInt).toArray()
+        String engineName = "cpu";
+        int warmup = 2;
+        List<String> positional = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--engine" -> engineName = value(args, ++i, "--engine");
+                case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, "--warmup"));
+                default -> positional.add(args[i]);
+            }
+        }
+        int rounds = positional.isEmpty() ? 5 : Integer.parseInt(positional.get(0));
+        int[] lengths = positional.size() > 1
+                ? positional.subList(1, positional.size()).stream().mapToInt(Integer::parseInt).toArray()
                 : new int[] {4100, 8200, 12300, 16400};
-        CpuEngine engine = new CpuEngine();
+        Engine engine = Engines.byName(engineName);
         VarlenShape shape = new VarlenShape(VarlenBatch.ofLengths(lengths), HEADS, HEADS, D);
         VarlenBatch batch = shape.batch();
-        System.out.println("engine: " + engine.description() + ", rounds " + rounds + ", lengths "
+        System.out.println("engine: " + engine.name() + ", " + engine.description() + ", warm-up " + warmup
+                + ", rounds " + rounds + ", lengths "
                 + Arrays.toString(lengths) + " (packed " + batch.totalTokens() + " tokens)");
         System.out.println("date: " + java.time.Instant.now() + ", load average: "
                 + java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
@@ -112,8 +130,8 @@ public final class VarlenRatios {
             }
         });
 
-        // warm-up: every call, batched and single, twice
-        for (int w = 0; w < 2; w++) {
+        // warm-up: every call, batched and single
+        for (int w = 0; w < warmup; w++) {
             for (int c = 0; c < names.size(); c++) {
                 batched.get(c).run();
                 single.get(c).run();
@@ -151,6 +169,13 @@ public final class VarlenRatios {
                     median(batchMs[c]), median(sumMs[c]), median(ratio), Arrays.stream(ratio).min().orElseThrow(),
                     Arrays.stream(ratio).max().orElseThrow());
         }
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[i];
     }
 
     private static double median(double[] x) {

@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.seerjava.gpu.CudaRequirement;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.Rope;
 import org.seerjava.reference.RopeConfig;
@@ -17,8 +15,6 @@ import org.seerjava.reference.decode.DecodeSelectionRule;
 import org.seerjava.reference.engine.CompressedKeyCache;
 import org.seerjava.reference.engine.DecodeGateWeights;
 import org.seerjava.reference.engine.DecodeOps;
-import org.seerjava.reference.engine.EngineProvider;
-import org.seerjava.reference.engine.Engines;
 
 /**
  * The spec's decode goldens G4 (decode target) and G5 (decode gate and K-compression cache) of docs/SPEC.md §10 on
@@ -38,17 +34,7 @@ class CrossEngineDecodeGoldenTest {
     }
 
     private static DecodeOps engine(String name) {
-        EngineProvider provider = Engines.providers().stream().filter(p -> p.name().equals(name)).findFirst()
-                .orElseThrow();
-        String reason = provider.unavailableReason();
-        if (name.equals("cuda")) {
-            CudaRequirement.skipReason(reason);   // -Dseer.requireCuda=true: no skip
-        }
-        if (reason != null) {
-            System.out.println("SKIPPED " + name + " (decode goldens): " + reason);
-        }
-        Assumptions.assumeTrue(reason == null, () -> name + " engine unavailable here: " + reason);
-        return DecodeOps.of(Engines.byName(name));
+        return DecodeOps.of(AvailableEngine.require(name, " (decode goldens)"));
     }
 
     /** {@code q_nope[t, h, d] = sin(0.1·(t+1) + 0.3·h + 0.7·d)}, tokens [t0, t1). */

@@ -42,17 +42,7 @@ class CrossEngineGoldenTest {
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
     void engineReproducesGoldenFile(String engineName, String fileName) {
-        EngineProvider provider = Engines.providers().stream().filter(p -> p.name().equals(engineName))
-                .findFirst().orElseThrow();
-        String reason = provider.unavailableReason();
-        if (engineName.equals("cuda")) {
-            CudaRequirement.skipReason(reason);   // -Dseer.requireCuda=true: no skip
-        }
-        if (reason != null) {
-            System.out.println("SKIPPED " + engineName + " on " + fileName + ": " + reason);
-        }
-        Assumptions.assumeTrue(reason == null, () -> engineName + " engine unavailable here: " + reason);
-        Engine engine = Engines.byName(engineName);
+        Engine engine = AvailableEngine.require(engineName, " on " + fileName);
         List<GoldenCheck.Result> results = GoldenCheck.run(GOLDEN.resolve(fileName), engine);
         assertThat(results).allSatisfy(r -> assertThat(r.passed())
                 .as("%s / %s %s: %s %.3e > %.0e %s", engineName, r.caseName(), r.tensor(), r.metric(), r.error(),

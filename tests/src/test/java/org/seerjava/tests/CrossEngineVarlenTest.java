@@ -9,12 +9,10 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.seerjava.gpu.CudaRequirement;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
@@ -162,19 +160,10 @@ class CrossEngineVarlenTest {
     @ParameterizedTest(name = "{0} on batch {1}")
     @MethodSource("cases")
     void everyVarlenOperationMatchesTheReference(String engineName, int index) {
-        EngineProvider provider = Engines.providers().stream().filter(p -> p.name().equals(engineName))
-                .findFirst().orElseThrow();
-        String reason = provider.unavailableReason();
-        if (engineName.equals("cuda")) {
-            CudaRequirement.skipReason(reason);   // -Dseer.requireCuda=true: no skip
-        }
-        if (reason != null) {
-            System.out.println("SKIPPED " + engineName + " on varlen batch " + BATCHES.get(index) + ": " + reason);
-        }
-        Assumptions.assumeTrue(reason == null, () -> engineName + " engine unavailable here: " + reason);
+        Engine engine = AvailableEngine.require(engineName, " on varlen batch " + BATCHES.get(index));
         Batch b = BATCHES.get(index);
         Run ref = reference(index);
-        Run got = run(Engines.byName(engineName), b, ref.q(), ref.k(), ref.v(), ref.wk(), ref);
+        Run got = run(engine, b, ref.q(), ref.k(), ref.v(), ref.wk(), ref);
         String on = engineName + " on " + b + ": ";
         assertClose(on + "pooled k", got.pooled(), ref.pooled());
         assertClose(on + "gate scores", got.scores(), ref.scores());

@@ -8,11 +8,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.seerjava.gpu.CudaRequirement;
 import org.seerjava.reference.AttentionShape;
 import org.seerjava.reference.BlockMask;
 import org.seerjava.reference.GateConfig;
@@ -374,17 +372,7 @@ class EngineBadInputTest {
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("enginesAndCases")
     void everyEngineFailsAlikeOnBadInput(String engineName, Case c) {
-        EngineProvider provider = Engines.providers().stream().filter(p -> p.name().equals(engineName))
-                .findFirst().orElseThrow();
-        String reason = provider.unavailableReason();
-        if (engineName.equals("cuda")) {
-            CudaRequirement.skipReason(reason);   // -Dseer.requireCuda=true: no skip
-        }
-        if (reason != null) {
-            System.out.println("SKIPPED " + engineName + " (" + c.name() + "): " + reason);
-        }
-        Assumptions.assumeTrue(reason == null, () -> engineName + " engine unavailable here: " + reason);
-        Engine engine = Engines.byName(engineName);
+        Engine engine = AvailableEngine.require(engineName, " (" + c.name() + ")");
         Outcome outcome = run(engine, c);
         if (c.message() == null) {
             assertThat(outcome.failure()).as("%s on a well-formed call", engineName).isNull();
